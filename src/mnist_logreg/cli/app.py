@@ -1,0 +1,87 @@
+"""The ``mnist-logreg`` Typer application and its error contract.
+
+Errors end with one line on stderr: exit code 2 for bad usage or input
+(:class:`~mnist_logreg.errors.InputError`, Click usage errors), 1 for other failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+import typer
+
+from mnist_logreg import __version__
+from mnist_logreg.errors import InputError, MnistLogregError
+
+app = typer.Typer(
+    name="mnist-logreg",
+    help="Logistic regression on MNIST-style images: fast exact fits, nested CV, full reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"mnist-logreg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register_commands() -> None:
+    """Attach every command module's function to :data:`app` (imports kept local and lazy-safe)."""
+    from mnist_logreg.cli import datasets as datasets_cmd
+
+    app.command("datasets")(datasets_cmd.datasets_cli)
+
+
+_register_commands()
+
+
+def error_exit(message: str, code: int) -> None:
+    """Print ``message`` as one line on stderr and exit with ``code``."""
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"mnist-logreg: error: {one_line}\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``), exiting with its status."""
+    try:
+        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        error_exit(exc.format_message() + hint, 2)
+    except click.exceptions.ClickException as exc:
+        error_exit(exc.format_message(), exc.exit_code if exc.exit_code else 1)
+    except click.exceptions.Abort:
+        error_exit("aborted", 130)
+    except KeyboardInterrupt:
+        error_exit("interrupted", 130)
+    except InputError as exc:
+        error_exit(str(exc), 2)
+    except MnistLogregError as exc:
+        error_exit(str(exc), 1)
+    except MemoryError:
+        error_exit("out of memory; try --max-train or a smaller dataset", 1)
+    except OSError as exc:
+        error_exit(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
+    code = result if isinstance(result, int) else 0
+    raise SystemExit(code)

@@ -1,0 +1,348 @@
+"""Reading and writing IDX files, plain or gzip-compressed.
+
+The IDX format (Y. LeCun's MNIST distribution format) is::
+
+    bytes 0-1   0x00 0x00                   magic: two zero bytes
+    byte  2     type code                   0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                                            0x0D float32, 0x0E float64
+    byte  3     ndim                        number of dimensions, >= 1
+    4 * ndim    dimension sizes             unsigned 32-bit, big-endian
+    payload     prod(dims) * itemsize bytes the values, big-endian, C order
+
+Safety rules of the reader:
+
+- the file (or its decompressed stream) must hold exactly the payload the header announces; a
+  truncated payload and trailing bytes are both errors;
+- nothing is allocated from the header alone: for a plain file, the size the header implies is
+  compared with the file size before the payload buffer is created; for a gzip file, the header's
+  size is first compared with what deflate can possibly produce from the compressed size (at most
+  1032 bytes out per byte in), then the stream is read in chunks with a cap of the header's size
+  plus one byte, so neither a forged header nor a gzip bomb can make the reader allocate more than
+  the real data (bounded by the header);
+- every problem raises :class:`~mnist_logreg.errors.DataFormatError` with one line naming the file.
+
+Gzip is detected from the first two bytes (``1f 8b``), not from the file name; an IDX file always
+starts with two zero bytes, so the two cannot be confused.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from mnist_logreg.errors import DataFormatError, InputError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["IDX_TYPES", "MAX_NDIM", "IdxHeader", "read_idx", "read_idx_header", "write_idx"]
+
+#: IDX type code -> big-endian numpy dtype.
+IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODE_BY_KIND: dict[tuple[str, int], int] = {
+    (dtype.kind, dtype.itemsize): code for code, dtype in IDX_TYPES.items()
+}
+_TYPE_NAMES = ", ".join(
+    f"0x{code:02X} {np.dtype(dtype).newbyteorder('=').name}" for code, dtype in IDX_TYPES.items()
+)
+
+#: Largest number of dimensions accepted. The format allows 255; real files use 1 to 4.
+MAX_NDIM = 32
+#: Upper bound on deflate's expansion ratio (a run of 258 bytes coded in about 2 bits).
+_MAX_DEFLATE_RATIO = 1032
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class IdxHeader:
+    """The header of an IDX file.
+
+    Attributes
+    ----------
+    dtype : numpy.dtype
+        Native-endian dtype of the values (what :func:`read_idx` returns).
+    shape : tuple of int
+        The dimensions, e.g. ``(60000, 28, 28)``.
+    header_bytes : int
+        Length of the header, ``4 + 4 * ndim``.
+    compressed : bool
+        Whether the file is gzip-compressed.
+    """
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    header_bytes: int
+    compressed: bool
+
+    @property
+    def payload_bytes(self) -> int:
+        """Number of payload bytes the header announces, ``prod(shape) * itemsize``."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _bad(path: Path, problem: str) -> DataFormatError:
+    return DataFormatError(f"invalid IDX file {path}: {problem}")
+
+
+def _read_upto(stream: BinaryIO, n_bytes: int) -> bytes:
+    """Read up to ``n_bytes`` (small) bytes, fewer only at end of stream."""
+    parts = []
+    while n_bytes > 0:
+        chunk = stream.read(n_bytes)
+        if not chunk:
+            break
+        parts.append(chunk)
+        n_bytes -= len(chunk)
+    return b"".join(parts)
+
+
+def _parse_header(stream: BinaryIO, path: Path, compressed: bool) -> IdxHeader:
+    magic = _read_upto(stream, 4)
+    if len(magic) < 4:
+        raise _bad(path, f"truncated header: {len(magic)} of the 4 magic-number bytes")
+    if magic[0] != 0 or magic[1] != 0:
+        raise _bad(
+            path,
+            f"bad magic number 0x{magic.hex().upper()} (an IDX file starts with two zero bytes)",
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_TYPES:
+        raise _bad(path, f"unknown type code 0x{code:02X} (known: {_TYPE_NAMES})")
+    if ndim == 0 or ndim > MAX_NDIM:
+        raise _bad(path, f"number of dimensions is {ndim}; expected 1 to {MAX_NDIM}")
+    dims_bytes = _read_upto(stream, 4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
+        raise _bad(
+            path,
+            f"truncated header: {len(dims_bytes)} of the {4 * ndim} bytes of {ndim} dimensions",
+        )
+    shape = struct.unpack(f">{ndim}I", dims_bytes)
+    return IdxHeader(
+        dtype=IDX_TYPES[code].newbyteorder("="),
+        shape=tuple(int(d) for d in shape),
+        header_bytes=4 + 4 * ndim,
+        compressed=compressed,
+    )
+
+
+def _describe(header: IdxHeader) -> str:
+    return f"header {header.dtype.name} {header.shape} implies {header.payload_bytes} payload bytes"
+
+
+def _read_plain_payload(
+    stream: BinaryIO, path: Path, header: IdxHeader, file_size: int
+) -> bytearray:
+    """Read the payload of a plain file after checking its size against the file size."""
+    expected = header.payload_bytes
+    actual = file_size - header.header_bytes
+    if actual < expected:
+        raise _bad(path, f"truncated payload: {_describe(header)}, the file has {actual}")
+    if actual > expected:
+        raise _bad(path, f"{actual - expected} trailing bytes: {_describe(header)}, got {actual}")
+    buffer = bytearray(expected)  # safe: equal to the bytes really present on disk
+    view = memoryview(buffer)
+    filled = 0
+    while filled < expected:
+        n_read = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not n_read:
+            raise _bad(path, f"truncated payload: the file shrank while reading ({filled} bytes)")
+        filled += n_read
+    return buffer
+
+
+def _read_gzip_payload(stream: BinaryIO, path: Path, header: IdxHeader, gz_size: int) -> bytearray:
+    """Read a gzip payload in chunks, never more than the header's size plus one byte."""
+    expected = header.payload_bytes
+    possible = _MAX_DEFLATE_RATIO * gz_size
+    if expected > possible:
+        raise _bad(
+            path,
+            f"truncated payload: {_describe(header)}, more than a {gz_size}-byte gzip file "
+            f"can hold (at most {possible})",
+        )
+    buffer = bytearray()
+    remaining = expected + 1
+    while remaining > 0:
+        chunk = stream.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        buffer += chunk
+        remaining -= len(chunk)
+    if len(buffer) < expected:
+        raise _bad(path, f"truncated payload: {_describe(header)}, the stream holds {len(buffer)}")
+    if len(buffer) > expected:
+        raise _bad(path, f"trailing bytes: {_describe(header)}, the stream holds more")
+    return buffer
+
+
+def _open_raw(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"IDX file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"IDX file {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"cannot open IDX file {path}: {exc.strerror or exc}") from None
+
+
+def _read(path: Path, header_only: bool) -> tuple[IdxHeader, bytearray | None]:
+    with _open_raw(path) as raw:
+        file_size = os.fstat(raw.fileno()).st_size
+        compressed = _read_upto(raw, 2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not compressed:
+            header = _parse_header(raw, path, compressed=False)
+            if header_only:
+                return header, None
+            return header, _read_plain_payload(raw, path, header, file_size)
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                header = _parse_header(stream, path, compressed=True)  # type: ignore[arg-type]
+                if header_only:
+                    return header, None
+                payload = _read_gzip_payload(stream, path, header, file_size)  # type: ignore[arg-type]
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            raise _bad(path, f"corrupted gzip stream ({message})") from None
+        return header, payload
+
+
+def read_idx_header(path: str | os.PathLike[str]) -> IdxHeader:
+    """Read and validate only the header of an IDX file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A plain or gzip-compressed IDX file.
+
+    Returns
+    -------
+    header : IdxHeader
+        Its dtype, shape, header length and compression. The payload length is not checked
+        (that needs the whole file; :func:`read_idx` checks it).
+
+    Raises
+    ------
+    InputError
+        If the file does not exist or cannot be opened.
+    DataFormatError
+        If the header is malformed.
+    """
+    header, _ = _read(Path(path), header_only=True)
+    return header
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file, plain or gzip-compressed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. Gzip compression is detected from its first bytes, not its name.
+
+    Returns
+    -------
+    array : ndarray of shape header dimensions, e.g. (60000, 28, 28)
+        Native-endian, C-contiguous, writable; dtype uint8, int8, int16, int32, float32 or
+        float64 according to the type code.
+
+    Raises
+    ------
+    InputError
+        If the file does not exist or cannot be opened.
+    DataFormatError
+        If the file is malformed: truncated header or payload, trailing bytes, bad magic number,
+        unknown type code, number of dimensions 0 or above :data:`MAX_NDIM`, or a corrupted gzip
+        stream. The message names the file and the problem.
+    """
+    path = Path(path)
+    header, payload = _read(path, header_only=False)
+    big_endian = header.dtype.newbyteorder(">")
+    array = np.frombuffer(payload, dtype=big_endian).reshape(header.shape)  # type: ignore[arg-type]
+    if big_endian.itemsize > 1:
+        array = array.astype(header.dtype)
+    logger.debug("read %s: %s %s", path, header.dtype.name, header.shape)
+    return array
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
+    """Write an array to an IDX file atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination. A name ending in ``.gz`` is written gzip-compressed, any other plain.
+    array : array-like of shape (d0, d1, ...), 1 to :data:`MAX_NDIM` dimensions
+        Values of dtype uint8, int8, int16, int32, float32 or float64 (any byte order). Other
+        dtypes are refused rather than silently cast: cast first, e.g. ``y.astype(np.uint8)``.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        If the dtype has no IDX type code, the number of dimensions is 0 or above
+        :data:`MAX_NDIM`, a dimension does not fit in 32 bits, or the folder does not exist.
+    """
+    path = Path(path)
+    values = np.asarray(array)
+    code = _CODE_BY_KIND.get((values.dtype.kind, values.dtype.itemsize))
+    if code is None or values.dtype.kind not in "uif":
+        raise InputError(
+            f"cannot write {path}: dtype {values.dtype} has no IDX type code (IDX types: "
+            f"{_TYPE_NAMES}); cast the array first"
+        )
+    if not 1 <= values.ndim <= MAX_NDIM:
+        raise InputError(
+            f"cannot write {path}: an IDX array needs 1 to {MAX_NDIM} dimensions, "
+            f"got shape {values.shape}"
+        )
+    if any(d >= 2**32 for d in values.shape):
+        raise InputError(f"cannot write {path}: dimension of shape {values.shape} exceeds 2**32-1")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist")
+    header = bytes([0, 0, code, values.ndim]) + struct.pack(f">{values.ndim}I", *values.shape)
+    payload = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder(">")).reshape(-1)
+    payload_bytes = payload.view(np.uint8)
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(
+                    filename=path.stem, mode="wb", fileobj=raw, compresslevel=6, mtime=0
+                ) as stream:
+                    stream.write(header)
+                    stream.write(payload_bytes.data)
+            else:
+                raw.write(header)
+                raw.write(payload_bytes.data)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    logger.debug("wrote %s: %s %s", path, values.dtype.name, values.shape)
+    return path

@@ -1,0 +1,78 @@
+"""Evaluation: metrics with confidence intervals, figures, and report rendering.
+
+This layer computes data and draws; it never writes files, prints or parses arguments (the ``cli``
+layer does). Metrics wrap :mod:`sklearn.metrics` and work from plain arrays; figure functions return
+matplotlib Axes (``plot_x(..., ax=None)``) or Figures (multi-panel ones), and
+:func:`figure_to_png` turns a figure into PNG bytes; renderers return strings.
+"""
+
+from mnist_logreg.evaluation._bootstrap import (
+    HEADLINE_METRICS,
+    bootstrap_metrics,
+    evaluate_predictions,
+    percentile_interval,
+)
+from mnist_logreg.evaluation._figures import study_figures
+from mnist_logreg.evaluation._html import render_html
+from mnist_logreg.evaluation._metrics import (
+    CalibrationBins,
+    calibration_bins,
+    classification_metrics,
+    encode_labels,
+    expected_calibration_error,
+    multiclass_brier_score,
+)
+from mnist_logreg.evaluation._plots import (
+    plot_confusion_matrices,
+    plot_confusion_matrix,
+    plot_reliability_diagram,
+    plot_roc_curves,
+)
+from mnist_logreg.evaluation._plots_model import (
+    FoldCurve,
+    fold_curves,
+    plot_coefficients,
+    plot_misclassified,
+    plot_validation_curve,
+)
+from mnist_logreg.evaluation._report import (
+    FIGURE_CAPTIONS,
+    METRIC_LABELS,
+    PROTOCOL_SUMMARY,
+    render_classification_report,
+    render_markdown,
+)
+from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style
+
+__all__ = [
+    "FIGURE_CAPTIONS",
+    "HEADLINE_METRICS",
+    "METRIC_LABELS",
+    "PALETTE",
+    "PROTOCOL_SUMMARY",
+    "STYLE",
+    "CalibrationBins",
+    "FoldCurve",
+    "bootstrap_metrics",
+    "calibration_bins",
+    "classification_metrics",
+    "encode_labels",
+    "evaluate_predictions",
+    "expected_calibration_error",
+    "figure_to_png",
+    "fold_curves",
+    "multiclass_brier_score",
+    "percentile_interval",
+    "plot_coefficients",
+    "plot_confusion_matrices",
+    "plot_confusion_matrix",
+    "plot_misclassified",
+    "plot_reliability_diagram",
+    "plot_roc_curves",
+    "plot_style",
+    "plot_validation_curve",
+    "render_classification_report",
+    "render_html",
+    "render_markdown",
+    "study_figures",
+]

@@ -1,0 +1,600 @@
+"""The study report's content, and its Markdown and plain-text renderings.
+
+The content is built once from a ``metrics.json``-shaped dict (see ``DESIGN.md``) as plain
+:class:`Table` objects and sentences; :func:`render_markdown`, :func:`render_classification_report`
+and :func:`~mnist_logreg.evaluation.render_html` only format it. Every block is optional: a missing
+or malformed block (no folds, no final model, no test metrics) drops its section instead of failing.
+Renderers return strings; writing them is the command-line layer's job.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+# --- what is shown, and how it is named -----------------------------------------------------------
+
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    "accuracy": ("Accuracy", "higher"),
+    "precision_weighted": ("Precision (weighted)", "higher"),
+    "recall_weighted": ("Recall (weighted)", "higher"),
+    "f1_weighted": ("F1 (weighted)", "higher"),
+    "precision_macro": ("Precision (macro)", "higher"),
+    "recall_macro": ("Recall (macro)", "higher"),
+    "f1_macro": ("F1 (macro)", "higher"),
+    "roc_auc_ovr": ("ROC AUC (one-vs-rest, macro)", "higher"),
+    "log_loss": ("Log-loss", "lower"),
+    "brier": ("Brier score (multiclass, 0 to 2)", "lower"),
+    "ece": ("Expected calibration error (15 bins)", "lower"),
+}
+"""Display name and better direction of each metric, in display order."""
+
+FOLD_METRICS: tuple[str, ...] = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
+"""Validation metrics shown in the per-fold table (those present)."""
+
+FIGURE_CAPTIONS: dict[str, str] = {
+    "confusion_matrix": (
+        "Confusion matrix of the final model on the test set: counts (left) and row-normalized "
+        "(right), where the diagonal is each class's recall."
+    ),
+    "roc_curves": (
+        "One-vs-rest ROC curve of each class on the test set, with its area under the curve; the "
+        "dotted diagonal is chance. The inset magnifies the top-left corner."
+    ),
+    "validation_curve": (
+        "Mean inner cross-validation score against C (log scale), one line per outer fold with a "
+        "band of plus or minus one standard deviation; stars mark the C each fold chose, the "
+        "dashed line the C of the final model."
+    ),
+    "coefficients": (
+        "Weights of the final model, one image per class, on one color scale symmetric around 0: "
+        "red pixels raise the class's score, blue pixels lower it (weights apply to standardized "
+        "pixels)."
+    ),
+    "misclassified": (
+        "The test images the final model got wrong with the highest confidence, with their true "
+        "and predicted labels and the predicted class's probability."
+    ),
+    "reliability_diagram": (
+        "Reliability diagram of the final model on the test set: accuracy against top-label "
+        "confidence in equal-width bins (the diagonal is perfect calibration), and below, the "
+        "number of test images per bin."
+    ),
+}
+"""Caption of each known figure; figures are shown in this order, unknown names last."""
+
+PROTOCOL_SUMMARY = (
+    "The outer scores estimate how well the whole tuning procedure (search and refit) "
+    "generalizes to unseen data; they are not the score of any single model. The test score is "
+    "that of the final model, tuned and refit on the whole training set and evaluated once on "
+    "the untouched test set."
+)
+
+
+# --- content model -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of display strings.
+
+    Attributes
+    ----------
+    headers : tuple of str
+    rows : tuple of tuple of str
+        Each of ``len(headers)`` cells.
+    highlight : frozenset of int
+        Indices of rows to emphasize (a chosen candidate).
+    footer : tuple of str or None
+        A summary row (mean and spread over folds).
+    numeric : bool
+        Right-align the columns after the first (False: a key/value table, left-aligned).
+    """
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    highlight: frozenset[int] = frozenset()
+    footer: tuple[str, ...] | None = None
+    numeric: bool = True
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _as_float(value: Any) -> float | None:
+    """``value`` as a finite float, else None (accepts ``{"value": v}`` entries)."""
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def fmt_number(value: Any, digits: int = 4) -> str:
+    """A metric for display: ``0.9243``; ``—`` where missing or not a number."""
+    x = _as_float(value)
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_c(value: Any) -> str:
+    """A value of C for display, 4 significant digits."""
+    x = _as_float(value)
+    return "—" if x is None else f"{x:.4g}"
+
+
+def fmt_seconds(value: Any) -> str:
+    """Seconds for display: ``12.3 s``, ``4 min 05 s``, ``1 h 02 min``."""
+    x = _as_float(value)
+    if x is None:
+        return "—"
+    if x < 60:
+        return f"{x:.1f} s"
+    minutes, seconds = divmod(round(x), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_value(value: Any) -> str:
+    """Any JSON value for a key-value table: scalars as text, containers as compact JSON."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return "—" if value is None else str(value)
+
+
+def fmt_interval(entry: Any, digits: int = 4) -> str:
+    """``[lo, hi]`` of a ``{"value", "ci95"}`` entry, or ``—``."""
+    ci = entry.get("ci95") if isinstance(entry, Mapping) else None
+    if not isinstance(ci, Sequence) or len(ci) != 2:
+        return "—"
+    lo, hi = _as_float(ci[0]), _as_float(ci[1])
+    if lo is None or hi is None:
+        return "—"
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def config_value(config: Mapping[str, Any], *names: str) -> Any:
+    """The first of ``names`` present in ``config`` (option names vary: seed / random_state)."""
+    for name in names:
+        if config.get(name) is not None:
+            return config[name]
+    return None
+
+
+def dataset_name(results: Mapping[str, Any]) -> str:
+    """The dataset's display name."""
+    dataset = results.get("dataset")
+    if isinstance(dataset, Mapping):
+        return str(dataset.get("name") or dataset.get("dataset") or "dataset")
+    return str(dataset) if dataset else "dataset"
+
+
+def report_title(results: Mapping[str, Any]) -> str:
+    """The report's title."""
+    return f"Logistic regression on {dataset_name(results)}: nested cross-validation study"
+
+
+def final_c(results: Mapping[str, Any]) -> float | None:
+    """C of the final model, or None."""
+    return _as_float(_as_mapping(_as_mapping(results.get("final")).get("best_params")).get("C"))
+
+
+def folds_list(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The per-fold records (mappings only)."""
+    folds = results.get("folds")
+    if not isinstance(folds, Sequence) or isinstance(folds, str):
+        return []
+    return [f for f in folds if isinstance(f, Mapping)]
+
+
+def outer_summary(results: Mapping[str, Any], metric: str = "accuracy") -> tuple[float, float,
+                                                                                   int] | None:
+    """Mean, standard deviation and count over the outer folds of a validation metric.
+
+    Taken from the results' ``"outer_summary"`` block (``{metric: {"mean", "std"}}``) when it has
+    one, so the report shows the numbers of ``metrics.json``; otherwise computed from the folds
+    (standard deviation with ddof=0, as ``numpy.std``).
+    """
+    values = [_as_float(_as_mapping(f.get("validation")).get(metric)) for f in folds_list(results)]
+    present = [v for v in values if v is not None]
+    stored = _as_mapping(_as_mapping(results.get("outer_summary")).get(metric))
+    mean, std = _as_float(stored.get("mean")), _as_float(stored.get("std"))
+    if mean is not None and std is not None:
+        return mean, std, len(present) or len(folds_list(results))
+    if not present:
+        return None
+    mean = sum(present) / len(present)
+    std = math.sqrt(sum((v - mean) ** 2 for v in present) / len(present))
+    return mean, std, len(present)
+
+
+def metrics_table(results: Mapping[str, Any]) -> Table | None:
+    """Headline test metrics: metric, value, 95% interval, better direction."""
+    test = _as_mapping(results.get("test"))
+    rows = []
+    for key, (label, better) in METRIC_LABELS.items():
+        if key not in test:
+            continue
+        rows.append((label, fmt_number(test[key]), fmt_interval(test[key]), better))
+    for key in test:  # unknown {"value", "ci95"} metrics, after the known ones
+        if key not in METRIC_LABELS and isinstance(test[key], Mapping) and "value" in test[key]:
+            rows.append((key, fmt_number(test[key]), fmt_interval(test[key]), ""))
+    if not rows:
+        return None
+    return Table(("Metric", "Test value", "95% CI", "Better"), tuple(rows))
+
+
+def bootstrap_note(results: Mapping[str, Any]) -> str:
+    """How the intervals were computed (empty without a bootstrap record)."""
+    test = _as_mapping(results.get("test"))
+    boot = _as_mapping(test.get("bootstrap"))
+    n = boot.get("n_resamples")
+    n_samples = test.get("n_samples")
+    if not n:
+        return ""
+    rows = f" of the {n_samples} test images" if n_samples else " of the test set"
+    seed = boot.get("random_state")
+    seed_text = f", seed {seed}" if seed is not None else ""
+    return (f"95% confidence intervals: percentile bootstrap over {n} resamples{rows} "
+            f"(rows drawn with replacement{seed_text}).")
+
+
+def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
+    """Sentences describing the protocol, filled with the run's settings where known."""
+    config = _as_mapping(results.get("config"))
+    outer = config_value(config, "outer", "n_outer", "outer_folds")
+    inner = config_value(config, "inner", "n_inner", "inner_folds")
+    n_cand = config_value(config, "n_candidates", "candidates")
+    c_min = config_value(config, "c_min")
+    c_max = config_value(config, "c_max")
+    sampling = config_value(config, "sampling")
+    scoring = config_value(config, "scoring") or "score"
+    strategy = config_value(config, "strategy")
+    seed = config_value(config, "random_state", "seed")
+
+    outer_text = f"{outer}-fold" if outer else "K-fold"
+    search = "a randomized search over C"
+    details = []
+    if n_cand:
+        details.append(f"{n_cand} candidates")
+    if sampling and c_min is not None and c_max is not None:
+        details.append(f"sampled {sampling} on [{fmt_c(c_min)}, {fmt_c(c_max)}]")
+    if inner:
+        details.append(f"{inner} inner folds")
+    if details:
+        search += f" ({', '.join(details)})"
+    model = "logistic regression"
+    if strategy == "ovr":
+        model = "one-vs-rest logistic regression"
+    elif strategy:
+        model = f"{strategy} logistic regression"
+    paragraphs = [
+        f"Model: {model} in a pipeline that scales pixels to [0, 1] and standardizes them, so "
+        "every fit learns its scaler from its own training rows only.",
+        f"Nested cross-validation: {outer_text} stratified outer cross-validation over the "
+        f"training set. In each outer fold, {search} picks the C with the best mean inner "
+        f"{scoring}; the pipeline is refit at that C on the outer training rows and scored on the "
+        "outer validation fold, which neither the search nor the refit has seen.",
+        "Final model: the same search on the whole training set, a refit at its chosen C, and one "
+        "evaluation on the untouched test set.",
+        PROTOCOL_SUMMARY,
+    ]
+    if seed is not None:
+        paragraphs.append(f"Seed: {seed} (the same seed reproduces every split and candidate).")
+    return paragraphs
+
+
+def _lower_first(label: str) -> str:
+    """``Accuracy`` -> ``accuracy``, but ``F1 (macro)`` and ``ROC AUC`` keep their capitals."""
+    first = label.split(" ", 1)[0]
+    if sum(ch.isupper() or ch.isdigit() for ch in first) > 1:
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def folds_table(results: Mapping[str, Any]) -> Table | None:
+    """One row per outer fold: chosen C, validation metrics, time; a mean ± std footer."""
+    folds = folds_list(results)
+    if not folds:
+        return None
+    shown = [m for m in FOLD_METRICS
+             if any(m in _as_mapping(f.get("validation")) for f in folds)]
+    headers = ("Fold", "Chosen C", *(f"Validation {_lower_first(METRIC_LABELS[m][0])}"
+                                     for m in shown), "Seconds")
+    rows = []
+    for i, fold in enumerate(folds):
+        validation = _as_mapping(fold.get("validation"))
+        seconds = fold.get("seconds")
+        if isinstance(seconds, Mapping):
+            seconds = sum(v for v in (_as_float(s) for s in seconds.values()) if v is not None)
+        rows.append((
+            str(fold.get("fold", i + 1)),
+            fmt_c(_as_mapping(fold.get("best_params")).get("C")),
+            *(fmt_number(validation.get(m)) for m in shown),
+            fmt_seconds(seconds),
+        ))
+    footer_cells = []
+    for m in shown:
+        summary = outer_summary(results, m)
+        footer_cells.append("—" if summary is None else f"{summary[0]:.4f} ± {summary[1]:.4f}")
+    footer = ("Mean ± std", "", *footer_cells, "")
+    return Table(headers, tuple(rows), footer=footer if shown else None)
+
+
+def candidates_table(results: Mapping[str, Any]) -> Table | None:
+    """The final search's candidates: C, mean and std of the inner score; the chosen one marked."""
+    candidates = _as_mapping(results.get("final")).get("candidates")
+    if not isinstance(candidates, Sequence) or not candidates:
+        return None
+    chosen = final_c(results)
+    rows, highlight = [], set()
+    for i, cand in enumerate(c for c in candidates if isinstance(c, Mapping)):
+        c = _as_float(cand.get("C"))
+        is_chosen = c is not None and chosen is not None and math.isclose(c, chosen, rel_tol=1e-9)
+        if is_chosen:
+            highlight.add(i)
+        rows.append((fmt_c(c), fmt_number(cand.get("mean_score")),
+                     fmt_number(cand.get("std_score")), "chosen" if is_chosen else ""))
+    if not rows:
+        return None
+    scoring = (_as_mapping(results.get("final")).get("scoring")
+               or _as_mapping(results.get("config")).get("scoring") or "score")
+    return Table(("C", f"Mean inner {scoring}", "Std", ""), tuple(rows),
+                 highlight=frozenset(highlight))
+
+
+def per_class_table(results: Mapping[str, Any]) -> Table | None:
+    """Precision, recall, F1, support (and one-vs-rest AUC when present) per class."""
+    per_class = _as_mapping(_as_mapping(results.get("test")).get("per_class"))
+    if not per_class:
+        return None
+    with_auc = any("roc_auc" in _as_mapping(v) for v in per_class.values())
+    headers = ("Class", "Precision", "Recall", "F1", "Support", *(("ROC AUC",) if with_auc else ()))
+    rows = []
+    for name, entry in per_class.items():
+        entry = _as_mapping(entry)
+        support = _as_float(entry.get("support"))
+        rows.append((
+            str(name),
+            fmt_number(entry.get("precision")),
+            fmt_number(entry.get("recall")),
+            fmt_number(entry.get("f1")),
+            "—" if support is None else str(int(support)),
+            *((fmt_number(entry.get("roc_auc")),) if with_auc else ()),
+        ))
+    return Table(headers, tuple(rows))
+
+
+def kv_table(block: Any, seconds: bool = False) -> Table | None:
+    """A two-column key/value table of a JSON object.
+
+    With ``seconds``, numbers under keys that name seconds (``total_seconds``, ``search_s``) are
+    shown as durations.
+    """
+    mapping = _as_mapping(block)
+    if not mapping:
+        return None
+    rows = []
+    for key, value in mapping.items():
+        is_time = seconds and (str(key).endswith(("seconds", "_s")) or str(key) == "seconds")
+        shown = fmt_seconds(value) if is_time and _as_float(value) is not None else fmt_value(value)
+        rows.append((str(key), shown))
+    return Table(("Key", "Value"), tuple(rows), numeric=False)
+
+
+def figure_stem(name: str) -> str:
+    """A figure's name without a file extension: ``"roc_curves.png"`` -> ``"roc_curves"``."""
+    stem, dot, ext = str(name).rpartition(".")
+    return stem if dot and ext.lower() in {"png", "svg", "jpg", "jpeg"} else str(name)
+
+
+def ordered_figures(names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, caption)`` of each figure: known ones in :data:`FIGURE_CAPTIONS` order first.
+
+    Names may carry a file extension (``"roc_curves.png"``); captions are looked up by stem.
+    """
+
+    def rank(name: str) -> tuple[int, str]:
+        stem = figure_stem(name)
+        known = list(FIGURE_CAPTIONS)
+        return (known.index(stem) if stem in known else len(known), stem)
+
+    out = []
+    for name in sorted(names, key=rank):
+        stem = figure_stem(name)
+        out.append((name, FIGURE_CAPTIONS.get(stem, stem.replace("_", " ").capitalize() + ".")))
+    return out
+
+
+def report_text(results: Mapping[str, Any]) -> str:
+    """The scikit-learn classification report text of the test set ('' when absent)."""
+    text = _as_mapping(results.get("test")).get("classification_report")
+    return text if isinstance(text, str) else ""
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*|"})
+
+
+def md_escape(text: Any) -> str:
+    """Text safe in Markdown: on one line, HTML-escaped (Markdown passes HTML through), with
+    backslashes, backticks, asterisks and pipes escaped, and brackets too where they could form a
+    link. Underscores stay: CommonMark ignores them inside words (``n_train``)."""
+    one_line = " ".join(str(text).split())
+    escaped = html.escape(one_line, quote=False).translate(_MD_SPECIAL)
+    if "](" in escaped or "]:" in escaped or "![" in escaped:
+        escaped = escaped.replace("[", "\\[").replace("]", "\\]")
+    return escaped
+
+
+def _md_table(table: Table) -> list[str]:
+    def line(cells: Sequence[str], bold: bool = False) -> str:
+        escaped = [md_escape(c) for c in cells]
+        if bold:
+            escaped = [f"**{c}**" if c else c for c in escaped]
+        return "| " + " | ".join(escaped) + " |"
+
+    align = ["---"] + [("--:" if table.numeric else "---")] * (len(table.headers) - 1)
+    lines = [line(table.headers), "| " + " | ".join(align) + " |"]
+    lines += [line(row, bold=i in table.highlight) for i, row in enumerate(table.rows)]
+    if table.footer is not None:
+        lines.append(line(table.footer, bold=True))
+    return [*lines, ""]
+
+
+def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """Render the study report as Markdown.
+
+    Parameters
+    ----------
+    results : dict
+        ``metrics.json``-shaped (``schema``, ``command``, ``dataset``, ``config``, ``versions``,
+        ``folds``, ``final``, ``test``, ``timings``); every block is optional.
+    figures : mapping of str to str
+        Figure name (``"confusion_matrix"``, ``"roc_curves"``, ...) to the PNG's path relative to
+        the report, e.g. ``"confusion_matrix.png"``.
+
+    Returns
+    -------
+    markdown : str
+    """
+    out = [f"# {md_escape(report_title(results))}", ""]
+    command = results.get("command")
+    if command:
+        out += [f"Command: `{' '.join(str(command).split()).replace('`', '')}`", ""]
+
+    headline = []
+    test = _as_mapping(results.get("test"))
+    if "accuracy" in test:
+        headline.append(f"test accuracy **{fmt_number(test['accuracy'])}** "
+                        f"(95% CI {fmt_interval(test['accuracy'])})")
+    summary = outer_summary(results)
+    if summary is not None:
+        headline.append(f"outer cross-validation accuracy **{summary[0]:.4f} ± {summary[1]:.4f}** "
+                        f"over {summary[2]} folds")
+    if final_c(results) is not None:
+        headline.append(f"final C = **{fmt_c(final_c(results))}**")
+    if headline:
+        out += ["Summary: " + "; ".join(headline) + ".", ""]
+
+    table = metrics_table(results)
+    if table is not None:
+        out += ["## Test-set metrics", "", *_md_table(table)]
+        note = bootstrap_note(results)
+        if note:
+            out += [md_escape(note), ""]
+
+    out += ["## Protocol", ""]
+    for paragraph in protocol_paragraphs(results):
+        out += [md_escape(paragraph), ""]
+
+    table = folds_table(results)
+    if table is not None:
+        out += ["## Outer folds", "", *_md_table(table)]
+    table = candidates_table(results)
+    if table is not None:
+        out += ["## Final model: C candidates", "", *_md_table(table)]
+
+    if figures:
+        out += ["## Figures", ""]
+        for number, (name, caption) in enumerate(ordered_figures(list(figures)), start=1):
+            path = quote(str(figures[name]), safe="/._-")
+            out += [f"![{md_escape(figure_stem(name))}]({path})", "",
+                    f"*Figure {number}. {md_escape(caption)}*", ""]
+
+    table = per_class_table(results)
+    if table is not None:
+        out += ["## Per-class metrics (test set)", "", *_md_table(table)]
+    text = report_text(results)
+    if text:
+        out += ["## Classification report (test set)", "", "```", text.replace("```", "'''"),
+                "```", ""]
+
+    for title, key, seconds in (("Dataset", "dataset", False), ("Configuration", "config", False),
+                                ("Versions", "versions", False), ("Timings", "timings", True)):
+        table = kv_table(results.get(key), seconds=seconds)
+        if table is not None:
+            out += [f"## {title}", "", *_md_table(table)]
+    schema = results.get("schema")
+    if schema is not None:
+        out += [f"*metrics.json schema {md_escape(schema)}*", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- plain text ----------------------------------------------------------------------------------
+
+
+def _text_report_from_per_class(per_class: Mapping[str, Any]) -> str:
+    """A classification-report-like table when scikit-learn's text is not in the results."""
+    width = max([len(str(k)) for k in per_class] + [12])
+    lines = [f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
+    for name, entry in per_class.items():
+        entry = _as_mapping(entry)
+        support = _as_float(entry.get("support"))
+        lines.append(
+            f"{name!s:>{width}} {fmt_number(entry.get('precision')):>9} "
+            f"{fmt_number(entry.get('recall')):>9} {fmt_number(entry.get('f1')):>9} "
+            f"{'—' if support is None else int(support):>9}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_classification_report(results: Mapping[str, Any]) -> str:
+    """Render ``classification_report.txt``: the per-class report of the test set, with context.
+
+    Parameters
+    ----------
+    results : dict
+        ``metrics.json``-shaped; uses ``dataset``, ``final``, ``test``.
+
+    Returns
+    -------
+    text : str
+        A header (dataset, final C, test size), scikit-learn's classification report (or an
+        equivalent table built from ``per_class``), the headline metrics with their 95%
+        intervals, and the confusion matrix.
+    """
+    test = _as_mapping(results.get("test"))
+    lines = [f"Classification report of the final model on the test set of {dataset_name(results)}"]
+    if final_c(results) is not None:
+        lines.append(f"Final model: C = {fmt_c(final_c(results))}")
+    if test.get("n_samples"):
+        lines.append(f"Test images: {test['n_samples']}")
+    lines.append("")
+    text = report_text(results)
+    if not text and _as_mapping(test.get("per_class")):
+        text = _text_report_from_per_class(_as_mapping(test.get("per_class")))
+    if text:
+        lines += [text.rstrip("\n"), ""]
+    table = metrics_table(results)
+    if table is not None:
+        width = max(len(row[0]) for row in table.rows)
+        lines.append("Headline metrics (95% bootstrap confidence intervals):")
+        lines += [f"  {row[0]:<{width}}  {row[1]:>8}  {row[2]}" for row in table.rows]
+        lines.append("")
+    cm = test.get("confusion_matrix")
+    names = list(_as_mapping(test.get("per_class")))
+    if isinstance(cm, Sequence) and cm and all(isinstance(r, Sequence) for r in cm):
+        if len(names) != len(cm):
+            names = [str(i) for i in range(len(cm))]
+        width = max([len(str(v)) for r in cm for v in r] + [len(n) for n in names] + [3])
+        lines.append("Confusion matrix (rows: true class, columns: predicted class):")
+        lines.append(" " * (width + 2) + " ".join(f"{n:>{width}}" for n in names))
+        for name, row in zip(names, cm, strict=False):
+            lines.append(f"{name:>{width}}  " + " ".join(f"{v!s:>{width}}" for v in row))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,328 @@
+"""Tests of the IDX reader and writer: round trips and every malformed file."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import time
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from mnist_logreg.datasets import read_idx, read_idx_header, write_idx
+from mnist_logreg.errors import DataFormatError, InputError
+
+IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+TYPE_CODES = {
+    np.uint8: 0x08,
+    np.int8: 0x09,
+    np.int16: 0x0B,
+    np.int32: 0x0C,
+    np.float32: 0x0D,
+    np.float64: 0x0E,
+}
+
+
+def _header(code: int, dims: tuple[int, ...]) -> bytes:
+    return bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+
+
+def _write_bytes(path: Path, data: bytes, compress: bool = False) -> Path:
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    return path
+
+
+def _valid_bytes() -> bytes:
+    values = np.arange(24, dtype=">i2").reshape(2, 3, 4)
+    return _header(0x0B, (2, 3, 4)) + values.tobytes()
+
+
+def _assert_same(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape
+    assert a.dtype == b.dtype.newbyteorder("=")
+    assert (
+        a.astype(a.dtype.newbyteorder(">")).tobytes()
+        == b.astype(b.dtype.newbyteorder(">")).tobytes()
+    )
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("dtype", IDX_DTYPES)
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_round_trip_every_type(tmp_path: Path, dtype: type, suffix: str) -> None:
+    """Test that write_idx then read_idx gives back the array for every IDX type, plain and gz."""
+    rng = np.random.default_rng(0)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else np.finfo(dtype)
+    values = rng.uniform(info.min / 2, info.max / 2, size=(5, 3, 2)).astype(dtype)
+    path = write_idx(tmp_path / f"a{suffix}", values)
+    result = read_idx(path)
+    assert result.dtype == np.dtype(dtype) and result.dtype.isnative
+    assert result.flags.c_contiguous and result.flags.writeable
+    np.testing.assert_array_equal(result, values)
+    raw = path.read_bytes()
+    raw = gzip.decompress(raw) if suffix else raw
+    assert raw[:4] == bytes([0, 0, TYPE_CODES[dtype], 3])
+    header = read_idx_header(path)
+    assert header.shape == (5, 3, 2) and header.compressed == (suffix == ".gz")
+    assert header.payload_bytes == values.nbytes
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=hnp.arrays(
+        dtype=st.sampled_from(
+            [np.dtype(d).newbyteorder(order) for d in IDX_DTYPES for order in "<>"]
+        ),
+        shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
+    ),
+    compress=st.booleans(),
+)
+def test_round_trip_hypothesis(
+    tmp_path_factory: pytest.TempPathFactory, values: np.ndarray, compress: bool
+) -> None:
+    """Test that any shape and value (NaN, inf, any byte order) survives a write/read round trip."""
+    folder = tmp_path_factory.mktemp("rt")
+    path = write_idx(folder / ("x.idx.gz" if compress else "x.idx"), values)
+    _assert_same(read_idx(path), values)
+
+
+def test_gzip_is_detected_by_magic_bytes_not_name(tmp_path: Path) -> None:
+    """Test that a gzip file without .gz and a plain file named .gz both read correctly."""
+    values = np.arange(10, dtype=np.uint8)
+    write_idx(tmp_path / "a.gz", values)
+    assert (tmp_path / "a.gz").read_bytes()[:2] == b"\x1f\x8b"
+    (tmp_path / "a.gz").rename(tmp_path / "compressed-without-suffix")
+    np.testing.assert_array_equal(read_idx(tmp_path / "compressed-without-suffix"), values)
+    write_idx(tmp_path / "plain", values)
+    (tmp_path / "plain").rename(tmp_path / "plain.gz")
+    assert read_idx_header(tmp_path / "plain.gz").compressed is False
+    np.testing.assert_array_equal(read_idx(tmp_path / "plain.gz"), values)
+
+
+def test_writer_is_atomic_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Test that the writer replaces the file whole and leaves only the target in the folder."""
+    write_idx(tmp_path / "x", np.zeros(3, np.uint8))
+    write_idx(tmp_path / "x", np.ones((2, 2), np.int32))
+    assert [p.name for p in tmp_path.iterdir()] == ["x"]
+    np.testing.assert_array_equal(read_idx(tmp_path / "x"), np.ones((2, 2), np.int32))
+
+
+def test_writer_cleans_up_after_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test that a failure while writing leaves neither a temporary nor a partial file."""
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("mnist_logreg.datasets._idx.os.replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_idx(tmp_path / "x", np.zeros(3, np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (np.zeros(3, np.int64), "dtype int64 has no IDX type code"),
+        (np.zeros(3, np.uint16), "dtype uint16 has no IDX type code"),
+        (np.zeros(3, bool), "dtype bool has no IDX type code"),
+        (np.zeros(3, np.complex64), "dtype complex64 has no IDX type code"),
+        (np.uint8(3), r"needs 1 to 32 dimensions, got shape \(\)"),
+    ],
+)
+def test_writer_refuses_what_idx_cannot_hold(
+    tmp_path: Path, values: np.ndarray, match: str
+) -> None:
+    """Test that the writer refuses dtypes without a type code and 0-d arrays, naming the file."""
+    with pytest.raises(InputError, match=match) as info:
+        write_idx(tmp_path / "x", values)
+    assert str(tmp_path / "x") in str(info.value)
+
+
+def test_writer_refuses_a_missing_folder(tmp_path: Path) -> None:
+    """Test that writing into a folder that does not exist names the folder."""
+    with pytest.raises(InputError, match="does not exist") as info:
+        write_idx(tmp_path / "nope" / "x", np.zeros(2, np.uint8))
+    assert str(tmp_path / "nope") in str(info.value)
+
+
+def test_reader_refuses_missing_file_and_folder(tmp_path: Path) -> None:
+    """Test that a missing file and a folder given as file raise InputError naming them."""
+    with pytest.raises(InputError, match="does not exist") as info:
+        read_idx(tmp_path / "missing")
+    assert str(tmp_path / "missing") in str(info.value)
+    with pytest.raises(InputError, match="is a folder"):
+        read_idx(tmp_path)
+
+
+# ----------------------------------------------------------------------------- malformed files
+
+MALFORMED = {
+    "empty file": (b"", "truncated header: 0 of the 4 magic-number bytes"),
+    "half magic": (b"\x00\x00", "truncated header: 2 of the 4 magic-number bytes"),
+    "truncated dimensions": (
+        bytes([0, 0, 8, 3]) + struct.pack(">I", 2) + b"\x00\x00",
+        "truncated header: 6 of the 12 bytes of 3 dimensions",
+    ),
+    "bad magic": (b"PK\x03\x04" + bytes(20), "bad magic number 0x504B0304"),
+    "bad magic one byte": (bytes([0, 1, 8, 1, 0, 0, 0, 1, 7]), "bad magic number"),
+    "unknown type code": (_header(0x0A, (1,)) + b"\x00", "unknown type code 0x0A"),
+    "ndim zero": (bytes([0, 0, 8, 0]), "number of dimensions is 0"),
+    "ndim absurd": (bytes([0, 0, 8, 200]) + bytes(800), "number of dimensions is 200"),
+    "truncated payload": (_header(0x08, (2, 3)) + bytes(5), "truncated payload"),
+    "truncated float payload": (_header(0x0E, (2,)) + bytes(15), "truncated payload"),
+    "trailing bytes": (_header(0x08, (2, 3)) + bytes(7), "1 trailing bytes"),
+    "dimension payload mismatch": (_header(0x0C, (4, 4)) + bytes(16), "truncated payload"),
+}
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_file_raises_one_line_naming_file(
+    tmp_path: Path, case: str, compress: bool
+) -> None:
+    """Test that each malformed IDX file raises DataFormatError naming the file and the problem."""
+    data, problem = MALFORMED[case]
+    path = _write_bytes(tmp_path / "bad-file", data, compress)
+    with pytest.raises(DataFormatError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "\n" not in message
+    if compress and "trailing" in problem:
+        problem = "trailing bytes"
+    assert problem in message
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+def test_forged_huge_header_does_not_allocate(tmp_path: Path, compress: bool) -> None:
+    """Test that a header claiming 10**12 elements in a 100-byte file fails fast, small."""
+    data = _header(0x08, (1_000_000, 1_000_000)) + bytes(88)
+    path = _write_bytes(tmp_path / "forged", data, compress)
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DataFormatError, match="truncated payload") as info:
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 1.0
+    assert peak < 2**20
+    assert str(path) in str(info.value)
+
+
+def test_forged_gzip_header_within_deflate_ratio_reads_only_real_data(tmp_path: Path) -> None:
+    """Test that a gzip header claiming more than the stream holds allocates only the real bytes."""
+    data = _header(0x0E, (1_000_000,)) + bytes(1000)  # claims 8 MB, holds 1 kB
+    path = _write_bytes(tmp_path / "forged.gz", data + bytes(20_000), compress=True)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFormatError, match="truncated payload"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+
+
+def test_gzip_bomb_is_read_only_up_to_the_header_size(tmp_path: Path) -> None:
+    """Test that a small header followed by a huge stream is refused after a bounded read."""
+    bomb = zlib.compressobj(9, zlib.DEFLATED, 31)
+    path = tmp_path / "bomb.gz"
+    with path.open("wb") as out:
+        out.write(bomb.compress(_header(0x08, (100,))))
+        block = bytes(2**20)
+        for _ in range(64):  # 64 MiB of zeros after a 100-byte payload
+            out.write(bomb.compress(block))
+        out.write(bomb.flush())
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DataFormatError, match="trailing bytes"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        pytest.param(lambda gz: gz[: len(gz) // 2], id="truncated stream"),
+        pytest.param(lambda gz: gz[:-8] + b"\x00" * 8, id="wrong crc and size"),
+        pytest.param(
+            lambda gz: gz[:12] + bytes(b ^ 0xFF for b in gz[12:20]) + gz[20:], id="bad deflate"
+        ),
+        pytest.param(lambda gz: gz[:2] + b"\x07" + gz[3:], id="bad method"),
+        pytest.param(lambda gz: gz + b"garbage!", id="garbage after member"),
+        pytest.param(lambda gz: gz[:3], id="header only"),
+    ],
+)
+def test_corrupted_gzip_raises_data_format_error(tmp_path: Path, corrupt: object) -> None:
+    """Test that a corrupted gzip stream raises DataFormatError naming the file."""
+    gz = gzip.compress(_valid_bytes(), mtime=0)
+    path = tmp_path / "corrupt.gz"
+    path.write_bytes(corrupt(gz))  # type: ignore[operator]
+    with pytest.raises(DataFormatError) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_header_reader_checks_only_the_header(tmp_path: Path) -> None:
+    """Test that read_idx_header reports dtype and shape and rejects a bad header."""
+    path = _write_bytes(tmp_path / "h", _valid_bytes())
+    header = read_idx_header(path)
+    assert (header.dtype, header.shape, header.header_bytes) == (np.dtype(np.int16), (2, 3, 4), 16)
+    bad = _write_bytes(tmp_path / "bad", b"\x00\x00\x08")
+    with pytest.raises(DataFormatError, match="truncated header"):
+        read_idx_header(bad)
+
+
+# ----------------------------------------------------------------------------- fuzzing
+
+_VALID = _valid_bytes()
+_VALID_GZ = gzip.compress(_VALID, mtime=0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    compressed=st.booleans(),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=4),
+    cut=st.one_of(st.none(), st.integers(0, 10_000)),
+    tail=st.binary(max_size=8),
+)
+def test_random_corruption_loads_or_raises_data_format_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    compressed: bool,
+    flips: list[tuple[int, int]],
+    cut: int | None,
+    tail: bytes,
+) -> None:
+    """Test that byte flips, truncation or appended bytes give an array or DataFormatError."""
+    data = bytearray(_VALID_GZ if compressed else _VALID)
+    for position, mask in flips:
+        data[position % len(data)] ^= mask
+    if cut is not None:
+        data = data[: cut % (len(data) + 1)]
+    data += tail
+    path = tmp_path_factory.mktemp("fuzz") / "f"
+    path.write_bytes(bytes(data))
+    try:
+        array = read_idx(path)
+    except DataFormatError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+    else:
+        header = read_idx_header(path)
+        assert array.shape == header.shape and array.dtype == header.dtype
+        assert array.nbytes == header.payload_bytes

@@ -1,0 +1,67 @@
+"""Tests of the package's layering: imports run downstream only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mnist_logreg"
+
+# Data flow order; a layer may import from layers before it (and from shared top-level modules).
+LAYERS = [
+    "datasets", "preprocessing", "linear_model", "model_selection", "evaluation", "study", "cli",
+]
+SHARED = {"errors", "persistence", "__init__", "__main__"}
+
+
+def _layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "mnist_logreg" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_only_upstream(layer: str) -> None:
+    """Test that no module of a layer imports a layer further downstream."""
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | SHARED
+    offenders = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for module in _imported_modules(path):
+            target = _layer_of(module)
+            if target is not None and target not in allowed:
+                offenders.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert offenders == []
+
+
+def test_persistence_does_not_import_cli_or_evaluation() -> None:
+    """Test that the model-file module depends only on the model layers."""
+    path = PACKAGE / "persistence.py"
+    if not path.exists():
+        pytest.skip("persistence.py not present")
+    bad = {m for m in _imported_modules(path) if _layer_of(m) in {"cli", "evaluation"}}
+    assert bad == set()
+
+
+def test_no_pickle_loading_in_package() -> None:
+    """Test that no package module loads data through pickle or joblib.load."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("pickle.load", "joblib.load", "allow_pickle=True", "cloudpickle", "dill."):
+            if needle in text:
+                offenders.append(f"{path.name}: {needle}")
+    assert offenders == []
