@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 study: $(STAMP)
-	$(BIN)/mnist-logreg datasets mnist
+	$(BIN)/mnist-logreg study
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

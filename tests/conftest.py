@@ -29,6 +29,7 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
             main([str(a) for a in args])
         captured = capsys.readouterr()
         code = info.value.code
-        return CliResult(code=int(code) if code is not None else 0, out=captured.out, err=captured.err)
+        exit_code = int(code) if code is not None else 0
+        return CliResult(code=exit_code, out=captured.out, err=captured.err)
 
     return _run

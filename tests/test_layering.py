@@ -11,9 +11,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mnist_logreg"
 
 # Data flow order; a layer may import from layers before it (and from shared top-level modules).
 LAYERS = [
-    "datasets", "preprocessing", "linear_model", "model_selection", "evaluation", "study", "cli",
+    "datasets",
+    "preprocessing",
+    "linear_model",
+    "model_selection",
+    "evaluation",
+    "study",
+    "serving",
+    "cli",
 ]
-SHARED = {"errors", "persistence", "__init__", "__main__"}
+SHARED = {"errors", "persistence", "onnx_export", "__init__", "__main__"}
 
 
 def _layer_of(module: str) -> str | None:

@@ -39,7 +39,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 
 def to_json(data: Any) -> str:
-    """Serialize results as stable, readable JSON (sorted keys are not used: order is meaningful)."""
+    """Serialize results as readable JSON, keeping key order (it is meaningful)."""
     return json.dumps(data, indent=2, allow_nan=False, default=_json_default) + "\n"
 
 

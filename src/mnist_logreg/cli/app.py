@@ -47,8 +47,12 @@ def _root(
 def _register_commands() -> None:
     """Attach every command module's function to :data:`app` (imports kept local and lazy-safe)."""
     from mnist_logreg.cli import datasets as datasets_cmd
+    from mnist_logreg.cli import fit as fit_cmd
+    from mnist_logreg.cli import study as study_cmd
 
     app.command("datasets")(datasets_cmd.datasets_cli)
+    app.command("study")(study_cmd.study_cli)
+    app.command("fit")(fit_cmd.fit_cli)
 
 
 _register_commands()

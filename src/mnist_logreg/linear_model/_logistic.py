@@ -1,0 +1,211 @@
+"""LogisticRegression: L2-regularized logistic regression with scikit-learn's contract.
+
+Two classes give the sigmoid model of the study's derivation (``coef_`` of shape
+(1, n_features)); more give the multinomial (softmax) model. The objective is scikit-learn's,
+
+    1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b),   s_n = sample_weight_n * class_weight[y_n],
+
+so a given C means the same model as in ``sklearn.linear_model.LogisticRegression``. Fitting is
+:func:`~mnist_logreg.linear_model._path.logistic_regression_path` with one C.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from mnist_logreg.linear_model._path import _proba_from_raw, logistic_regression_path
+from mnist_logreg.linear_model._solvers import SOLVERS
+
+__all__ = ["LogisticRegression"]
+
+
+class _PositiveFloat(Interval):
+    """The interval (0, inf) of reals, worded "a float > 0" in scikit-learn's error message."""
+
+    def __init__(self) -> None:
+        super().__init__(Real, 0, None, closed="neither")
+
+    def __str__(self) -> str:
+        return "a float > 0"
+
+
+class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+    """L2-regularized logistic regression (sigmoid for two classes, softmax for more).
+
+    Minimizes ``1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b)`` (intercept not penalized),
+    scikit-learn's objective. float32 input is computed in float32 without copying ``X``.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularization strength, > 0. Smaller values regularize more.
+    fit_intercept : bool, default=True
+        Whether to fit the intercept ``b`` (never penalized).
+    tol : float, default=1e-4
+        Stop when ``max |grad objective| <= tol * max |grad objective at W = 0, b = 0|``: a
+        relative tolerance that means the same for every C and every starting point.
+    max_iter : int, default=1000
+        Maximum number of solver iterations.
+    solver : str, default="auto"
+        Solver name (see ``mnist_logreg.linear_model._solvers.SOLVERS``) or "auto".
+    warm_start : bool, default=False
+        Start from the previous fit's ``coef_`` and ``intercept_`` (if shapes match).
+    class_weight : dict or "balanced", default=None
+        Weight of each class, multiplied into ``sample_weight``; "balanced" uses
+        ``n_samples / (n_classes * np.bincount(y))``.
+    verbose : int, default=0
+        Unused; kept for scikit-learn compatibility of signatures.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+        Solver iterations.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` had string column names.
+    objective_ : float
+        Final value of the objective (scikit-learn's scale).
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "C": [_PositiveFloat()],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "solver": [StrOptions({"auto", *SOLVERS})],
+        "warm_start": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "verbose": ["verbose"],
+    }
+
+    _multi_class = "multinomial"
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        *,
+        fit_intercept: bool = True,
+        tol: float = 1e-4,
+        max_iter: int = 1000,
+        solver: str = "auto",
+        warm_start: bool = False,
+        class_weight: dict | str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.solver = solver
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 is kept (and computed in float32), other dtypes become float64.
+        y : array-like of shape (n_samples,)
+            Labels, at least two distinct ones.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights s_n of the samples (multiplied by ``class_weight``).
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {classes[0]!r}."
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        coef_init = intercept_init = None
+        n_outputs = 1 if len(classes) == 2 else len(classes)
+        if (
+            self.warm_start
+            and getattr(self, "coef_", None) is not None
+            and self.coef_.shape == (n_outputs, X.shape[1])
+        ):
+            coef_init = self.coef_
+            intercept_init = self.intercept_ if self.fit_intercept else None
+        path = logistic_regression_path(
+            X,
+            y,
+            [self.C],
+            sample_weight=sample_weight,
+            class_weight=self.class_weight,
+            multi_class=self._multi_class,  # type: ignore[arg-type]
+            fit_intercept=self.fit_intercept,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            solver=self.solver,
+            coef_init=coef_init,
+            intercept_init=intercept_init,
+            classes=classes,
+            estimator_name=type(self).__name__,
+        )
+        self.classes_ = classes
+        self.coef_ = path.coefs[0]
+        self.intercept_ = path.intercepts[0]
+        self.n_iter_ = path.n_iter[:1].copy()
+        self.objective_ = float(path.objectives[0])
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to one.
+        """
+        check_is_fitted(self)
+        raw_prediction = self.decision_function(X)
+        if raw_prediction.ndim == 1:
+            raw_prediction = raw_prediction[:, None]
+        return _proba_from_raw(raw_prediction, self._multi_class)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Return the logarithm of the class probabilities, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        raw_prediction = self.decision_function(X)
+        if raw_prediction.ndim == 1:
+            z = raw_prediction[:, None]
+            # log sigma(z) = -log(1 + exp(-z)) and log(1 - sigma(z)) = -log(1 + exp(z)),
+            # computed as -logaddexp(0, -+z): stable for every z
+            return -np.logaddexp(0, np.hstack([z, -z]))
+        if self._multi_class == "ovr":
+            return np.log(self.predict_proba(X))
+        # log softmax(z) = z - logsumexp(z)
+        m = raw_prediction.max(axis=1, keepdims=True)
+        lse = m + np.log(np.exp(raw_prediction - m).sum(axis=1, keepdims=True))
+        return raw_prediction - lse
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

@@ -1,0 +1,338 @@
+"""Regularization path: one data set, a sorted list of C values, each fit warm-started.
+
+:func:`logistic_regression_path` is the engine behind every fit of this package:
+:class:`~mnist_logreg.linear_model.LogisticRegression` is a path of one C, the one-vs-rest model a
+path of one C with ``multi_class="ovr"``. Work that depends only on the rows (the target
+matrix, the weights, the stopping reference, the preconditioner's Gram matrix) is done once per
+path, and each C starts from the previous solution: C values are visited in ascending order
+(small C, strong regularization, is the easiest problem and its solution is a good start for the
+next, slightly weaker regularization).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
+from threadpoolctl import ThreadpoolController
+
+from mnist_logreg.linear_model._linear_loss import LinearModelLoss
+from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
+from mnist_logreg.linear_model._solvers import Preconditioner, get_solver
+
+__all__ = ["LogisticPath", "logistic_regression_path"]
+
+_controller: ThreadpoolController | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def _available_threads() -> int:
+    """Threads a fit may use: the BLAS libraries' current limit, within the CPUs we may run on.
+
+    Respects limits set by the caller (``threadpoolctl.threadpool_limits``, joblib workers).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not Linux)
+        cpus = os.cpu_count() or 1
+    blas = _blas_controller().select(user_api="blas")
+    limits = [lib.num_threads for lib in blas.lib_controllers]
+    return max(1, min([cpus, *limits]) if limits else cpus)
+
+
+@dataclass(frozen=True)
+class LogisticPath:
+    """Solutions of a regularization path.
+
+    Attributes
+    ----------
+    Cs : ndarray of shape (n_Cs,)
+        The C values, ascending.
+    coefs : ndarray of shape (n_Cs, n_outputs, n_features)
+        ``coef_`` at each C. n_outputs is 1 for two classes, n_classes otherwise.
+    intercepts : ndarray of shape (n_Cs, n_outputs)
+        ``intercept_`` at each C (zeros without an intercept).
+    n_iter : ndarray of shape (n_Cs,)
+        Solver iterations at each C.
+    n_evals : ndarray of shape (n_Cs,)
+        Passes over the data at each C (loss-and-gradient evaluations plus Hessian products).
+    objectives : ndarray of shape (n_Cs,)
+        ``1/2 ||W||^2 + C sum_n s_n loss_n`` at each solution (scikit-learn's scale).
+    converged : ndarray of shape (n_Cs,), bool
+    classes : ndarray of shape (n_classes,)
+    multi_class : {"multinomial", "ovr"}
+    """
+
+    Cs: np.ndarray
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    n_iter: np.ndarray
+    n_evals: np.ndarray
+    objectives: np.ndarray
+    converged: np.ndarray
+    classes: np.ndarray
+    multi_class: str
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Return the raw predictions of every C at once: one GEMM for the whole path.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        raw_prediction : ndarray of shape (n_Cs, n_samples, n_outputs)
+        """
+        X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        n_Cs, n_outputs, n_features = self.coefs.shape
+        # X @ [W_1; ...; W_m]^T: (n_samples, n_Cs * n_outputs)
+        stacked = self.coefs.reshape(n_Cs * n_outputs, n_features).astype(X.dtype, copy=False)
+        Z = X @ stacked.T + self.intercepts.reshape(-1).astype(X.dtype, copy=False)
+        return Z.reshape(X.shape[0], n_Cs, n_outputs).transpose(1, 0, 2)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Return class probabilities of every C, shape (n_Cs, n_samples, n_classes)."""
+        Z = self.decision_function(X)
+        return np.stack([_proba_from_raw(z, self.multi_class) for z in Z])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Return predicted labels of every C, shape (n_Cs, n_samples)."""
+        Z = self.decision_function(X)
+        if Z.shape[2] == 1:
+            return self.classes[(Z[:, :, 0] > 0).astype(int)]
+        return self.classes[Z.argmax(axis=2)]
+
+    def estimators(self) -> list[Any]:
+        """Return one fitted estimator per C (LogisticRegression or OneVsRestLogisticRegression)."""
+        from mnist_logreg.linear_model._logistic import LogisticRegression
+        from mnist_logreg.linear_model._ovr import OneVsRestLogisticRegression
+
+        cls = OneVsRestLogisticRegression if self.multi_class == "ovr" else LogisticRegression
+        out = []
+        for i, C in enumerate(self.Cs):
+            est = cls(C=float(C), **self.params)
+            est.classes_ = self.classes
+            est.coef_ = self.coefs[i].copy()
+            est.intercept_ = self.intercepts[i].copy()
+            est.n_iter_ = np.array([self.n_iter[i]], dtype=np.int32)
+            est.n_features_in_ = self.coefs.shape[2]
+            out.append(est)
+        return out
+
+
+def _proba_from_raw(raw_prediction: np.ndarray, multi_class: str) -> np.ndarray:
+    """Class probabilities from raw predictions of shape (n_samples, n_outputs)."""
+    if raw_prediction.shape[1] == 1:
+        p = BinaryCrossEntropy.predict_proba(raw_prediction[:, 0])
+        return np.column_stack([1 - p, p])
+    if multi_class == "ovr":
+        # K sigmoid outputs, normalized to sum to one (as OneVsRestClassifier does)
+        p = BinaryCrossEntropy.predict_proba(raw_prediction)
+        total = p.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(total > 0, p / total, 1.0 / p.shape[1])
+        return p
+    return MultinomialCrossEntropy.predict_proba(raw_prediction)
+
+
+def _encode_targets(
+    y: np.ndarray, classes: np.ndarray, multi_class: str, dtype: np.dtype
+) -> tuple[type[BinaryCrossEntropy] | type[MultinomialCrossEntropy], np.ndarray, np.ndarray]:
+    """Return the loss, the target matrix (n_samples, n_outputs) and the label indices."""
+    y_index = np.searchsorted(classes, y)
+    n_classes = len(classes)
+    if n_classes == 2:
+        # sigmoid model: t_n = 1 for classes[1] (scikit-learn's positive class), else 0
+        return BinaryCrossEntropy, (y_index == 1).astype(dtype)[:, None], y_index
+    target = np.zeros((len(y), n_classes), dtype=dtype)
+    target[np.arange(len(y)), y_index] = 1
+    loss = BinaryCrossEntropy if multi_class == "ovr" else MultinomialCrossEntropy
+    return loss, target, y_index
+
+
+def _weights(
+    sample_weight: np.ndarray | None,
+    class_weight: dict | str | None,
+    y: np.ndarray,
+    y_index: np.ndarray,
+    classes: np.ndarray,
+    multi_class: str,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """Return s_n = sample_weight_n * class_weight[y_n], shape (n_samples,) or (n, n_classes).
+
+    With ``multi_class="ovr"`` and ``class_weight="balanced"`` every binary problem is balanced
+    on its own labels (as ``OneVsRestClassifier(LogisticRegression(class_weight="balanced"))``
+    does), giving one weight per sample and class. A dict weights each sample by its own class
+    in every problem.
+    """
+    n_samples = len(y)
+    s = np.ones(n_samples, dtype=np.float64) if sample_weight is None else np.asarray(
+        sample_weight, dtype=np.float64
+    )
+    if class_weight is None:
+        return s.astype(dtype)
+    if multi_class == "ovr" and len(classes) > 2 and class_weight == "balanced":
+        S = np.empty((n_samples, len(classes)))
+        for k in range(len(classes)):
+            positive = y_index == k
+            cw = compute_class_weight("balanced", classes=np.array([False, True]), y=positive)
+            S[:, k] = s * np.where(positive, cw[1], cw[0])
+        return S.astype(dtype)
+    cw = compute_class_weight(class_weight, classes=classes, y=y)
+    return (s * cw[y_index]).astype(dtype)
+
+
+def logistic_regression_path(
+    X: np.ndarray,
+    y: np.ndarray,
+    Cs: Sequence[float] | np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    class_weight: dict | str | None = None,
+    multi_class: Literal["multinomial", "ovr"] = "multinomial",
+    fit_intercept: bool = True,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    solver: str = "auto",
+    coef_init: np.ndarray | None = None,
+    intercept_init: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+    warn: bool = True,
+    estimator_name: str = "logistic_regression_path",
+) -> LogisticPath:
+    """Fit logistic regression for each C in ``Cs``, warm-starting each from the previous one.
+
+    Minimizes, for each C, ``1/2 ||W||^2 + C sum_n s_n loss(t_n, W x_n + b)`` (scikit-learn's
+    objective; intercept not penalized) with the sigmoid loss for two classes, the softmax loss
+    (``multi_class="multinomial"``) or K independent sigmoid problems solved as one batched
+    problem (``multi_class="ovr"``) for more.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+        Computations run in this dtype and ``X`` is never copied: pass float32 for speed.
+    y : ndarray of shape (n_samples,)
+        Labels.
+    Cs : sequence of float
+        Inverse regularization strengths, all > 0. Fitted in ascending order; the result is
+        sorted ascending.
+    sample_weight : ndarray of shape (n_samples,), default=None
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies ``sample_weight`` by the weight of each sample's class.
+    multi_class : {"multinomial", "ovr"}, default="multinomial"
+        Model for more than two classes.
+    fit_intercept : bool, default=True
+    tol : float, default=1e-4
+        Stop when ``max |grad| <= tol * max |grad at W=0|`` (same meaning for every C and start).
+    max_iter : int, default=1000
+        Iterations per C.
+    solver : str, default="auto"
+        A name of :data:`~mnist_logreg.linear_model._solvers.SOLVERS`, or "auto".
+    coef_init : ndarray of shape (n_outputs, n_features), default=None
+        Starting coefficients for the first C (zeros otherwise).
+    intercept_init : ndarray of shape (n_outputs,), default=None
+    classes : ndarray of shape (n_classes,), default=None
+        Sorted labels (``np.unique(y)`` if None); at least two.
+    warn : bool, default=True
+        Emit a ``ConvergenceWarning`` for each C that stops before meeting ``tol``.
+    estimator_name : str, default="logistic_regression_path"
+        Name used in warnings.
+
+    Returns
+    -------
+    path : LogisticPath
+    """
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    y = np.asarray(y)
+    if classes is None:
+        classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{estimator_name} needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {classes[0]!r}."
+        )
+    Cs_sorted = np.sort(np.asarray(Cs, dtype=np.float64).ravel())
+    if Cs_sorted.size == 0 or not np.all(Cs_sorted > 0):
+        raise ValueError(f"Every C must be a float > 0. Got {list(np.asarray(Cs))!r} instead.")
+    dtype = X.dtype
+    loss, target, y_index = _encode_targets(y, classes, multi_class, dtype)
+    weights = _weights(sample_weight, class_weight, y, y_index, classes, multi_class, dtype)
+    n_threads = _available_threads()
+    n_outputs = target.shape[1]
+    n_features = X.shape[1]
+
+    solver_name = "lbfgs" if solver == "auto" else solver
+    solve = get_solver(solver_name)
+    coefs = np.empty((len(Cs_sorted), n_outputs, n_features))
+    intercepts = np.zeros((len(Cs_sorted), n_outputs))
+    n_iter = np.zeros(len(Cs_sorted), dtype=np.int32)
+    n_evals = np.zeros(len(Cs_sorted), dtype=np.int64)
+    objectives = np.zeros(len(Cs_sorted))
+    converged = np.zeros(len(Cs_sorted), dtype=bool)
+
+    # The fit parallelizes over row blocks itself; the BLAS libraries (numpy's and scipy's
+    # OpenBLAS) run single-threaded meanwhile, so that no two thread pools compete for cores.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        base = LinearModelLoss(
+            loss, X, target, weights, C=Cs_sorted[0], fit_intercept=fit_intercept,
+            n_threads=n_threads,
+        )
+        if coef_init is not None:
+            w = base.pack(coef_init, intercept_init)
+        else:
+            w = np.zeros(base.n_params)
+        for i, C in enumerate(Cs_sorted):
+            objective = base.with_C(C)
+            preconditioner = None
+            if solver_name.endswith("-pc"):
+                preconditioner = Preconditioner(objective)
+            result = solve(objective, w, tol=tol, max_iter=max_iter,
+                           preconditioner=preconditioner)
+            w = result.w
+            coef, intercept = objective.unpack(w)
+            if multi_class == "multinomial" and n_outputs > 1 and fit_intercept:
+                # softmax is unchanged by a constant added to every intercept: report the
+                # centred ones (the coefficients' class mean is already zero at the optimum)
+                intercept = intercept - intercept.mean()
+            coefs[i] = coef
+            intercepts[i] = intercept
+            n_iter[i] = result.n_iter
+            n_evals[i] = result.n_evals + result.n_hessp
+            objectives[i] = result.value / objective.scale
+            converged[i] = result.converged
+            if warn and not result.converged:
+                warnings.warn(
+                    f"{estimator_name} did not converge at C={C:g} after {result.n_iter} "
+                    f"iterations ({result.message}): the gradient is {result.grad_ratio:.2g} "
+                    f"times its size at zero, above tol={tol:g}. Increase max_iter "
+                    f"(now {max_iter}), loosen tol, or standardize the features (e.g. with "
+                    "sklearn.preprocessing.StandardScaler).",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+    return LogisticPath(
+        Cs=Cs_sorted, coefs=coefs, intercepts=intercepts, n_iter=n_iter, n_evals=n_evals,
+        objectives=objectives, converged=converged, classes=np.asarray(classes),
+        multi_class=multi_class,
+        params={"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
+                "solver": solver, "class_weight": class_weight},
+    )

@@ -1,0 +1,68 @@
+"""Model selection: randomized search over C on warm-started paths, nested cross-validation.
+
+Tasks run in-process, in local worker processes, or on a Dask cluster (see ``_execution``).
+"""
+
+from mnist_logreg.model_selection._candidates import (
+    SAMPLINGS,
+    sample_candidates,
+    validate_c_range,
+)
+from mnist_logreg.model_selection._execution import (
+    DaskRunner,
+    ProcessRunner,
+    SerialRunner,
+    TaskRunner,
+    make_runner,
+    validate_scheduler,
+)
+from mnist_logreg.model_selection._nested import (
+    FINAL,
+    FoldOutcome,
+    NestedCVConfig,
+    count_tasks,
+    outer_splits,
+    run_nested_cv,
+)
+from mnist_logreg.model_selection._pipeline import (
+    STRATEGIES,
+    build_classifier,
+    build_model,
+    build_preprocessor,
+    validate_strategy,
+)
+from mnist_logreg.model_selection._search import (
+    CandidateScore,
+    SearchResult,
+    inner_splits,
+    summarize_search,
+    validate_scoring,
+)
+
+__all__ = [
+    "FINAL",
+    "SAMPLINGS",
+    "STRATEGIES",
+    "CandidateScore",
+    "DaskRunner",
+    "FoldOutcome",
+    "NestedCVConfig",
+    "ProcessRunner",
+    "SearchResult",
+    "SerialRunner",
+    "TaskRunner",
+    "build_classifier",
+    "build_model",
+    "build_preprocessor",
+    "count_tasks",
+    "inner_splits",
+    "make_runner",
+    "outer_splits",
+    "run_nested_cv",
+    "sample_candidates",
+    "summarize_search",
+    "validate_c_range",
+    "validate_scheduler",
+    "validate_scoring",
+    "validate_strategy",
+]

@@ -1,0 +1,329 @@
+"""Nested cross-validation of the C search, and the final model.
+
+Protocol (the reference study's, done without leakage):
+
+1. Outer stratified K-fold over the training set (K=6 gives validation folds of 10,000 rows on
+   MNIST, the size of the test set).
+2. In each outer fold, a randomized search over C on the outer training rows only: inner
+   stratified K-fold, one warm-started path of the sorted candidates per inner split; best C by
+   mean inner score.
+3. Refit the whole pipeline at the best C on the outer training rows; predict the outer validation
+   rows. The outer scores estimate how well the *whole tuning procedure* generalizes.
+4. The final model: the same search on the whole training set, refit, and predictions on the
+   untouched test set.
+
+Every search draws its candidates and inner splits from its own seed, derived from the run's
+``random_state`` and the fold number, so a run is reproducible and independent of scheduling, and a
+resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from mnist_logreg.errors import InputError
+from mnist_logreg.model_selection._candidates import sample_candidates, validate_c_range
+from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner
+from mnist_logreg.model_selection._pipeline import validate_strategy
+from mnist_logreg.model_selection._search import (
+    SearchResult,
+    inner_splits,
+    refit_and_predict,
+    score_path_on_split,
+    summarize_search,
+    validate_scoring,
+)
+
+logger = logging.getLogger(__name__)
+
+FINAL = 0
+"""Search number of the final model (outer folds are numbered from 1)."""
+
+
+@dataclass(frozen=True)
+class NestedCVConfig:
+    """The protocol's settings; defaults are the reference study's."""
+
+    outer: int = 6
+    inner: int = 5
+    n_candidates: int = 10
+    c_min: float = 0.01
+    c_max: float = 10.0
+    sampling: str = "loguniform"
+    scoring: str = "accuracy"
+    strategy: str = "multinomial"
+    random_state: int = 42
+    solver_options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` for settings that can never work, naming the option."""
+        if self.outer < 2:
+            raise InputError(f"--outer must be >= 2 folds. Got {self.outer} instead.")
+        if self.inner < 2:
+            raise InputError(f"--inner must be >= 2 folds. Got {self.inner} instead.")
+        if self.n_candidates < 1:
+            raise InputError(f"--candidates must be >= 1. Got {self.n_candidates} instead.")
+        validate_c_range(self.c_min, self.c_max)
+        if self.sampling not in ("loguniform", "uniform"):
+            raise InputError(
+                f"--sampling must be loguniform or uniform. Got {self.sampling!r} instead."
+            )
+        validate_scoring(self.scoring)
+        validate_strategy(self.strategy)
+
+    def validate_for(self, y: np.ndarray) -> None:
+        """Check that every class has enough training rows for the outer and inner splits."""
+        _, counts = np.unique(y, return_counts=True)
+        if len(counts) < 2:
+            raise InputError("the training set has a single class; nothing to classify.")
+        # An inner split sees about (outer - 1) / outer of each class.
+        needed = max(self.outer, int(np.ceil(self.inner * self.outer / (self.outer - 1))))
+        if counts.min() < needed:
+            raise InputError(
+                f"the smallest class has {counts.min()} training rows, too few for "
+                f"--outer {self.outer} and --inner {self.inner} (needs at least {needed}); "
+                "lower the fold counts or raise --max-train."
+            )
+
+    def search_seeds(self, search: int) -> tuple[int, int]:
+        """Seeds (candidates, inner splits) of one search: ``search`` 1..outer, or 0 = final."""
+        state = np.random.SeedSequence([self.random_state, search]).generate_state(2)
+        return int(state[0]), int(state[1])
+
+    def candidates_for(self, search: int) -> np.ndarray:
+        """The sorted C candidates of one search."""
+        seed, _ = self.search_seeds(search)
+        return sample_candidates(
+            self.n_candidates,
+            self.c_min,
+            self.c_max,
+            sampling=self.sampling,  # type: ignore[arg-type]
+            random_state=seed,
+        )
+
+
+@dataclass(frozen=True)
+class FoldOutcome:
+    """One finished search with its refit: an outer fold (``fold`` >= 1) or the final model (0).
+
+    ``eval_rows`` are the outer validation rows of the training set for an outer fold, and
+    ``None`` for the final model (evaluated on the test set).
+    """
+
+    fold: int
+    search: SearchResult
+    model: Any
+    eval_rows: np.ndarray | None
+    proba: np.ndarray
+    classes: np.ndarray
+    search_seconds: float
+    refit_seconds: float
+
+
+def outer_splits(
+    y: np.ndarray, n_splits: int, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified, shuffled, seeded outer K-fold splits of the training labels."""
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros((len(y), 1)), y))
+
+
+@dataclass
+class _SearchState:
+    number: int
+    rows: np.ndarray
+    eval_rows: np.ndarray | None
+    Cs: np.ndarray
+    n_splits: int
+    scores: dict[int, np.ndarray] = field(default_factory=dict)
+    seconds: float = 0.0
+    search: SearchResult | None = None
+
+
+def run_nested_cv(
+    X: np.ndarray,
+    y: np.ndarray,
+    X_test: np.ndarray,
+    config: NestedCVConfig,
+    *,
+    pixel_max: float,
+    runner: TaskRunner | None = None,
+    folds: Collection[int] | None = None,
+    include_final: bool = True,
+    on_outcome: Callable[[FoldOutcome], None] | None = None,
+    on_task: Callable[[str], None] | None = None,
+) -> list[FoldOutcome]:
+    """Run the searches and refits of the selected outer folds and of the final model.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Raw training pixels (e.g. uint8); every fit scales and standardizes its own rows.
+    y : ndarray of shape (n_samples,)
+        Training labels.
+    X_test : ndarray of shape (n_test, n_features)
+        Raw test pixels, predicted by the final model only.
+    config : NestedCVConfig
+        The protocol.
+    pixel_max : float
+        The pixel value that maps to 1.0.
+    runner : TaskRunner, optional
+        Where tasks run (default: in this process).
+    folds : collection of int, optional
+        Outer folds (1-based) to run; default all. A resumed run passes the unfinished ones.
+    include_final : bool
+        Whether to run the final search and refit too.
+    on_outcome : callable, optional
+        Called with each :class:`FoldOutcome` as soon as it is finished (to save it).
+    on_task : callable, optional
+        Called with ``"path"`` or ``"refit"`` after each finished task (progress).
+
+    Returns
+    -------
+    outcomes : list of FoldOutcome
+        Ordered by fold number, the final model (fold 0) last.
+    """
+    config.validate()
+    config.validate_for(y)
+    runner = runner or SerialRunner()
+    selected = set(range(1, config.outer + 1)) if folds is None else set(folds)
+    classes = np.unique(y)
+    splits = outer_splits(y, config.outer, config.random_state)
+
+    searches: list[_SearchState] = []
+    for number, (train_rows, val_rows) in enumerate(splits, start=1):
+        if number in selected:
+            searches.append(
+                _SearchState(
+                    number, train_rows, val_rows, config.candidates_for(number), config.inner
+                )
+            )
+    if include_final:
+        searches.append(
+            _SearchState(FINAL, np.arange(len(y)), None, config.candidates_for(FINAL), config.inner)
+        )
+
+    X_shared = runner.share(X)
+    X_test_shared = runner.share(X_test) if include_final else None
+    blas_threads = 1 if runner.n_workers > 1 else None
+    task_options = {
+        "strategy": config.strategy,
+        "pixel_max": pixel_max,
+        "solver_options": dict(config.solver_options),
+        "blas_threads": blas_threads,
+    }
+
+    pending: dict[Any, tuple[str, _SearchState, int]] = {}
+    for state in searches:
+        _, split_seed = config.search_seeds(state.number)
+        for j, (train, test) in enumerate(inner_splits(y[state.rows], config.inner, split_seed)):
+            future = runner.submit(
+                score_path_on_split,
+                X_shared,
+                y,
+                state.rows,
+                train,
+                test,
+                state.Cs,
+                scoring=config.scoring,
+                **task_options,
+            )
+            pending[future] = ("path", state, j)
+
+    outcomes: list[FoldOutcome] = []
+    waiting = set(pending)
+    try:
+        while waiting:
+            done, waiting = runner.wait_first(waiting)
+            for future in sorted(done, key=lambda f: (pending[f][1].number or 1e9, pending[f][2])):
+                kind, state, j = pending.pop(future)
+                if kind == "path":
+                    scores, seconds = future.result()
+                    state.scores[j] = scores
+                    state.seconds += seconds
+                    if len(state.scores) == state.n_splits:
+                        search = summarize_search(
+                            state.Cs,
+                            np.vstack([state.scores[i] for i in range(state.n_splits)]),
+                            config.scoring,
+                            seconds=state.seconds,
+                        )
+                        eval_X = X_test_shared if state.eval_rows is None else X_shared
+                        refit = runner.submit(
+                            _refit_task,
+                            X_shared,
+                            y,
+                            state.rows,
+                            eval_X,
+                            state.eval_rows,
+                            search.best_C,
+                            **task_options,
+                        )
+                        pending[refit] = ("refit", state, -1)
+                        waiting.add(refit)
+                        state.search = search
+                else:
+                    model, proba, seconds = future.result()
+                    assert state.search is not None
+                    search = state.search
+                    outcome = FoldOutcome(
+                        fold=state.number,
+                        search=search,
+                        model=model,
+                        eval_rows=state.eval_rows,
+                        proba=proba,
+                        classes=classes,
+                        search_seconds=search.seconds,
+                        refit_seconds=seconds,
+                    )
+                    logger.info("fold %d done: best C=%.4g", state.number, search.best_C)
+                    outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                if on_task is not None:
+                    on_task(kind)
+    finally:
+        for future in list(pending):
+            cancel = getattr(future, "cancel", None)
+            if cancel is not None:
+                cancel()
+    return sorted(outcomes, key=lambda o: (o.fold == FINAL, o.fold))
+
+
+def _refit_task(
+    X: Any,
+    y: np.ndarray,
+    train_rows: np.ndarray,
+    eval_X: Any,
+    eval_rows: np.ndarray | None,
+    C: float,
+    **options: Any,
+) -> tuple[Any, np.ndarray, float]:
+    """Refit at the chosen C and predict the outer validation rows (or the test set)."""
+    from mnist_logreg.model_selection._execution import resolve_shared
+
+    source = resolve_shared(eval_X)
+    rows = source if eval_rows is None else np.asarray(source[eval_rows])
+    return refit_and_predict(X, y, train_rows, rows, C, **options)
+
+
+def count_tasks(config: NestedCVConfig, n_folds: int, include_final: bool = True) -> int:
+    """Number of tasks (inner paths plus refits) that :func:`run_nested_cv` will run."""
+    n_searches = n_folds + (1 if include_final else 0)
+    return n_searches * (config.inner + 1)
+
+
+__all__ = [
+    "FINAL",
+    "FoldOutcome",
+    "NestedCVConfig",
+    "count_tasks",
+    "outer_splits",
+    "run_nested_cv",
+]

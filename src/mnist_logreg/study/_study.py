@@ -1,0 +1,264 @@
+"""The whole study as one library function: nested CV, final model, test metrics, figures, report.
+
+:func:`run_study` returns data (a metrics.json-shaped dict, PNG bytes of each figure, the report
+texts and the fitted model); writing the run folder is the command line's job.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from mnist_logreg import __version__
+from mnist_logreg.datasets import Dataset
+from mnist_logreg.evaluation import (
+    classification_metrics,
+    evaluate_predictions,
+    figure_to_png,
+    render_classification_report,
+    render_html,
+    render_markdown,
+    study_figures,
+)
+from mnist_logreg.model_selection import (
+    FINAL,
+    FoldOutcome,
+    TaskRunner,
+    count_tasks,
+    run_nested_cv,
+)
+from mnist_logreg.study._config import StudyConfig
+
+SCHEMA_VERSION = 1
+
+FIGURE_FILES: tuple[str, ...] = (
+    "confusion_matrix.png",
+    "roc_curves.png",
+    "validation_curve.png",
+    "coefficients.png",
+    "misclassified.png",
+    "reliability_diagram.png",
+)
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What a finished study produced, ready to be written to a run folder."""
+
+    results: dict[str, Any]
+    figures: Mapping[str, bytes]
+    model: Any
+    report_html: str
+    report_markdown: str
+    classification_report: str
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the platform and the numerical libraries (for reproducibility)."""
+    import joblib
+    import matplotlib
+    import scipy
+    import sklearn
+
+    return {
+        "mnist_logreg": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def training_rows(dataset: Dataset, max_train: int | None, random_state: int) -> np.ndarray:
+    """Row indices of the training set the study uses: all, or a seeded stratified subsample."""
+    n_samples = len(dataset.y_train)
+    if max_train is None or max_train >= n_samples:
+        return np.arange(n_samples)
+    rows, _ = train_test_split(
+        np.arange(n_samples),
+        train_size=max_train,
+        stratify=dataset.y_train,
+        random_state=random_state,
+    )
+    return np.sort(rows)
+
+
+def fold_record(outcome: FoldOutcome, y_eval: np.ndarray) -> dict[str, Any]:
+    """The metrics.json entry of one outer fold: chosen C, every candidate, validation metrics."""
+    y_pred = outcome.classes[np.argmax(outcome.proba, axis=1)]
+    validation = classification_metrics(y_eval, y_pred, outcome.proba, outcome.classes)
+    validation.pop("classification_report", None)
+    return {
+        "fold": outcome.fold,
+        **outcome.search.to_dict(),
+        "n_train": None,
+        "n_validation": len(y_eval),
+        "validation": validation,
+        "seconds": {"search": outcome.search_seconds, "refit": outcome.refit_seconds},
+    }
+
+
+def run_study(
+    dataset: Dataset,
+    config: StudyConfig,
+    *,
+    runner: TaskRunner | None = None,
+    completed_folds: Mapping[int, dict[str, Any]] | None = None,
+    on_fold: Callable[[dict[str, Any]], None] | None = None,
+    on_task: Callable[[str], None] | None = None,
+) -> StudyResult:
+    """Run the study on ``dataset`` and return its results, figures and reports.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Training and test data (raw pixels).
+    config : StudyConfig
+        The protocol.
+    runner : TaskRunner, optional
+        Where the fits run (default in-process).
+    completed_folds : mapping of int to dict, optional
+        Fold records of a previous, interrupted run (``--resume``); those folds are not refitted.
+    on_fold : callable, optional
+        Called with each new fold record as soon as it is finished (to checkpoint it).
+    on_task : callable, optional
+        Called after each finished task (progress).
+
+    Returns
+    -------
+    StudyResult
+    """
+    config.validate()
+    start = time.perf_counter()
+    completed = dict(completed_folds or {})
+    rows = training_rows(dataset, config.max_train, config.nested.random_state)
+    X, y = dataset.X_train[rows], dataset.y_train[rows]
+    todo = [k for k in range(1, config.nested.outer + 1) if k not in completed]
+
+    records: dict[int, dict[str, Any]] = dict(completed)
+    final: list[FoldOutcome] = []
+
+    def collect(outcome: FoldOutcome) -> None:
+        if outcome.fold == FINAL:
+            final.append(outcome)
+            return
+        assert outcome.eval_rows is not None
+        record = fold_record(outcome, y[outcome.eval_rows])
+        record["n_train"] = len(y) - len(outcome.eval_rows)
+        records[outcome.fold] = record
+        if on_fold is not None:
+            on_fold(record)
+
+    run_nested_cv(
+        X,
+        y,
+        dataset.X_test,
+        config.nested,
+        pixel_max=float(dataset.pixel_max),
+        runner=runner,
+        folds=todo,
+        include_final=True,
+        on_outcome=collect,
+        on_task=on_task,
+    )
+    cv_seconds = time.perf_counter() - start
+    outcome = final[0]
+    classes = outcome.classes
+
+    eval_start = time.perf_counter()
+    test = evaluate_predictions(
+        dataset.y_test,
+        outcome.proba,
+        classes,
+        n_bootstrap=config.n_bootstrap,
+        random_state=config.nested.random_state,
+    )
+    folds = [records[k] for k in sorted(records)]
+    results: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "command": "study",
+        "dataset": _dataset_block(dataset, len(rows)),
+        "config": config.to_dict(),
+        "versions": versions(),
+        "folds": folds,
+        "outer_summary": _outer_summary(folds),
+        "final": {
+            **outcome.search.to_dict(),
+            "n_train": len(rows),
+            "seconds": {"search": outcome.search_seconds, "refit": outcome.refit_seconds},
+        },
+        "test": test,
+        "timings": {},
+    }
+    figures = _figures(dataset, results, outcome)
+    figure_seconds = time.perf_counter() - eval_start
+    results["timings"] = {
+        "total_seconds": time.perf_counter() - start,
+        "cross_validation_seconds": cv_seconds,
+        "evaluation_and_figures_seconds": figure_seconds,
+        "resumed_folds": sorted(completed),
+        "tasks": count_tasks(config.nested, len(todo)),
+        "backend": getattr(runner, "description", "in-process (1 worker)"),
+    }
+    return StudyResult(
+        results=results,
+        figures=figures,
+        model=outcome.model,
+        report_html=render_html(results, figures),
+        report_markdown=render_markdown(results, {name: name for name in figures}),
+        classification_report=render_classification_report(results),
+    )
+
+
+def _dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "source": dataset.source,
+        "n_train": len(dataset.y_train),
+        "n_train_used": int(n_train_used),
+        "n_test": len(dataset.y_test),
+        "n_features": int(dataset.X_train.shape[1]),
+        "image_shape": list(dataset.image_shape),
+        "pixel_max": float(dataset.pixel_max),
+        "class_names": list(dataset.class_names),
+        "checksums": dict(dataset.checksums),
+    }
+
+
+def _outer_summary(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation of the outer validation metrics (the procedure's estimate)."""
+    summary: dict[str, Any] = {}
+    if not folds:
+        return summary
+    for name, value in folds[0]["validation"].items():
+        if isinstance(value, int | float):
+            values = np.array([f["validation"][name] for f in folds], dtype=float)
+            summary[name] = {"mean": float(values.mean()), "std": float(values.std())}
+    summary["chosen_C"] = [f["best_params"]["C"] for f in folds]
+    return summary
+
+
+def _figures(dataset: Dataset, results: dict[str, Any], outcome: FoldOutcome) -> dict[str, bytes]:
+    """Every report figure as PNG bytes, keyed by its file name in the run folder."""
+    figures = study_figures(
+        dataset.y_test,
+        outcome.proba,
+        outcome.classes,
+        folds=results["folds"],
+        chosen_C=outcome.search.best_C,
+        coef=np.asarray(outcome.model[-1].coef_),
+        images=dataset.X_test,
+        image_shape=(int(dataset.image_shape[0]), int(dataset.image_shape[1])),
+        class_names=list(dataset.class_names),
+        scoring=outcome.search.scoring,
+    )
+    return {f"{name}.png": figure_to_png(figure) for name, figure in figures.items()}
