@@ -10,8 +10,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
+
+try:  # typer >= 0.24 vendors its own click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer with the click package
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from mnist_logreg import __version__
 from mnist_logreg.errors import InputError, MnistLogregError
@@ -47,12 +51,18 @@ def _root(
 def _register_commands() -> None:
     """Attach every command module's function to :data:`app` (imports kept local and lazy-safe)."""
     from mnist_logreg.cli import datasets as datasets_cmd
+    from mnist_logreg.cli import export as export_cmd
     from mnist_logreg.cli import fit as fit_cmd
+    from mnist_logreg.cli import predict as predict_cmd
+    from mnist_logreg.cli import serve as serve_cmd
     from mnist_logreg.cli import study as study_cmd
 
     app.command("datasets")(datasets_cmd.datasets_cli)
     app.command("study")(study_cmd.study_cli)
     app.command("fit")(fit_cmd.fit_cli)
+    app.command("predict")(predict_cmd.predict_cli)
+    app.command("export")(export_cmd.export_cli)
+    app.command("serve")(serve_cmd.serve_cli)
 
 
 _register_commands()
@@ -70,12 +80,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``), exiting with its status."""
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
+    except click_exceptions.UsageError as exc:
+        message = exc.format_message().strip()
+        if not message:  # no arguments at all: the help was shown
+            raise SystemExit(2) from None
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        error_exit(exc.format_message() + hint, 2)
-    except click.exceptions.ClickException as exc:
+        error_exit(message + hint, 2)
+    except click_exceptions.ClickException as exc:
         error_exit(exc.format_message(), exc.exit_code if exc.exit_code else 1)
-    except click.exceptions.Abort:
+    except typer.Abort:
         error_exit("aborted", 130)
     except KeyboardInterrupt:
         error_exit("interrupted", 130)

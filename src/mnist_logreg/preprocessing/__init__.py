@@ -7,3 +7,28 @@ cross-validation fold fits it on its own training rows (see :func:`make_preproce
 from mnist_logreg.preprocessing._scaling import PixelScaler, make_preprocessor
 
 __all__ = ["PixelScaler", "make_preprocessor"]
+
+# Real images and array files -> MNIST-style rows (the classical MNIST normalization).
+from mnist_logreg.preprocessing._images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    MNIST_IMAGE_SHAPE,
+    ModelInputSpec,
+    image_to_gray,
+    load_digit_file,
+    load_idx_images,
+    load_image,
+    load_npy_images,
+    normalize_digit,
+)
+
+__all__ += [
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "MNIST_IMAGE_SHAPE",
+    "ModelInputSpec",
+    "image_to_gray",
+    "load_digit_file",
+    "load_idx_images",
+    "load_image",
+    "load_npy_images",
+    "normalize_digit",
+]

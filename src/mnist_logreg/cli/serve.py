@@ -1,0 +1,52 @@
+"""``mnist-logreg serve``: a local web page to draw digits and see the model's probabilities."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import typer
+
+from mnist_logreg.errors import InputError, MnistLogregError
+from mnist_logreg.persistence import load_model, read_metadata
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_cli(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="Model file (.npz)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind (loopback by default: this machine only)."
+    ),
+    port: int = typer.Option(8000, "--port", help="TCP port, 0 to 65535 (0: any free port)."),
+) -> None:
+    """Serve the drawing page: draw a digit, see the prediction and the class probabilities."""
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be an integer from 0 to 65535. Got {port} instead.")
+    model = load_model(model_path)
+    metadata = read_metadata(model_path)
+    try:
+        import uvicorn
+
+        from mnist_logreg.serving import create_app
+    except ImportError as exc:
+        raise MnistLogregError(
+            f"serve needs starlette and uvicorn ({exc.name} is missing): "
+            "pip install 'mnist-logreg[serve]'"
+        ) from None
+    app = create_app(model, metadata)
+    if not _is_loopback(host):
+        sys.stderr.write(
+            f"mnist-logreg: warning: binding {host}: the page is reachable from other machines\n"
+        )
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"Serving {model_path} on http://{shown_host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

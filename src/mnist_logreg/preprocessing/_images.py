@@ -1,0 +1,500 @@
+"""Real images and array files as model input: the classical MNIST normalization.
+
+MNIST digits were made from black-and-white scans by (Y. LeCun et al.): fitting the digit into a
+20x20 box keeping its aspect ratio (with anti-aliasing, hence gray levels), then placing it in a
+28x28 field so that its center of mass is at the center of the field. A photo, a scan or a canvas
+drawing only looks like an MNIST digit to the model after the same steps, which
+:func:`normalize_digit` applies to a grayscale array:
+
+1. polarity: MNIST is light ink on a dark background. The background level is the median of the
+   border pixels (the outer 5% frame); if it is in the brighter half of the image's range, the
+   image is dark on light and is inverted (``v -> 255 - v``);
+2. contrast: ``ink = (v - background) / (peak - background)`` clipped to [0, 1], so faint pencil
+   and black marker give the same full-range digit (MNIST digits peak at 255);
+3. crop to the ink's bounding box: pixels with ``ink > 0.25`` (relative to the range, so the
+   threshold does not depend on the exposure; on MNIST's own digits the box found at this
+   threshold is exactly the 20-pixel box of the original normalization);
+4. scale the box so that its longer side is 20 pixels (``20/28`` of the target field for other
+   image shapes), keeping the aspect ratio, with an area-averaging (anti-aliasing) filter when
+   shrinking and a bicubic one when enlarging;
+5. paste into the 28x28 field at the integer offset that puts the center of mass
+   (:func:`scipy.ndimage.center_of_mass`) closest to ``(14, 14)``, where MNIST's centers of mass
+   lie (mean 13.99, 14.00 over the test set), without sub-pixel blurring.
+
+The result is ``uint8`` in 0..255, flattened to shape (784,), like a row of
+``load_dataset("mnist").X_test``.
+
+Array files (``.npy``, IDX) are taken as already normalized rows on the model's pixel scale
+(0..pixel_max) and are only checked: shape, dtype, finite values in range.
+
+Every problem raises :class:`~mnist_logreg.errors.InputError` with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+from mnist_logreg.datasets import read_idx
+from mnist_logreg.errors import InputError
+
+__all__ = [
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "MNIST_IMAGE_SHAPE",
+    "ModelInputSpec",
+    "image_to_gray",
+    "load_digit_file",
+    "load_idx_images",
+    "load_image",
+    "load_npy_images",
+    "normalize_digit",
+]
+
+#: The field of an MNIST image, (rows, columns).
+MNIST_IMAGE_SHAPE: tuple[int, int] = (28, 28)
+#: Images with more pixels than this are refused before they are decoded (decompression bombs).
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+
+_BOX_FRACTION = 20.0 / 28.0  # MNIST: a 20x20 box in a 28x28 field
+_INK_THRESHOLD = 0.25  # relative to the range background..peak
+_MIN_CONTRAST = 8.0  # gray levels (of 255) between background and peak; less is a blank image
+_BORDER_FRACTION = 0.05
+_NPY_MAGIC = b"\x93NUMPY"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _check_image_shape(image_shape: Any) -> tuple[int, int]:
+    try:
+        shape = tuple(int(d) for d in image_shape)
+    except (TypeError, ValueError):
+        raise InputError(f"image_shape must be (rows, columns). Got {image_shape!r}.") from None
+    if len(shape) != 2 or min(shape) < 4:
+        raise InputError(
+            f"images can only be normalized for 2-D image shapes of at least 4x4; "
+            f"the model expects images of shape {tuple(image_shape)}"
+        )
+    return shape  # type: ignore[return-value]
+
+
+def image_to_gray(image: Image.Image) -> np.ndarray:
+    """Return an image's gray levels, transparency composited on white.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Any mode: 1, L, P, RGB, RGBA, LA, CMYK, I;16, I, F, ...
+
+    Returns
+    -------
+    gray : ndarray of shape (height, width), float64
+        Gray levels on the 0..255 scale (ITU-R 601 luma for color images). 16-bit and float images
+        are rescaled from their own range to 0..255.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return np.zeros(values.shape, dtype=np.float64)
+        lo, hi = float(finite.min()), float(finite.max())
+        values = np.nan_to_num(values, nan=lo, posinf=hi, neginf=lo)
+        if hi - lo <= 0:
+            return np.zeros(values.shape, dtype=np.float64)
+        return (values - lo) * (255.0 / (hi - lo))
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("L"), dtype=np.float64)
+
+
+def _border(gray: np.ndarray) -> np.ndarray:
+    rows, cols = gray.shape
+    width = max(1, round(_BORDER_FRACTION * min(rows, cols)))
+    mask = np.ones(gray.shape, dtype=bool)
+    if rows > 2 * width and cols > 2 * width:
+        mask[width:-width, width:-width] = False
+    return gray[mask]
+
+
+def _resize(ink: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float image to ``size`` = (rows, columns), antialiased."""
+    rows, cols = size
+    shrinking = rows <= ink.shape[0] and cols <= ink.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC
+    resized = Image.fromarray(ink.astype(np.float32), mode="F").resize((cols, rows), method)
+    return np.clip(np.asarray(resized, dtype=np.float64), 0.0, 1.0)
+
+
+def normalize_digit(
+    gray: np.ndarray,
+    *,
+    image_shape: tuple[int, int] = MNIST_IMAGE_SHAPE,
+    name: str = "image",
+) -> np.ndarray:
+    """Turn a grayscale picture of one digit into an MNIST-style image.
+
+    Parameters
+    ----------
+    gray : array-like of shape (height, width)
+        Gray levels on the 0..255 scale, either polarity (light ink on dark, or dark on light).
+    image_shape : (int, int), default=(28, 28)
+        The model's image field; the digit's box is ``20/28`` of it.
+    name : str, default="image"
+        How to name the input in error messages (a file name).
+
+    Returns
+    -------
+    pixels : ndarray of shape (rows * columns,), uint8
+        Light ink on black, 0..255, centered by center of mass (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        If the picture is not 2-D or holds no ink (a blank or nearly uniform picture).
+    """
+    rows, cols = _check_image_shape(image_shape)
+    gray = np.asarray(gray, dtype=np.float64)
+    if gray.ndim != 2 or min(gray.shape) < 1:
+        raise InputError(f"{name}: expected a 2-D grayscale image, got shape {gray.shape}")
+    if not np.all(np.isfinite(gray)):
+        raise InputError(f"{name}: the image holds NaN or infinite values")
+    lo, hi = float(gray.min()), float(gray.max())
+    if hi - lo < _MIN_CONTRAST:
+        raise InputError(f"{name}: no digit found (the image is blank or uniform)")
+    background = float(np.median(_border(gray)))
+    if background > (lo + hi) / 2:  # dark ink on a light background: invert
+        gray = 255.0 - gray
+        background = 255.0 - background
+        lo, hi = 255.0 - hi, 255.0 - lo
+    if hi - background < _MIN_CONTRAST:
+        raise InputError(f"{name}: no digit found (no ink stands out from the background)")
+    ink = np.clip((gray - background) / (hi - background), 0.0, 1.0)
+    ink_rows, ink_cols = np.nonzero(ink > _INK_THRESHOLD)
+    top, bottom = int(ink_rows.min()), int(ink_rows.max()) + 1
+    left, right = int(ink_cols.min()), int(ink_cols.max()) + 1
+    crop = ink[top:bottom, left:right]
+
+    box_rows = max(1, round(_BOX_FRACTION * rows))
+    box_cols = max(1, round(_BOX_FRACTION * cols))
+    factor = min(box_rows / crop.shape[0], box_cols / crop.shape[1])
+    new_rows = min(box_rows, max(1, round(crop.shape[0] * factor)))
+    new_cols = min(box_cols, max(1, round(crop.shape[1] * factor)))
+    digit = _resize(crop, (new_rows, new_cols))
+    if digit.sum() <= 0:
+        raise InputError(f"{name}: no digit found (the ink vanished when scaled)")
+
+    center_row, center_col = ndimage.center_of_mass(digit)
+    offset_row = round(rows / 2 - center_row)
+    offset_col = round(cols / 2 - center_col)
+    # keep the whole box inside the field (only matters for very lopsided digits)
+    offset_row = min(max(offset_row, 0), rows - new_rows)
+    offset_col = min(max(offset_col, 0), cols - new_cols)
+    field = np.zeros((rows, cols), dtype=np.float64)
+    field[offset_row : offset_row + new_rows, offset_col : offset_col + new_cols] = digit
+    return np.rint(field * 255.0).astype(np.uint8).reshape(-1)
+
+
+def _open_image(source: Any, name: str, max_pixels: int) -> Image.Image:
+    try:
+        image = Image.open(source, formats=("PNG", "JPEG"))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InputError(
+                f"{name}: image of {width}x{height} pixels is too large "
+                f"(at most {max_pixels} pixels)"
+            )
+        image.load()
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise InputError(f"{name}: not a readable PNG or JPEG image") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(f"{name}: cannot decode the image ({reason})") from None
+    return image
+
+
+def load_image(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    image_shape: tuple[int, int] = MNIST_IMAGE_SHAPE,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> np.ndarray:
+    """Read a PNG or JPEG picture of one digit and normalize it like MNIST.
+
+    Parameters
+    ----------
+    source : path-like or bytes
+        A file, or the encoded image itself (bytes are never written anywhere).
+    image_shape : (int, int), default=(28, 28)
+        The model's image field.
+    name : str, optional
+        How to name the input in error messages; default: the path, or ``"image"`` for bytes.
+    max_pixels : int, default=DEFAULT_MAX_IMAGE_PIXELS
+        Larger images are refused from their header, before decoding.
+
+    Returns
+    -------
+    pixels : ndarray of shape (rows * columns,), uint8
+        See :func:`normalize_digit`.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, not PNG/JPEG, too large, or no digit in the picture.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        label = name or "image"
+        image = _open_image(io.BytesIO(bytes(source)), label, max_pixels)
+    else:
+        label = name or str(source)
+        image = _open_image(Path(source), label, max_pixels)
+    with image:
+        gray = image_to_gray(image)
+    return normalize_digit(gray, image_shape=image_shape, name=label)
+
+
+def _rows_of(
+    array: np.ndarray, image_shape: tuple[int, ...], pixel_max: float, name: str
+) -> np.ndarray:
+    """Check an array of images and return it as rows of shape (n, n_features)."""
+    n_features = math.prod(image_shape)
+    if array.dtype.kind not in "buif":
+        raise InputError(f"{name}: arrays of dtype {array.dtype} are not pixel values")
+    shape = array.shape
+    image_shape = tuple(image_shape)
+    if shape == image_shape or shape == (n_features,):
+        rows = array.reshape(1, n_features)
+    elif shape[1:] == image_shape or (array.ndim == 2 and shape[1] == n_features):
+        rows = array.reshape(shape[0], n_features)
+    else:
+        expected = f"{image_shape}, ({n_features},), (n, {', '.join(map(str, image_shape))})"
+        raise InputError(
+            f"{name}: expected an array of shape {expected} or (n, {n_features}); got {shape}"
+        )
+    if rows.shape[0] == 0:
+        raise InputError(f"{name}: the array holds no images (shape {shape})")
+    if array.dtype.kind == "b":
+        rows = rows.astype(np.uint8) * np.uint8(min(255, pixel_max))
+    if array.dtype.kind == "f" and not np.all(np.isfinite(rows)):
+        raise InputError(f"{name}: the array holds NaN or infinite values")
+    lo, hi = rows.min(), rows.max()
+    if lo < 0 or hi > pixel_max:
+        raise InputError(
+            f"{name}: pixel values must lie in 0..{pixel_max:g} (the model's scale); "
+            f"got {lo:g}..{hi:g}"
+        )
+    return np.ascontiguousarray(rows)
+
+
+def load_npy_images(
+    path: str | os.PathLike[str],
+    *,
+    image_shape: tuple[int, ...] = MNIST_IMAGE_SHAPE,
+    pixel_max: float = 255.0,
+) -> np.ndarray:
+    """Read MNIST-style images from a ``.npy`` file (never unpickling anything).
+
+    Parameters
+    ----------
+    path : path-like
+        A NumPy ``.npy`` file holding an array of shape ``image_shape``, (n_features,),
+        (n, \\*image_shape) or (n, n_features), e.g. (28, 28), (784,), (n, 28, 28), (n, 784).
+    image_shape : tuple of int, default=(28, 28)
+    pixel_max : float, default=255.0
+        The model's pixel scale; values must lie in 0..pixel_max.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_features)
+        The file's dtype (bool becomes uint8 0/pixel_max).
+
+    Raises
+    ------
+    InputError
+        Missing or malformed file, object arrays, wrong shape or dtype, values out of range.
+    """
+    name = str(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a file") from None
+    except ValueError as exc:
+        reason = "object arrays are refused" if "pickle" in str(exc) else " ".join(str(exc).split())
+        raise InputError(f"{name}: not a valid .npy array ({reason})") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{name}: cannot read the .npy file ({type(exc).__name__})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        array.close()
+        raise InputError(f"{name}: expected one .npy array, got an .npz archive")
+    return _rows_of(array, tuple(image_shape), pixel_max, name)
+
+
+def load_idx_images(
+    path: str | os.PathLike[str],
+    *,
+    image_shape: tuple[int, ...] = MNIST_IMAGE_SHAPE,
+    pixel_max: float = 255.0,
+) -> np.ndarray:
+    """Read MNIST-style images from an IDX file (plain or gzip), e.g. ``t10k-images-idx3-ubyte``.
+
+    Parameters
+    ----------
+    path : path-like
+    image_shape : tuple of int, default=(28, 28)
+    pixel_max : float, default=255.0
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_features)
+
+    Raises
+    ------
+    InputError
+        Malformed file (see :func:`mnist_logreg.datasets.read_idx`), wrong shape, values out of
+        range.
+    """
+    return _rows_of(read_idx(path), tuple(image_shape), pixel_max, str(path))
+
+
+def _sniff(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    if head.startswith(_GZIP_MAGIC) or head.startswith(b"\x00\x00"):
+        return "idx"
+    return "image"
+
+
+def load_digit_file(
+    path: str | os.PathLike[str],
+    *,
+    image_shape: tuple[int, ...] = MNIST_IMAGE_SHAPE,
+    pixel_max: float = 255.0,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> np.ndarray:
+    """Read any supported input file as model rows on the model's pixel scale.
+
+    The kind is detected from the content, not the name: ``.npy`` (magic ``\\x93NUMPY``), IDX
+    (two zero bytes, or gzip), otherwise a PNG or JPEG picture of one digit, which goes through
+    :func:`normalize_digit` and is then rescaled from 0..255 to 0..pixel_max.
+
+    Parameters
+    ----------
+    path : path-like
+    image_shape : tuple of int, default=(28, 28)
+        The model's image shape (``read_metadata(path)["extra"]["image_shape"]``).
+    pixel_max : float, default=255.0
+        The model's pixel scale.
+    max_pixels : int, default=DEFAULT_MAX_IMAGE_PIXELS
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_features)
+        One row for a picture, n rows for an array file: uint8 where the scale is 255 (pictures),
+        the file's dtype for arrays, float32 otherwise.
+
+    Raises
+    ------
+    InputError
+        With one line naming the file.
+    """
+    path = Path(path)
+    kind = _sniff(path)
+    if kind == "npy":
+        return load_npy_images(path, image_shape=image_shape, pixel_max=pixel_max)
+    if kind == "idx":
+        return load_idx_images(path, image_shape=image_shape, pixel_max=pixel_max)
+    shape2d = _check_image_shape(image_shape)
+    pixels = load_image(path, image_shape=shape2d, max_pixels=max_pixels)[None, :]
+    if pixel_max == 255.0:
+        return pixels
+    return (pixels.astype(np.float32) * np.float32(pixel_max / 255.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ModelInputSpec:
+    """What a fitted model expects as input, read from the model and its file's metadata.
+
+    Attributes
+    ----------
+    n_features : int
+        Pixels per image, the model's ``n_features_in_`` (784 for MNIST).
+    image_shape : tuple of int
+        Shape of one image, e.g. (28, 28): the metadata's ``image_shape`` when it matches
+        ``n_features``, else a square when ``n_features`` is a perfect square, else
+        ``(n_features,)`` (then pictures cannot be normalized, arrays still work).
+    pixel_max : float
+        The model's pixel scale: the metadata's, else the PixelScaler step's, else 255.
+    class_names : tuple of str
+        One display name per class, in the order of ``classes_``.
+    """
+
+    n_features: int
+    image_shape: tuple[int, ...]
+    pixel_max: float
+    class_names: tuple[str, ...]
+
+    @classmethod
+    def from_model(cls, model: Any, metadata: dict[str, Any] | None = None) -> ModelInputSpec:
+        """Describe the input of ``model`` (a Pipeline or a classifier).
+
+        Parameters
+        ----------
+        model : Pipeline or estimator
+            Fitted; its first step has ``n_features_in_``, its last ``classes_``.
+        metadata : dict, optional
+            :func:`~mnist_logreg.persistence.read_metadata` of its file; ``extra`` may hold
+            ``image_shape``, ``pixel_max`` and ``class_names`` (written by ``mnist-logreg fit``).
+
+        Returns
+        -------
+        spec : ModelInputSpec
+        """
+        steps = [step for _, step in getattr(model, "steps", [("model", model)])]
+        extra = (metadata or {}).get("extra") or {}
+        n_features = int(getattr(steps[0], "n_features_in_", 0) or math.prod(MNIST_IMAGE_SHAPE))
+        classes = list(getattr(steps[-1], "classes_", []))
+        shape: tuple[int, ...]
+        try:
+            shape = tuple(int(d) for d in extra["image_shape"])
+            if math.prod(shape) != n_features:
+                raise ValueError
+        except (KeyError, TypeError, ValueError):
+            side = math.isqrt(n_features)
+            shape = (side, side) if side * side == n_features else (n_features,)
+        pixel_max = extra.get("pixel_max")
+        if not isinstance(pixel_max, int | float) or not pixel_max > 0:
+            scalers = [s.pixel_max for s in steps if hasattr(s, "pixel_max")]
+            pixel_max = scalers[0] if scalers else 255.0
+        names = extra.get("class_names")
+        if not isinstance(names, list) or len(names) != len(classes):
+            names = [str(c) for c in classes]
+        return cls(n_features, shape, float(pixel_max), tuple(str(n) for n in names))

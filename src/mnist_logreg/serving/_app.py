@@ -1,0 +1,279 @@
+"""The local drawing page as a Starlette application.
+
+Routes
+------
+``GET /``
+    The self-contained drawing page (:data:`~mnist_logreg.serving._page.PAGE_HTML`).
+``GET /info``
+    JSON: ``image_shape``, ``n_features``, ``pixel_max``, ``classes``, ``class_names``, ``limits``.
+``POST /predict``
+    JSON body, exactly one of:
+
+    - ``{"image": "data:image/png;base64,..."}``: a PNG or JPEG picture (data URL or plain base64)
+      of one digit, any size and polarity; it goes through the MNIST normalization
+      (:func:`mnist_logreg.preprocessing.normalize_digit`);
+    - ``{"pixels": [v_0, ..., v_783]}``: one already normalized image, ``n_features`` numbers on
+      the model's scale (0..pixel_max), row by row; used as is.
+
+    Answer (200): ``label``, ``class_name``, ``probabilities`` (K floats in the order of
+    ``classes``), ``classes``, ``class_names``, ``image_shape`` and ``pixels``: the image the
+    model saw, ``n_features`` integers 0..255.
+
+Errors answer JSON ``{"error": "<one line>"}``: 400 body not JSON, 413 body larger than
+``max_body_bytes`` (refused from its Content-Length header, or as soon as the streamed body
+passes the limit, without reading the rest), 415 content type not JSON, 422 wrong schema, size,
+type or value, an undecodable or blank picture; 404/405 for other paths and methods. Nothing is
+ever read from or written to the file system on behalf of a request: pictures are decoded in
+memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import re
+from typing import Any
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from mnist_logreg.errors import InputError
+from mnist_logreg.preprocessing import ModelInputSpec, load_image
+from mnist_logreg.serving._page import PAGE_CSP, PAGE_HTML
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_IMAGE_PIXELS", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest request body accepted by ``POST /predict`` (a 280x280 canvas PNG is about 10 kB).
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+#: Largest picture accepted, in pixels, checked from its header before decoding.
+DEFAULT_MAX_IMAGE_PIXELS = 4_000_000
+
+_DATA_URL = re.compile(r"data:image/(png|jpeg|jpg);base64,", re.IGNORECASE)
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class _RequestError(Exception):
+    """A client error: HTTP status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=_SECURITY_HEADERS)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing (413) one over ``limit`` bytes without reading all of it."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise _RequestError(400, "invalid Content-Length header")
+        if int(declared) > limit:
+            raise _RequestError(
+                413, f"request body of {int(declared)} bytes is too large (limit {limit} bytes)"
+            )
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _RequestError(413, f"request body is too large (limit {limit} bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(body: bytes) -> Any:
+    def _no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise _RequestError(400, "request body is not UTF-8 text") from None
+    except (ValueError, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] if isinstance(exc, ValueError) else "too deep"
+        raise _RequestError(400, f"request body is not valid JSON ({reason})") from None
+
+
+def _decode_image(value: Any, spec: ModelInputSpec, max_pixels: int) -> np.ndarray:
+    if not isinstance(value, str):
+        raise _RequestError(422, f"'image' must be a string (a data URL), got {_kind(value)}")
+    match = _DATA_URL.match(value)
+    if value.startswith("data:") and match is None:
+        raise _RequestError(
+            422, "'image' must be a data URL of a PNG or JPEG (data:image/png;base64,...)"
+        )
+    encoded = value[match.end() :] if match else value
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise _RequestError(422, "'image' is not valid base64") from None
+    if len(spec.image_shape) != 2:
+        raise _RequestError(
+            422, f"this model's inputs are not 2-D images (shape {spec.image_shape}); send 'pixels'"
+        )
+    try:
+        pixels = load_image(
+            data,
+            image_shape=spec.image_shape,  # type: ignore[arg-type]
+            name="'image'",
+            max_pixels=max_pixels,
+        )
+    except InputError as exc:
+        raise _RequestError(422, str(exc)) from None
+    return pixels
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _decode_pixels(value: Any, spec: ModelInputSpec) -> np.ndarray:
+    n = spec.n_features
+    if not isinstance(value, list):
+        raise _RequestError(422, f"'pixels' must be an array of {n} numbers, got {_kind(value)}")
+    if len(value) != n:
+        raise _RequestError(422, f"'pixels' must hold {n} numbers, got {len(value)}")
+    for index, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise _RequestError(422, f"'pixels'[{index}] must be a number, got {_kind(v)}")
+        if not (math.isfinite(v) and 0 <= v <= spec.pixel_max):
+            raise _RequestError(422, f"'pixels'[{index}] = {v!r} is outside 0..{spec.pixel_max:g}")
+    return np.asarray(value, dtype=np.float64)
+
+
+def create_app(
+    model: Any,
+    metadata: dict[str, Any] | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> Starlette:
+    """Return the Starlette application of the drawing page for a fitted model.
+
+    Parameters
+    ----------
+    model : Pipeline or estimator
+        A fitted model that predicts from raw pixels of shape (n, n_features), as returned by
+        :func:`mnist_logreg.persistence.load_model`.
+    metadata : dict, optional
+        Its file's :func:`~mnist_logreg.persistence.read_metadata`: ``extra`` gives the image
+        shape, pixel scale and class names (see
+        :class:`~mnist_logreg.preprocessing.ModelInputSpec`).
+    max_body_bytes : int, default=DEFAULT_MAX_BODY_BYTES
+        Larger request bodies get 413.
+    max_image_pixels : int, default=DEFAULT_MAX_IMAGE_PIXELS
+        Larger pictures get 422 before they are decoded.
+
+    Returns
+    -------
+    app : starlette.applications.Starlette
+        Serve it with uvicorn (``mnist-logreg serve`` binds 127.0.0.1 by default). See the module
+        docstring for the routes.
+    """
+    spec = ModelInputSpec.from_model(model, metadata)
+    classes = np.asarray(model.classes_)
+    class_list = classes.tolist()
+    display_scale = 255.0 / spec.pixel_max
+
+    def _predict(x: np.ndarray) -> dict[str, Any]:
+        model_input = x[None, :]
+        if spec.pixel_max != 255.0 or x.dtype != np.uint8:
+            model_input = model_input.astype(np.float32)
+        proba = np.asarray(model.predict_proba(model_input), dtype=np.float64)[0]
+        best = int(np.argmax(proba))
+        shown = np.clip(np.rint(x.astype(np.float64) * display_scale), 0, 255).astype(int)
+        return {
+            "label": class_list[best],
+            "class_name": spec.class_names[best],
+            "probabilities": [float(p) for p in proba],
+            "classes": class_list,
+            "class_names": list(spec.class_names),
+            "image_shape": list(spec.image_shape),
+            "pixels": shown.tolist(),
+        }
+
+    async def page(request: Request) -> Response:
+        headers = {**_SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP}
+        return HTMLResponse(PAGE_HTML, headers=headers)
+
+    async def info(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "n_features": spec.n_features,
+                "image_shape": list(spec.image_shape),
+                "pixel_max": spec.pixel_max,
+                "classes": class_list,
+                "class_names": list(spec.class_names),
+                "limits": {"max_body_bytes": max_body_bytes, "max_image_pixels": max_image_pixels},
+            },
+            headers=_SECURITY_HEADERS,
+        )
+
+    async def predict(request: Request) -> Response:
+        try:
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                raise _RequestError(
+                    415, f"Content-Type must be application/json, got {content_type or 'none'!r}"
+                )
+            body = await _read_body(request, max_body_bytes)
+            payload = _parse_json(body)
+            if not isinstance(payload, dict):
+                raise _RequestError(
+                    422,
+                    f"body must be a JSON object with 'image' or 'pixels', got {_kind(payload)}",
+                )
+            unknown = sorted(set(payload) - {"image", "pixels"})
+            if unknown:
+                raise _RequestError(
+                    422,
+                    f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                    "expected 'image' or 'pixels'",
+                )
+            if len(payload) != 1:
+                raise _RequestError(422, "body must hold exactly one of 'image' or 'pixels'")
+            if "image" in payload:
+                x = await run_in_threadpool(_decode_image, payload["image"], spec, max_image_pixels)
+            else:
+                x = _decode_pixels(payload["pixels"], spec)
+            result = await run_in_threadpool(_predict, x)
+        except _RequestError as exc:
+            return _error(exc.status, exc.message)
+        return JSONResponse(result, headers=_SECURITY_HEADERS)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, str(exc.detail))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        logger.exception("unexpected error while answering %s", request.url.path)
+        return _error(500, "internal error (see the server log)")
+
+    return Starlette(
+        routes=[
+            Route("/", page, methods=["GET"]),
+            Route("/info", info, methods=["GET"]),
+            Route("/predict", predict, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )

@@ -1,0 +1,255 @@
+"""Tests of the drawing page's server: predictions, strict validation, limits, ``serve``."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip(
+    "starlette", reason="needs the 'serve' extra: pip install 'mnist-logreg[serve]'"
+)
+pytest.importorskip("httpx2", reason="Starlette's TestClient needs httpx2 (the 'test' extra)")
+
+from PIL import Image
+from starlette.testclient import TestClient
+
+from mnist_logreg.datasets import load_dataset
+from mnist_logreg.model_selection import build_model
+from mnist_logreg.persistence import load_model, read_metadata, save_model
+from mnist_logreg.preprocessing import normalize_digit
+from mnist_logreg.serving import create_app
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """The bundled MNIST data set."""
+    return load_dataset("mnist")
+
+
+@pytest.fixture(scope="module")
+def model_file(mnist, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A multinomial model fitted on 2,000 MNIST training images, saved as a model file."""
+    model = build_model(0.05, pixel_max=255.0).fit(mnist.X_train[:2000], mnist.y_train[:2000])
+    path = tmp_path_factory.mktemp("serve") / "model.npz"
+    extra = {"image_shape": [28, 28], "pixel_max": 255.0, "class_names": list(mnist.class_names)}
+    save_model(model, path, extra=extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_file: Path) -> Any:
+    """The loaded model."""
+    return load_model(model_file)
+
+
+@pytest.fixture(scope="module")
+def client(model: Any, model_file: Path) -> Iterator[TestClient]:
+    """A TestClient of the app with a small body limit (100 kB) to test it cheaply."""
+    app = create_app(model, read_metadata(model_file), max_body_bytes=100_000)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _data_url(array: np.ndarray, fmt: str = "PNG") -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    mime = "png" if fmt == "PNG" else "jpeg"
+    return f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _assert_still_works(client: TestClient) -> None:
+    response = client.post("/predict", json={"pixels": [0] * 784})
+    assert response.status_code == 200
+
+
+def test_page_is_self_contained_with_a_strict_policy(client: TestClient) -> None:
+    """Test GET /: the HTML page with its canvas, inline script and a CSP without outside hosts."""
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert '<canvas id="pad" width="280" height="280"' in html and "<script>" in html
+    assert "http://" not in html and "https://" not in html and " src=" not in html
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+
+
+def test_info(client: TestClient) -> None:
+    """Test GET /info: the model's input description and limits."""
+    info = client.get("/info").json()
+    assert info["image_shape"] == [28, 28] and info["n_features"] == 784
+    assert info["class_names"] == [str(d) for d in range(10)]
+    assert info["limits"]["max_body_bytes"] == 100_000
+
+
+def test_predict_a_picture(client: TestClient, model: Any, mnist) -> None:
+    """Test a dark-on-light PNG picture: normalized like MNIST, answer for the image it saw."""
+    digit = mnist.X_test[0].reshape(28, 28)
+    big = np.asarray(Image.fromarray(255 - digit).resize((140, 140), Image.Resampling.NEAREST))
+    response = client.post(
+        "/predict", json={"image": _data_url(np.pad(big, 30, constant_values=255))}
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    seen = np.array(result["pixels"])
+    assert seen.shape == (784,) and seen.min() >= 0 and seen.max() <= 255
+    assert np.array_equal(seen, normalize_digit(digit))
+    expected = model.predict_proba(seen[None, :].astype(np.uint8))[0]
+    assert np.allclose(result["probabilities"], expected, atol=1e-12)
+    assert result["label"] == 7 and result["class_name"] == "7"
+    assert result["classes"] == list(range(10)) and result["image_shape"] == [28, 28]
+    jpeg = client.post("/predict", json={"image": _data_url(255 - big, "JPEG")})
+    assert jpeg.status_code == 200 and jpeg.json()["label"] == 7
+
+
+def test_predict_pixels_as_is(client: TestClient, model: Any, mnist) -> None:
+    """Test already normalized pixels: used unchanged, probabilities equal predict_proba's."""
+    x = mnist.X_test[3]
+    result = client.post("/predict", json={"pixels": x.tolist()}).json()
+    assert np.allclose(result["probabilities"], model.predict_proba(x[None, :])[0], atol=1e-6)
+    assert result["pixels"] == x.tolist()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "message"),
+    [
+        (b"{not json", {}, 400, "not valid JSON"),
+        (b"\xff\xfe", {}, 400, "not UTF-8"),
+        (b'{"pixels": [NaN]}', {}, 400, "NaN is not valid JSON"),
+        (b"[" * 50_000 + b"]" * 50_000, {}, 400, "not valid JSON"),
+        (b'{"pixels": []}', {"content-type": "text/plain"}, 415, "application/json"),
+        (b"[1, 2, 3]", {}, 422, "JSON object"),
+        (b"{}", {}, 422, "exactly one of"),
+        (b'{"pixels": [], "image": ""}', {}, 422, "exactly one of"),
+        (b'{"pixel": []}', {}, 422, "unknown field(s) 'pixel'"),
+        (b'{"pixels": "0,0,0"}', {}, 422, "must be an array of 784 numbers, got a string"),
+        (b'{"pixels": [0, 0, 0]}', {}, 422, "must hold 784 numbers, got 3"),
+        (json.dumps({"pixels": [0] * 783 + ["0"]}).encode(), {}, 422, "'pixels'[783] must be"),
+        (json.dumps({"pixels": [True] * 784}).encode(), {}, 422, "got a boolean"),
+        (json.dumps({"pixels": [0] * 783 + [256]}).encode(), {}, 422, "outside 0..255"),
+        (json.dumps({"pixels": [-1] + [0] * 783}).encode(), {}, 422, "outside 0..255"),
+        (b'{"pixels": [' + b", ".join([b"1e400"] * 784) + b"]}", {}, 422, "outside 0..255"),
+        (b'{"image": 42}', {}, 422, "'image' must be a string"),
+        (b'{"image": "data:image/gif;base64,R0lGOD"}', {}, 422, "PNG or JPEG"),
+        (b'{"image": "data:image/png;base64,%%%"}', {}, 422, "not valid base64"),
+        (b'{"image": "aGVsbG8="}', {}, 422, "not a readable PNG or JPEG"),
+    ],
+)
+def test_malformed_requests_get_4xx(
+    client: TestClient, body: bytes, headers: dict[str, str], status: int, message: str
+) -> None:
+    """Test wrong JSON, wrong schema, sizes and types: a 4xx with a clear JSON message."""
+    response = client.post(
+        "/predict", content=body, headers={"content-type": "application/json", **headers}
+    )
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]
+    _assert_still_works(client)
+
+
+def test_blank_and_oversized_pictures(client: TestClient, model: Any) -> None:
+    """Test a blank canvas and a picture over the pixel limit: 422 naming the problem."""
+    blank = client.post("/predict", json={"image": _data_url(np.zeros((280, 280), np.uint8))})
+    assert blank.status_code == 422 and "no digit found" in blank.json()["error"]
+    small_limit = TestClient(create_app(model, None, max_image_pixels=1000))
+    big = small_limit.post("/predict", json={"image": _data_url(np.zeros((100, 100), np.uint8))})
+    assert big.status_code == 422 and "too large" in big.json()["error"]
+
+
+def test_huge_bodies_get_413(client: TestClient) -> None:
+    """Test bodies over the limit, declared or streamed without a length: 413."""
+    declared = client.post(
+        "/predict", content=b" " * 200_000, headers={"content-type": "application/json"}
+    )
+    assert declared.status_code == 413 and "too large" in declared.json()["error"]
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(50):
+            yield b" " * 10_000
+
+    streamed = client.post(
+        "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    _assert_still_works(client)
+
+
+def test_unknown_routes_and_methods_answer_json(client: TestClient) -> None:
+    """Test 404 and 405 answers: JSON errors too."""
+    assert client.get("/predict").status_code == 405
+    missing = client.get("/etc/passwd")
+    assert missing.status_code == 404 and "error" in missing.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_real_server_refuses_a_huge_body_without_reading_it(model: Any) -> None:
+    """Test uvicorn on 127.0.0.1: a 50 MB declared body gets 413 at once, the server lives on."""
+    import urllib.request
+
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(model, None), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n" + b" " * 1000
+            )
+            start = time.monotonic()
+            answer = sock.recv(65536).decode("latin-1")
+            assert time.monotonic() - start < 5
+        assert answer.startswith("HTTP/1.1 413")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/predict",
+            data=json.dumps({"pixels": [0] * 784}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as ok:
+            assert ok.status == 200 and len(json.load(ok)["probabilities"]) == 10
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_serve_cli_binds_loopback_by_default(
+    model_file: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test that ``serve`` runs uvicorn on 127.0.0.1:8000 by default and warns on other hosts."""
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    result = run_cli("serve", model_file)
+    assert result.code == 0, result.err
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
+    assert "http://127.0.0.1:8000/" in result.out and result.err == ""
+    exposed = run_cli("serve", model_file, "--host", "0.0.0.0", "--port", "8123")
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
+    assert "reachable from other machines" in exposed.err
+    missing = run_cli("serve", model_file.parent / "none.npz")
+    assert missing.code == 2 and "model file not found" in missing.err
+    bad_port = run_cli("serve", model_file, "--port", "70000")
+    assert bad_port.code == 2 and "--port must be an integer from 0 to 65535" in bad_port.err
