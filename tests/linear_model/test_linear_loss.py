@@ -116,4 +116,4 @@ def test_gram_is_weighted_second_moment() -> None:
     obj, _, X, _, sw = _problem("binary")
     Xt = np.hstack([X, np.ones((X.shape[0], 1))])
     expected = (Xt * sw[:, None]).T @ Xt / sw.sum()
-    np.testing.assert_allclose(obj.gram(max_rows=None), expected, rtol=1e-12)
+    np.testing.assert_allclose(obj.gram(), expected, rtol=1e-12)

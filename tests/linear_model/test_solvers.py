@@ -8,8 +8,13 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
-from mnist_logreg.linear_model._loss import MultinomialCrossEntropy
-from mnist_logreg.linear_model._solvers import SOLVERS, Preconditioner, get_solver
+from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
+from mnist_logreg.linear_model._solvers import (
+    SOLVERS,
+    BlockPreconditioner,
+    SharedPreconditioner,
+    get_solver,
+)
 
 
 def _digits_objective(C: float = 1.0, n: int = 500) -> LinearModelLoss:
@@ -18,17 +23,35 @@ def _digits_objective(C: float = 1.0, n: int = 500) -> LinearModelLoss:
     return LinearModelLoss(MultinomialCrossEntropy, X, np.eye(10)[y[:n]], C=C)
 
 
-def test_preconditioner_change_of_variables_round_trip() -> None:
-    """Test that to_w inverts from_w and grad_to_v is the chain rule of to_w."""
+def test_shared_preconditioner_inverts_its_curvature_model() -> None:
+    """Test that SharedPreconditioner.apply is M^{-1} for M = h G + P / (C sum s)."""
+    obj = _digits_objective(C=0.3)
+    P = SharedPreconditioner(obj, curvature=0.1)
+    M = 0.1 * obj.gram()
+    M[np.diag_indices_from(M)] += obj.penalty_mask / (obj.C * obj.weight_sum)
+    r = np.random.default_rng(0).normal(size=obj.n_params)
+    MR = (M @ P.apply(r).reshape(10, -1).T).T.ravel()
+    np.testing.assert_allclose(MR, r, rtol=1e-6, atol=1e-8)
+
+
+def test_block_preconditioner_is_the_exact_inverse_for_one_vs_rest() -> None:
+    """Test that with every row summed, the block model inverts the one-vs-rest Hessian."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:300])
+    obj = LinearModelLoss(BinaryCrossEntropy, X, np.eye(10)[y[:300]], C=2.0)
+    rng = np.random.default_rng(1)
+    w = 0.05 * rng.normal(size=obj.n_params)
+    P = BlockPreconditioner(obj, w, center=False, max_rows=300)
+    r = rng.normal(size=obj.n_params)
+    np.testing.assert_allclose(obj.hessp(w)(P.apply(r)), r, rtol=1e-5, atol=1e-7)
+
+
+def test_block_preconditioner_keeps_softmax_iterates_centred() -> None:
+    """Test that the softmax block model returns directions of zero class mean."""
     obj = _digits_objective()
-    P = Preconditioner(obj, curvature=0.1)
-    rng = np.random.default_rng(0)
-    w = rng.normal(size=obj.n_params)
-    np.testing.assert_allclose(P.to_w(P.from_w(w)), w, atol=1e-10)
-    v, dv = P.from_w(w), rng.normal(size=obj.n_params)
-    eps = 1e-6
-    fd = (obj.value_and_grad(P.to_w(v + eps * dv))[0] - obj.value_and_grad(P.to_w(v - eps * dv))[0])
-    assert fd / (2 * eps) == pytest.approx(P.grad_to_v(obj.value_and_grad(w)[1]) @ dv, rel=1e-5)
+    P = BlockPreconditioner(obj, np.zeros(obj.n_params), center=True, max_rows=100)
+    out = P.apply(np.random.default_rng(2).normal(size=obj.n_params)).reshape(10, -1)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
@@ -39,7 +62,7 @@ def test_solvers_reach_the_same_optimum(name: str) -> None:
     obj = _digits_objective(C=0.5)
     ref = minimize(obj.value_and_grad, np.zeros(obj.n_params), jac=True, method="L-BFGS-B",
                    options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000})
-    result = get_solver(name)(obj, np.zeros(obj.n_params), tol=1e-8, max_iter=2000)
+    result = get_solver(name)(obj, np.zeros(obj.n_params), tol=1e-8, max_iter=2000, center=True)
     assert result.converged
     assert result.grad_ratio <= 1e-8
     assert result.value == pytest.approx(ref.fun, rel=1e-9)

@@ -102,6 +102,9 @@ class LinearModelLoss:
         self.n_features = n_features
         self.n_outputs = target.shape[1]
         self.n_threads = max(1, int(n_threads))
+        # Arithmetic dtype: X's own, until a solver asks for more precision (float32 data is
+        # then cast to float64 block by block, never copied whole).
+        self.compute_dtype = X.dtype
         # sum_n s_n (per output for one-vs-rest; the scale uses the mean over outputs)
         self.weight_sum = float(np.mean(self.sample_weight.sum(axis=0, dtype=np.float64)))
         itemsize = X.dtype.itemsize
@@ -222,9 +225,10 @@ class LinearModelLoss:
         grad : ndarray of shape (n_params,), float64
         """
         coef, intercept = self.unpack(w)
-        dtype = self.X.dtype
+        dtype = self.compute_dtype
+        cast = dtype != self.X.dtype
         coef_T = np.ascontiguousarray(coef.T, dtype=dtype)  # (n_features, n_outputs)
-        b = intercept.astype(dtype)
+        b = intercept.astype(np.float64)
         X, target, sw = self.X, self.target, self.sample_weight
         per_sample_sw = sw.shape[0] == self.n_samples
         n_outputs, n_features = self.n_outputs, self.n_features
@@ -235,14 +239,18 @@ class LinearModelLoss:
             grad_coef = np.zeros((n_outputs, n_features))
             grad_b = np.zeros(n_outputs)
             for sl in blocks:
-                X_b = X[sl]
-                Z = X_b @ coef_T  # raw_prediction of the block
+                X_b = X[sl].astype(dtype) if cast else X[sl]
+                # raw_prediction of the block: the product in X's dtype, the rest in float64
+                # (n_block x n_outputs numbers: cheap), so that float32 rounding of the
+                # per-sample losses (log of sums near 1) does not blur the objective's value
+                Z = (X_b @ coef_T).astype(np.float64, copy=False)
                 Z += b
                 loss, R = loss_gradient(target[sl], Z)
                 s = sw[sl] if per_sample_sw else sw
-                loss_sum += float(np.sum(s * loss, dtype=np.float64))
+                loss_sum += float(np.sum(s * loss))
                 R *= s
-                grad_coef += R.T @ X_b  # (n_outputs, n_features), accumulated in float64
+                # (n_outputs, n_features) in X's dtype, accumulated in float64
+                grad_coef += R.astype(dtype, copy=False).T @ X_b
                 grad_b += R.sum(axis=0, dtype=np.float64)
             return loss_sum, grad_coef, grad_b
 
@@ -283,9 +291,10 @@ class LinearModelLoss:
             Maps an ndarray of shape (n_params,) to one of the same shape.
         """
         coef, intercept = self.unpack(w)
-        curvature = self.loss.curvature(self.raw_prediction(coef, intercept))
         X = self.X
-        dtype = X.dtype
+        dtype = self.compute_dtype
+        cast = dtype != X.dtype
+        curvature = self.loss.curvature(self.raw_prediction(coef, intercept).astype(dtype))
         n_outputs, n_features = self.n_outputs, self.n_features
         C, scale = self.C, self.scale
         hessian_product = self.loss.hessian_product
@@ -299,7 +308,7 @@ class LinearModelLoss:
                 out = np.zeros((n_outputs, n_features))
                 out_b = np.zeros(n_outputs)
                 for sl in blocks:
-                    X_b = X[sl]
+                    X_b = X[sl].astype(dtype) if cast else X[sl]
                     U = X_b @ V_T
                     U += vb
                     Q = hessian_product(curvature[sl], U)  # loss Hessian times U, per row
@@ -323,6 +332,18 @@ class LinearModelLoss:
 
         return product
 
+    def increase_precision(self) -> bool:
+        """Switch float32 data to float64 arithmetic; return False if already there.
+
+        Blocks of ``X`` are then cast as they are read (exact: every float32 is a float64), so
+        memory stays at one copy of ``X``; a pass costs about twice as much. Solvers call this
+        when float32 rounding stops their progress before the tolerance is met.
+        """
+        if self.compute_dtype == np.float64:
+            return False
+        self.compute_dtype = np.dtype(np.float64)
+        return True
+
     def _row_weight(self, sl: slice) -> np.ndarray:
         sw = self.sample_weight
         return sw[sl] if sw.shape[0] == self.n_samples else sw
@@ -342,46 +363,124 @@ class LinearModelLoss:
             self._cache["grad_at_zero"] = float(np.max(np.abs(g)))
         return float(self._cache["grad_at_zero"])  # type: ignore[arg-type]
 
-    def gram(self, max_rows: int | None = 20_000) -> np.ndarray:
-        """Return an estimate of ``X~^T diag(s) X~ / sum_n s_n``, ``X~ = [X, 1]``.
+    def gram(self) -> np.ndarray:
+        """Return ``G = X~^T diag(s) X~ / sum_n s_n`` with ``X~ = [X, 1]``, computed once.
 
         The weighted second-moment matrix of the features (with the intercept's column of ones
-        when ``fit_intercept``), the curvature model of preconditioners. Estimated from at most
-        ``max_rows`` evenly spaced rows.
+        when ``fit_intercept``): the curvature model of the preconditioner. Every row counts: a
+        row subsample misses the rare pixels, and the preconditioner then amplifies exactly the
+        directions it knows least. Computed as ``Y_b^T Y_b`` with ``Y_b = sqrt(s_b) X_b`` per
+        block (a symmetric rank-k update), one pass over ``X``; cached and shared by
+        :meth:`with_C` copies. Sample weights per output (one-vs-rest) enter as their mean.
 
         Returns
         -------
         gram : ndarray of shape (n_features + fit_intercept, n_features + fit_intercept)
         """
-        key = f"gram_{max_rows}"
-        if key in self._cache:
-            return self._cache[key]  # type: ignore[return-value]
-        n = self.n_samples
-        step = 1 if max_rows is None or n <= max_rows else int(np.ceil(n / max_rows))
-        rows = slice(0, n, step)
-        Xs = self.X[rows]
-        s = self.sample_weight[rows].mean(axis=1) if self.sample_weight.shape[0] == n else (
-            np.ones(Xs.shape[0], dtype=Xs.dtype) * self.sample_weight.mean())
-        s = s.astype(Xs.dtype)
-        total = float(s.sum(dtype=np.float64))
-        p = self.n_features + self.fit_intercept
-        G = np.empty((p, p))
-        # X^T diag(s) X, from blocks so that no copy of the subsample is weighted at once
-        G_xx = np.zeros((self.n_features, self.n_features))
-        col_sum = np.zeros(self.n_features)
-        for start in range(0, Xs.shape[0], self.block_rows):
-            X_b = Xs[start : start + self.block_rows]
-            s_b = s[start : start + self.block_rows]
-            G_xx += (X_b * s_b[:, None]).T @ X_b
-            col_sum += s_b @ X_b
-        G[: self.n_features, : self.n_features] = G_xx
-        if self.fit_intercept:
-            G[-1, : self.n_features] = col_sum
-            G[: self.n_features, -1] = col_sum
+        if "gram" in self._cache:
+            return self._cache["gram"]  # type: ignore[return-value]
+        X, sw = self.X, self.sample_weight
+        n_features = self.n_features
+        uniform = bool(np.all(sw == sw.flat[0]))
+
+        def work(blocks: list[slice]) -> tuple[np.ndarray, np.ndarray, float]:
+            G = np.zeros((n_features, n_features))
+            col_sum = np.zeros(n_features)
+            total = 0.0
+            for sl in blocks:
+                X_b = X[sl]
+                if uniform:
+                    s_b = np.full(X_b.shape[0], sw.flat[0], dtype=X.dtype)
+                    Y = X_b
+                else:
+                    s_b = self._row_weight(sl).mean(axis=1).astype(X.dtype)
+                    Y = X_b * np.sqrt(s_b)[:, None]
+                G += Y.T @ Y  # numpy runs A^T A as a symmetric rank-k update (syrk)
+                col_sum += s_b @ X_b
+                total += float(s_b.sum(dtype=np.float64))
+            if uniform:
+                G *= float(sw.flat[0])
+            return G, col_sum, total
+
+        parts = self._map_blocks(work)
+        G_xx, col_sum, total = parts[0]
+        for part in parts[1:]:
+            G_xx += part[0]
+            col_sum += part[1]
+            total += part[2]
+        if not self.fit_intercept:
+            G = G_xx
+        else:
+            G = np.empty((n_features + 1, n_features + 1))
+            G[:n_features, :n_features] = G_xx
+            G[-1, :n_features] = col_sum
+            G[:n_features, -1] = col_sum
             G[-1, -1] = total
         G /= max(total, np.finfo(np.float64).tiny)
-        self._cache[key] = G
+        self._cache["gram"] = G
         return G
+
+    def curvature_blocks(self, w: np.ndarray, max_rows: int = 10_000) -> np.ndarray:
+        """Return per-output blocks of the loss term's Hessian at ``w`` (solver scale).
+
+        B_k = X~^T diag(s * d_k) X~ / sum_n s_n, with d_nk the diagonal loss curvature
+        (sigma(1 - sigma), or p_k (1 - p_k) for the softmax). These are the exact diagonal
+        blocks of the Hessian (the whole Hessian for one-vs-rest, whose problems do not
+        interact); the softmax's blocks between classes, -X~^T diag(s p_k p_j) X~, are left out.
+        For each output only the ``max_rows`` rows of largest curvature are summed exactly;
+        the others, individually small, enter as their total curvature times G
+        (:meth:`gram`), as if spread like the data. Cost: one product ``X W^T`` and
+        n_outputs rank-k updates of ``max_rows`` rows.
+
+        Parameters
+        ----------
+        w : ndarray of shape (n_params,)
+        max_rows : int, default=10000
+
+        Returns
+        -------
+        blocks : ndarray of shape (n_outputs, n_features + fit_intercept, ...)
+        """
+        coef, intercept = self.unpack(w)
+        Z = self.raw_prediction(coef, intercept).astype(np.float64)
+        D = self.loss.hessian_diagonal(Z)
+        D *= self.sample_weight
+        del Z
+        G = self.gram()
+        X, n_features = self.X, self.n_features
+        p = n_features + self.fit_intercept
+        total = self.weight_sum
+        m = min(max_rows, self.n_samples)
+        blocks = np.empty((self.n_outputs, p, p))
+
+        def work(outputs: list[int]) -> None:
+            for k in outputs:
+                d = D[:, k]
+                rows = np.argpartition(-d, m - 1)[:m] if m < self.n_samples else slice(None)
+                d_rows = d[rows]
+                Y = X[rows] * np.sqrt(d_rows).astype(X.dtype)[:, None]
+                B = blocks[k]
+                B[:n_features, :n_features] = Y.T @ Y  # symmetric rank-k update
+                if self.fit_intercept:
+                    col = d_rows.astype(X.dtype) @ X[rows]
+                    B[-1, :n_features] = col
+                    B[:n_features, -1] = col
+                    B[-1, -1] = d_rows.sum()
+                B /= total
+                # rows outside the selection: their curvature, spread like the data
+                rest = (float(d.sum()) - float(d_rows.sum())) / total
+                B += rest * G
+
+        n_threads = min(self.n_threads, self.n_outputs)
+        if n_threads == 1:
+            work(list(range(self.n_outputs)))
+        else:
+            pool = _thread_pool(n_threads)
+            futures = [pool.submit(work, list(range(i, self.n_outputs, n_threads)))
+                       for i in range(n_threads)]
+            for f in futures:
+                f.result()
+        return blocks
 
     @property
     def penalty_mask(self) -> np.ndarray:

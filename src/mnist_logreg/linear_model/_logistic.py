@@ -76,6 +76,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Only when ``X`` had string column names.
     objective_ : float
         Final value of the objective (scikit-learn's scale).
+    n_evals_ : int
+        Passes the solver made over the data (loss-and-gradient evaluations).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -168,6 +170,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.coef_ = path.coefs[0]
         self.intercept_ = path.intercepts[0]
         self.n_iter_ = path.n_iter[:1].copy()
+        self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
         return self
 

@@ -150,6 +150,11 @@ class BinaryCrossEntropy:
         return p * (1 - p)
 
     @staticmethod
+    def hessian_diagonal(raw_prediction: np.ndarray) -> np.ndarray:
+        """Return the Hessian's diagonal sigma(z) (1 - sigma(z)), shape (n_samples, n_outputs)."""
+        return BinaryCrossEntropy.curvature(raw_prediction)
+
+    @staticmethod
     def hessian_product(curvature: np.ndarray, direction: np.ndarray) -> np.ndarray:
         """Return the loss Hessian (with respect to raw_prediction) times ``direction``, per entry.
 
@@ -256,6 +261,12 @@ class MultinomialCrossEntropy:
         curvature : ndarray of shape (n_samples, n_classes)
         """
         return MultinomialCrossEntropy.predict_proba(raw_prediction)
+
+    @staticmethod
+    def hessian_diagonal(raw_prediction: np.ndarray) -> np.ndarray:
+        """Return the Hessian's diagonal p_k (1 - p_k), shape (n_samples, n_classes)."""
+        p = MultinomialCrossEntropy.predict_proba(raw_prediction)
+        return p * (1 - p)
 
     @staticmethod
     def hessian_product(curvature: np.ndarray, direction: np.ndarray) -> np.ndarray:

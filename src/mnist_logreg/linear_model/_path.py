@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
-from mnist_logreg.linear_model._solvers import Preconditioner, get_solver
+from mnist_logreg.linear_model._solvers import get_solver
 
 __all__ = ["LogisticPath", "logistic_regression_path"]
 
@@ -280,7 +280,11 @@ def logistic_regression_path(
     n_outputs = target.shape[1]
     n_features = X.shape[1]
 
-    solver_name = "lbfgs" if solver == "auto" else solver
+    # auto: the preconditioned L-BFGS, unless the (n_features + 1)^2 Gram matrix and its
+    # Cholesky factor would cost more than they save
+    solver_name = solver
+    if solver == "auto":
+        solver_name = "lbfgs" if X.shape[1] < 2048 else "lbfgs-plain"
     solve = get_solver(solver_name)
     coefs = np.empty((len(Cs_sorted), n_outputs, n_features))
     intercepts = np.zeros((len(Cs_sorted), n_outputs))
@@ -297,16 +301,22 @@ def logistic_regression_path(
             n_threads=n_threads,
         )
         if coef_init is not None:
-            w = base.pack(coef_init, intercept_init)
+            coef0 = np.asarray(coef_init, dtype=np.float64)
+            b0 = None if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
+            if loss is MultinomialCrossEntropy:
+                # softmax is unchanged by a vector added to every class's coefficients (or a
+                # constant to every intercept), while ||W||^2 is smallest with zero class mean:
+                # centring the start lowers the objective and keeps the iterates in the
+                # subspace where the optimum lies.
+                coef0 = coef0 - coef0.mean(axis=0)
+                b0 = None if b0 is None else b0 - b0.mean()
+            w = base.pack(coef0, b0)
         else:
             w = np.zeros(base.n_params)
         for i, C in enumerate(Cs_sorted):
             objective = base.with_C(C)
-            preconditioner = None
-            if solver_name.endswith("-pc"):
-                preconditioner = Preconditioner(objective)
             result = solve(objective, w, tol=tol, max_iter=max_iter,
-                           preconditioner=preconditioner)
+                           center=loss is MultinomialCrossEntropy)
             w = result.w
             coef, intercept = objective.unpack(w)
             if multi_class == "multinomial" and n_outputs > 1 and fit_intercept:

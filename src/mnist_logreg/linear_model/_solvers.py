@@ -22,17 +22,25 @@ bounded by a constant times the squared gradient norm.
 
 Preconditioning
 ---------------
-The Hessian of the loss term is C X~^T D X~ per output (D: loss curvatures, X~ = [X, 1]), badly
-conditioned when features are correlated (pixels are). With the curvature model
+The Hessian of the loss term is C X~^T D X~ per output (D: loss curvatures, X~ = [X, 1]): badly
+conditioned because pixels are correlated and because the curvature concentrates on the samples
+the model finds hard. L-BFGS starts each two-loop recursion from an initial inverse Hessian
+H0 = M^{-1} instead of the identity, with one of two curvature models M (in solver scale):
 
-    M = h * G + P / (C sum_n s_n),   G = X~^T S X~ / sum_n s_n,   P = diag(1, ..., 1, 0),
+* :class:`SharedPreconditioner`: ``M = h G + P / (C sum_n s_n)``, G = X~^T S X~ / sum_n s_n,
+  P = diag(1, ..., 1, 0) (intercept not penalized): every loss curvature replaced by a constant h.
+  G costs one pass over X once per data set (cached, shared along a path), the Cholesky factor
+  of M milliseconds per C. On MNIST it halves L-BFGS's evaluations (185 -> ~80 to reach
+  scikit-learn's default stop).
+* :class:`BlockPreconditioner`: the exact per-output diagonal blocks of the Hessian at the
+  current point (``curvature_blocks``: the rows of largest curvature summed exactly), built once
+  when the gradient is already small and a tight tolerance asks for many more iterations. For
+  the softmax, whose loss is unchanged by a vector added to every class, the result is
+  projected onto zero class mean (where the iterates live).
 
-(the solver-scale Hessian with every loss curvature replaced by the constant h) and its Cholesky
-factor M = L L^T, the solvers work in variables V with [W | b] = V L^{-1}; there the Hessian is
-L^{-1} H L^{-T}, close to the identity. G is computed once per data set (a few thousand rows
-suffice; cached by the objective and shared along a path), L once per C (a 785 x 785 Cholesky,
-milliseconds), and the change of variables costs two triangular solves of n_outputs vectors per
-evaluation: negligible next to a pass over X.
+With exact line searches on a quadratic, L-BFGS with H0 = M^{-1} is conjugate gradients
+preconditioned by M; measured on MNIST at the optimum (relative residual 1e-3): 439 iterations
+unpreconditioned, 336 with the shared model, 11 with exact blocks.
 """
 
 from __future__ import annotations
@@ -44,9 +52,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.linalg import cho_factor, solve_triangular
+from scipy.linalg import cho_factor, cho_solve
 
-__all__ = ["SOLVERS", "Objective", "Preconditioner", "SolverResult", "get_solver"]
+__all__ = [
+    "SOLVERS",
+    "BlockPreconditioner",
+    "Objective",
+    "SharedPreconditioner",
+    "SolverResult",
+    "get_solver",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +80,11 @@ class Objective(Protocol):
 
     def grad_norm_at_zero(self) -> float: ...
 
-    def gram(self, max_rows: int | None = ...) -> np.ndarray: ...
+    def gram(self) -> np.ndarray: ...
+
+    def increase_precision(self) -> bool: ...
+
+    def curvature_blocks(self, w: np.ndarray, max_rows: int = ...) -> np.ndarray: ...
 
     @property
     def penalty_mask(self) -> np.ndarray: ...
@@ -105,49 +124,73 @@ class SolverResult:
     message: str
 
 
-class Preconditioner:
-    """Change of variables ``[W | b] = V L^{-1}`` with ``L L^T = h G + P / (C sum_n s_n)``.
+class SharedPreconditioner:
+    """H0 = M^{-1} with ``M = h G + P / (C sum_n s_n)``, the same for every output.
 
     Parameters
     ----------
     objective : Objective
-    curvature : float, default=0.05
+    curvature : float, default=0.03
         h, the typical loss curvature the model assumes (sigma(1 - sigma) for the sigmoid,
-        p_k (1 - p_k) for the softmax, averaged over samples near the solution).
-    max_rows : int or None, default=20000
-        Rows used to estimate G.
+        p_k (1 - p_k) for the softmax, averaged over samples near the solution). Measured on
+        MNIST, L-BFGS's evaluation count varies by less than 10% for h from 0.01 to 0.1.
+    """
+
+    def __init__(self, objective: Objective, curvature: float = 0.03) -> None:
+        M = curvature * objective.gram()
+        self.factor = _cholesky_with_penalty(M, objective)
+        self.n_outputs = objective.n_outputs
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        """Return M^{-1} r for a flat vector r of shape (n_params,)."""
+        R = r.reshape(self.n_outputs, -1)
+        return cho_solve(self.factor, R.T, check_finite=False).T.ravel()
+
+
+class BlockPreconditioner:
+    """H0 = M^{-1} with one block per output: ``M_k = B_k + P / (C sum_n s_n)`` at a point w.
+
+    Parameters
+    ----------
+    objective : Objective
+    w : ndarray of shape (n_params,)
+        Where the loss curvature is taken.
+    center : bool
+        Project M^{-1} r onto zero mean over outputs (softmax: the loss is unchanged by a vector
+        added to every class, so the iterates stay where the class mean is zero).
+    max_rows : int, default=10000
+        Rows summed exactly per output (``curvature_blocks``).
     """
 
     def __init__(
-        self, objective: Objective, curvature: float = 0.05, max_rows: int | None = 20_000
+        self, objective: Objective, w: np.ndarray, *, center: bool, max_rows: int = 10_000
     ) -> None:
-        G = objective.gram(max_rows)
-        mask = objective.penalty_mask
-        # M = h G + P / (C sum_n s_n): solver-scale Hessian with every loss curvature set to h
-        M = curvature * G
-        M[np.diag_indices_from(M)] += mask / (objective.C * objective.weight_sum)
-        # A floor on the diagonal keeps M positive definite when columns are constant or
-        # duplicated and the intercept column is the only unpenalized one.
-        M[np.diag_indices_from(M)] += 1e-10 * max(float(np.max(np.diag(M))), 1e-300)
-        self.L = cho_factor(M, lower=True, check_finite=False)[0]
-        self.L[np.triu_indices_from(self.L, 1)] = 0.0
+        blocks = objective.curvature_blocks(w, max_rows)
+        self.factors = [_cholesky_with_penalty(B, objective) for B in blocks]
         self.n_outputs = objective.n_outputs
-        self.p = M.shape[0]
+        self.center = center
 
-    def to_w(self, v: np.ndarray) -> np.ndarray:
-        """Return ``[W | b] = V L^{-1}`` (flat) from the solver's variables (flat)."""
-        V = v.reshape(self.n_outputs, self.p)
-        # rows of V L^{-1}: solve L^T x = v_k for each k
-        return solve_triangular(self.L, V.T, lower=True, trans="T", check_finite=False).T.ravel()
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        """Return M^{-1} r (projected onto zero class mean when ``center``), r flat."""
+        R = r.reshape(self.n_outputs, -1)
+        out = np.vstack([cho_solve(f, R[k], check_finite=False)
+                         for k, f in enumerate(self.factors)])
+        if self.center:
+            out -= out.mean(axis=0)
+        return out.ravel()
 
-    def from_w(self, w: np.ndarray) -> np.ndarray:
-        """Return the solver's variables ``V = [W | b] L`` (flat) for parameters ``w``."""
-        return (w.reshape(self.n_outputs, self.p) @ self.L).ravel()
 
-    def grad_to_v(self, g: np.ndarray) -> np.ndarray:
-        """Map a gradient in ``w`` to the gradient in ``v``: ``grad_V = grad_W L^{-T}``."""
-        G = g.reshape(self.n_outputs, self.p)
-        return solve_triangular(self.L, G.T, lower=True, check_finite=False).T.ravel()
+def _cholesky_with_penalty(M: np.ndarray, objective: Objective) -> tuple[np.ndarray, bool]:
+    """Cholesky factor of M + P / (C sum_n s_n), M modified in place."""
+    diagonal = np.diag_indices_from(M)
+    M[diagonal] += objective.penalty_mask / (objective.C * objective.weight_sum)
+    # A floor on the diagonal keeps M positive definite when columns are constant or
+    # duplicated and the intercept's is the only unpenalized one.
+    M[diagonal] += 1e-10 * max(float(np.max(M[diagonal])), 1e-300)
+    return cho_factor(M, lower=True, check_finite=False)
+
+
+Preconditioner = SharedPreconditioner | BlockPreconditioner
 
 
 def _stop_reference(objective: Objective) -> float:
@@ -164,15 +207,24 @@ def lbfgs(
     tol: float = 1e-4,
     max_iter: int = 1000,
     preconditioner: Preconditioner | None = None,
-    memory: int = 20,
+    memory: int = 50,
+    refine_below: float | None = None,
+    center: bool = False,
 ) -> SolverResult:
-    """Minimize with limited-memory BFGS in preconditioned variables.
+    """Minimize with limited-memory BFGS, optionally preconditioned.
 
-    Two-loop recursion on the last ``memory`` pairs (s, y), initial inverse Hessian
-    gamma I with gamma = s^T y / y^T y; backtracking line search (Armijo, c1 = 1e-4) from the
-    unit step, safeguarded quadratic interpolation. The objective is strictly convex in the
-    coefficients, so s^T y > 0 along every accepted step (pairs that fail it numerically are
-    skipped).
+    Two-loop recursion on the last ``memory`` pairs (s, y) from the initial inverse Hessian
+    gamma H0, H0 = M^{-1} the preconditioner (identity without one) and
+    gamma = s^T y / y^T H0 y; backtracking line search (Armijo, c1 = 1e-4) from the unit step
+    with safeguarded quadratic interpolation. The objective is strictly convex in the
+    coefficients, so s^T y > 0 along accepted steps (pairs that fail it numerically are
+    skipped). A long memory pays here: a pass over the data costs ~50 ms, the recursion on 50
+    pairs of 7,850 numbers well under 1 ms, and on MNIST 50 pairs instead of 20 save about
+    20% of the evaluations.
+
+    When float32 rounding stops progress (the line search finds no decrease although the
+    tolerance is not met), the objective is asked for float64 arithmetic
+    (``increase_precision``) and the iteration goes on from the same point and memory.
 
     Parameters
     ----------
@@ -183,105 +235,159 @@ def lbfgs(
         Relative gradient tolerance (module docstring).
     max_iter : int, default=1000
         Maximum number of iterations.
-    preconditioner : Preconditioner or None, default=None
-    memory : int, default=20
+    preconditioner : SharedPreconditioner, BlockPreconditioner or None, default=None
+    memory : int, default=50
         Number of (s, y) pairs kept.
+    refine_below : float or None, default=None
+        When ``tol`` is below this and the gradient ratio first falls below it, replace the
+        preconditioner by a :class:`BlockPreconditioner` at the current point.
+    center : bool, default=False
+        Passed to the :class:`BlockPreconditioner` (softmax).
 
     Returns
     -------
     result : SolverResult
     """
-    P = preconditioner
-    to_w = P.to_w if P else (lambda v: v)
-    grad_v = P.grad_to_v if P else (lambda g: g)
-    v = P.from_w(w0) if P else np.array(w0, dtype=np.float64)
+    H0 = preconditioner.apply if preconditioner is not None else (lambda r: r)
+    w = np.array(w0, dtype=np.float64)
     reference = _stop_reference(objective)
     n_evals = 0
+    refine = refine_below is not None and tol < refine_below
 
-    def evaluate(v: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def evaluate(w: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal n_evals
         n_evals += 1
-        f, g_w = objective.value_and_grad(to_w(v))
-        return f, g_w, grad_v(g_w)
+        return objective.value_and_grad(w)
 
-    f, g_w, g = evaluate(v)
-    s_list: list[np.ndarray] = []
-    y_list: list[np.ndarray] = []
-    rho_list: list[float] = []
+    f, g = evaluate(w)
+    pairs: list[tuple[np.ndarray, np.ndarray, float]] = []  # (s, y, 1 / s^T y)
     message = "maximum number of iterations reached"
     converged = False
     n_iter = 0
-    for n_iter in range(max_iter + 1):
-        ratio = float(np.max(np.abs(g_w))) / reference
+    while True:
+        ratio = float(np.max(np.abs(g))) / reference
         if ratio <= tol:
             converged, message = True, "gradient below tolerance"
             break
-        if n_iter == max_iter:
+        if n_iter >= max_iter:
             break
-        # two-loop recursion: d = -H_k g
-        q = g.copy()
-        alphas = []
-        for s_i, y_i, rho_i in zip(reversed(s_list), reversed(y_list), reversed(rho_list),
-                                   strict=True):
-            a = rho_i * float(s_i @ q)
-            alphas.append(a)
-            q -= a * y_i
-        if s_list:
-            gamma = float(s_list[-1] @ y_list[-1]) / float(y_list[-1] @ y_list[-1])
-            q *= gamma
-        for s_i, y_i, rho_i, a in zip(s_list, y_list, rho_list, reversed(alphas), strict=True):
-            b = rho_i * float(y_i @ q)
-            q += (a - b) * s_i
-        d = -q
+        if refine and refine_below is not None and ratio <= refine_below:
+            refine = False
+            logger.debug("iteration %d: block preconditioner from the current curvature", n_iter)
+            H0 = BlockPreconditioner(objective, w, center=center).apply
+        d = -_two_loop(g, pairs, H0)
         gd = float(g @ d)
-        if not gd < 0:  # not a descent direction (numerical trouble): restart from -g
-            s_list, y_list, rho_list = [], [], []
-            d = -g
-            gd = -float(g @ g)
-        # backtracking Armijo line search from the unit step
-        step = 1.0
-        if not s_list:
-            # first step (or restart): the preconditioned Hessian is roughly the identity,
-            # but cap the step so that it moves at most 10 in norm.
-            step = min(1.0, 10.0 / max(math.sqrt(-gd), 1e-300))
-        noise = 64 * np.finfo(np.float64).eps * abs(f)
-        for _ in range(40):
-            v_new = v + step * d
-            f_new, g_w_new, g_new = evaluate(v_new)
-            if f_new <= f + 1e-4 * step * gd + noise:
+        if not gd < 0:  # not a descent direction (rounding): restart from -H0 g
+            pairs = []
+            d = -H0(g)
+            gd = float(g @ d)
+            if not gd < 0:
+                d, gd = -g, -float(g @ g)
+        # The first step (no pairs yet) is capped at a length of 10 in the metric of M: the
+        # curvature model is rough, and nothing bounds the gradient's size.
+        step = 1.0 if pairs else min(1.0, 10.0 / max(math.sqrt(-gd), 1e-300))
+        accepted = False
+        for _ in range(30):
+            w_new = w + step * d
+            f_new, g_new = evaluate(w_new)
+            # Armijo: f(w + t d) <= f(w) + c1 t g^T d, up to the rounding of f itself
+            if f_new <= f + 1e-4 * step * gd + 4 * np.finfo(np.float64).eps * abs(f):
+                accepted = f_new < f or float(np.max(np.abs(g_new))) < float(np.max(np.abs(g)))
                 break
-            # minimizer of the quadratic through f, f'(0) = gd and f(step), kept in [0.1, 0.5] step
-            denom = 2 * (f_new - f - step * gd)
-            trial = -gd * step * step / denom if denom > 0 else 0.5 * step
+            # minimizer of the quadratic through f, the slope gd and f_new, kept in
+            # [0.1, 0.5] times the current step
+            curv = 2 * (f_new - f - step * gd)
+            trial = -gd * step * step / curv if curv > 0 else 0.5 * step
             step = min(max(trial, 0.1 * step), 0.5 * step)
-        else:
-            message = "line search failed (the objective's precision is exhausted)"
+        if not accepted:
+            if objective.increase_precision():
+                logger.debug("float32 precision exhausted at iteration %d: float64 now", n_iter)
+                f, g = evaluate(w)
+                pairs = []
+                continue
+            message = "no decrease found (the objective's precision is exhausted)"
             break
-        s_k = v_new - v
-        y_k = g_new - g
+        n_iter += 1
+        s_k, y_k = w_new - w, g_new - g
         sy = float(s_k @ y_k)
-        if sy > 1e-12 * float(np.sqrt((s_k @ s_k) * (y_k @ y_k))):
-            s_list.append(s_k)
-            y_list.append(y_k)
-            rho_list.append(1.0 / sy)
-            if len(s_list) > memory:
-                del s_list[0], y_list[0], rho_list[0]
-        relative_decrease = (f - f_new) / max(abs(f), abs(f_new), 1e-300)
-        v, f, g_w, g = v_new, f_new, g_w_new, g_new
-        if 0 <= relative_decrease < 1e-15 and float(np.max(np.abs(s_k))) < 1e-12:
-            message = "no progress (the objective's precision is exhausted)"
-            break
-    w = to_w(v)
+        if sy > 1e-12 * math.sqrt(float(s_k @ s_k) * float(y_k @ y_k)):
+            pairs.append((s_k, y_k, 1.0 / sy))
+            if len(pairs) > memory:
+                del pairs[0]
+        w, f, g = w_new, f_new, g_new
     return SolverResult(
         w=w, value=f, n_iter=n_iter, n_evals=n_evals, n_hessp=0, converged=converged,
-        grad_ratio=float(np.max(np.abs(g_w))) / reference, message=message,
+        grad_ratio=float(np.max(np.abs(g))) / reference, message=message,
     )
+
+
+def _two_loop(
+    g: np.ndarray,
+    pairs: list[tuple[np.ndarray, np.ndarray, float]],
+    H0: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Return H g for the L-BFGS inverse Hessian H of the stored pairs, started at gamma H0."""
+    q = g.copy()
+    alphas = []
+    for s_i, y_i, rho_i in reversed(pairs):
+        a = rho_i * float(s_i @ q)
+        alphas.append(a)
+        q -= a * y_i
+    r = H0(q)
+    if pairs:
+        s_last, y_last, _ = pairs[-1]
+        # gamma = s^T y / y^T H0 y: H0 rescaled to the curvature seen along the last step
+        r *= float(s_last @ y_last) / float(y_last @ H0(y_last))
+    for (s_i, y_i, rho_i), a in zip(pairs, reversed(alphas), strict=True):
+        r += (a - rho_i * float(y_i @ r)) * s_i
+    return r
+
+
+def preconditioned_lbfgs(
+    objective: Objective,
+    w0: np.ndarray,
+    *,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    curvature: float = 0.03,
+    memory: int = 50,
+    refine_below: float | None = 1e-4,
+    center: bool = False,
+) -> SolverResult:
+    """L-BFGS from the shared curvature model, refined to exact blocks for tight tolerances.
+
+    The Gram matrix behind the shared model is computed once per objective (and shared along
+    a path); each call factors ``h G + P / (C sum_n s_n)`` for its C (milliseconds). When
+    ``tol < refine_below``, the preconditioner is rebuilt once from the curvature at the first
+    iterate whose gradient ratio is below ``refine_below``.
+    """
+    return lbfgs(
+        objective, w0, tol=tol, max_iter=max_iter,
+        preconditioner=SharedPreconditioner(objective, curvature), memory=memory,
+        refine_below=refine_below, center=center,
+    )
+
+
+def plain_lbfgs(
+    objective: Objective,
+    w0: np.ndarray,
+    *,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    center: bool = False,
+) -> SolverResult:
+    """L-BFGS without preconditioning (for comparison and for very many features)."""
+    return lbfgs(objective, w0, tol=tol, max_iter=max_iter, preconditioner=None)
 
 
 SolverFunction = Callable[..., SolverResult]
 
+#: Solvers by name: each takes ``(objective, w0, *, tol, max_iter, center)`` (``center``: the
+#: objective is a softmax's, unchanged by a vector added to every class) and returns a
+#: :class:`SolverResult`.
 SOLVERS: dict[str, SolverFunction] = {
-    "lbfgs": lbfgs,
+    "lbfgs": preconditioned_lbfgs,
+    "lbfgs-plain": plain_lbfgs,
 }
 
 
