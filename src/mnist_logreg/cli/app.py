@@ -50,6 +50,7 @@ def _root(
 
 def _register_commands() -> None:
     """Attach every command module's function to :data:`app` (imports kept local and lazy-safe)."""
+    from mnist_logreg.cli import compare as compare_cmd
     from mnist_logreg.cli import datasets as datasets_cmd
     from mnist_logreg.cli import export as export_cmd
     from mnist_logreg.cli import fit as fit_cmd
@@ -63,6 +64,7 @@ def _register_commands() -> None:
     app.command("predict")(predict_cmd.predict_cli)
     app.command("export")(export_cmd.export_cli)
     app.command("serve")(serve_cmd.serve_cli)
+    app.command("compare")(compare_cmd.compare_cli)
 
 
 _register_commands()

@@ -76,3 +76,28 @@ __all__ = [
     "render_markdown",
     "study_figures",
 ]
+from mnist_logreg.evaluation._compare_report import (
+    comparison_figures,
+    plot_accuracy_comparison,
+    render_comparison_html,
+    render_comparison_markdown,
+)
+from mnist_logreg.evaluation._mcnemar import (
+    McNemarResult,
+    holm_adjust,
+    mcnemar_from_counts,
+    mcnemar_test,
+    pairwise_mcnemar,
+)
+
+__all__ += [
+    "McNemarResult",
+    "comparison_figures",
+    "holm_adjust",
+    "mcnemar_from_counts",
+    "mcnemar_test",
+    "pairwise_mcnemar",
+    "plot_accuracy_comparison",
+    "render_comparison_html",
+    "render_comparison_markdown",
+]

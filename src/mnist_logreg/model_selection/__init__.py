@@ -66,3 +66,38 @@ __all__ = [
     "validate_scoring",
     "validate_strategy",
 ]
+from mnist_logreg.model_selection._compare import (
+    CompareConfig,
+    CompareOutcome,
+    TaskDone,
+    fit_and_predict,
+    plan_cost,
+    run_model_comparison,
+    score_candidates,
+)
+from mnist_logreg.model_selection._compare_models import (
+    MODEL_NAMES,
+    MODELS,
+    ModelBudget,
+    ModelSpec,
+    fitted_nbytes,
+    get_model,
+    parse_models,
+)
+
+__all__ += [
+    "MODELS",
+    "MODEL_NAMES",
+    "CompareConfig",
+    "CompareOutcome",
+    "ModelBudget",
+    "ModelSpec",
+    "TaskDone",
+    "fit_and_predict",
+    "fitted_nbytes",
+    "get_model",
+    "parse_models",
+    "plan_cost",
+    "run_model_comparison",
+    "score_candidates",
+]

@@ -25,3 +25,20 @@ __all__ = [
     "training_rows",
     "versions",
 ]
+from mnist_logreg.study._compare import (
+    QUICK_MAX_TRAIN,
+    ComparisonConfig,
+    ComparisonResult,
+    outcome_record,
+    run_comparison,
+    score_metrics,
+)
+
+__all__ += [
+    "QUICK_MAX_TRAIN",
+    "ComparisonConfig",
+    "ComparisonResult",
+    "outcome_record",
+    "run_comparison",
+    "score_metrics",
+]

@@ -1,0 +1,283 @@
+"""``mnist-logreg compare``: several models on the same folds, written to a run folder."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from mnist_logreg.cli._run_folder import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    create_run_folder,
+    open_run_folder_for_resume,
+    read_json,
+    write_atomic,
+    write_json,
+)
+from mnist_logreg.datasets import load_dataset
+from mnist_logreg.errors import InputError
+from mnist_logreg.model_selection import (
+    FINAL,
+    MODEL_NAMES,
+    CompareConfig,
+    TaskDone,
+    make_runner,
+    parse_models,
+    plan_cost,
+)
+from mnist_logreg.model_selection import validate_scheduler as check_scheduler
+from mnist_logreg.study import (
+    QUICK_MAX_TRAIN,
+    ComparisonConfig,
+    ComparisonResult,
+    run_comparison,
+    training_rows,
+)
+
+
+def default_out(dataset: str) -> Path:
+    """``runs/compare-<dataset>-<timestamp>``: a new folder for every run."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
+    return Path("runs") / f"compare-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def compare_cli(
+    models: str = typer.Option(
+        ",".join(MODEL_NAMES), "--models", help="Comma-separated: " + ", ".join(MODEL_NAMES) + "."
+    ),
+    dataset: str = typer.Option(
+        "mnist", "--dataset", help="mnist, fashion-mnist, digits, idx:DIR, openml:NAME."
+    ),
+    outer: int = typer.Option(
+        3, "--outer", help="Outer CV folds shared by every model (3 keeps the SVM refits cheap)."
+    ),
+    quick: bool = typer.Option(
+        False, "--quick",
+        help=f"Tiny budgets on {QUICK_MAX_TRAIN} training rows (unless --max-train): a smoke test.",
+    ),
+    max_train: int | None = typer.Option(
+        None, "--max-train", help="Seeded stratified subsample of N training rows."
+    ),
+    seed: int = typer.Option(
+        42, "--seed", help="Seed of every random choice (folds, subsamples, candidates)."
+    ),
+    n_bootstrap: int = typer.Option(
+        1000, "--bootstrap", help="Bootstrap resamples for the 95% confidence intervals."
+    ),
+    n_jobs: int = typer.Option(
+        -1, "--n-jobs", help="Local worker processes (-1: one per core, 1: in-process)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="tcp://HOST:PORT (Dask scheduler) or local:N (LocalCluster)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder to create (default runs/compare-<dataset>-<time>)."
+    ),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Finish the interrupted run in this folder with its saved settings."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+) -> None:
+    """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
+    err = Console(stderr=True)
+    check_scheduler(scheduler)
+    if resume is not None:
+        if out is not None:
+            raise typer.BadParameter(
+                "give either --out or --resume, not both", param_hint="--resume"
+            )
+        config = ComparisonConfig.from_dict(open_run_folder_for_resume(resume))
+        config.validate()
+        completed = read_compare_checkpoints(resume)
+        folder = resume
+        err.print(f"Resuming {folder} with its saved settings; {len(completed)} of "
+                  f"{len(config.compare.models) * (config.compare.outer + 1)} searches done.")
+        dataset_obj = load_dataset(config.dataset)
+    else:
+        if quick and max_train is None:
+            max_train = QUICK_MAX_TRAIN
+        config = ComparisonConfig(
+            dataset=dataset,
+            compare=CompareConfig(models=parse_models(models), outer=outer, quick=quick,
+                                  random_state=seed),
+            max_train=max_train,
+            n_bootstrap=n_bootstrap,
+        )
+        config.validate()
+        dataset_obj = load_dataset(config.dataset)
+        rows = training_rows(dataset_obj, config.max_train, seed)
+        config.compare.validate_for(dataset_obj.y_train[rows])
+        folder = create_run_folder(out or default_out(config.dataset), force=force)
+        write_json(folder / CONFIG_FILE, config.to_dict())
+        completed = {}
+
+    runner = make_runner(n_jobs=n_jobs, scheduler=scheduler)
+    try:
+        result = _run_with_progress(err, dataset_obj, config, runner, completed, folder)
+    finally:
+        runner.close()
+    _write_run_folder(folder, result)
+    _print_summary(result, folder)
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+
+def _checkpoint_stem(model: str, fold: int) -> str:
+    return f"{model}-final" if fold == FINAL else f"{model}-fold-{fold}"
+
+
+def write_compare_checkpoint(folder: Path, record: dict[str, Any]) -> None:
+    """Save one finished search and refit: ``<model>-fold-K.json`` or ``<model>-final.json``.
+
+    The final model's test scores go to ``<model>-final.npz`` (written first, so a JSON file
+    always has its arrays).
+    """
+    stem = _checkpoint_stem(str(record["model"]), int(record["fold"]))
+    data = {k: v for k, v in record.items() if k != "arrays"}
+    arrays = record.get("arrays")
+    if arrays:
+        buffer = io.BytesIO()
+        named: dict[str, Any] = {str(k): np.asarray(v) for k, v in arrays.items()}
+        np.savez(buffer, **named)
+        write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
+    write_json(Path(folder) / CHECKPOINTS / f"{stem}.json", data)
+
+
+def read_compare_checkpoints(folder: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Finished searches saved in ``folder/checkpoints``, keyed by (model, fold)."""
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in sorted((Path(folder) / CHECKPOINTS).glob("*.json")):
+        record = read_json(path, "comparison checkpoint")
+        if not isinstance(record, dict) or "model" not in record or "fold" not in record:
+            raise InputError(f"{path}: comparison checkpoint lacks its model or fold")
+        key = (str(record["model"]), int(record["fold"]))
+        if key[1] == FINAL:
+            arrays_path = path.with_suffix(".npz")
+            try:
+                with np.load(arrays_path, allow_pickle=False) as npz:
+                    record["arrays"] = {name: np.asarray(npz[name]) for name in npz.files}
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{arrays_path}: unreadable checkpoint arrays ({exc})") from exc
+        records[key] = record
+    return records
+
+
+# --- running and reporting --------------------------------------------------------------------
+
+
+def _run_with_progress(
+    err: Console,
+    dataset: Any,
+    config: ComparisonConfig,
+    runner: Any,
+    completed: dict[tuple[str, int], dict[str, Any]],
+    folder: Path,
+) -> ComparisonResult:
+    cv = config.compare
+    rows = training_rows(dataset, config.max_train, cv.random_state)
+    planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
+                        set(completed))
+    n_searches = len(cv.models) * (cv.outer + 1)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        # The bar advances by each task's estimated cost, so that the remaining-time estimate
+        # weighs an SVM refit more than a KNN search.
+        work = progress.add_task(
+            f"compare on {config.dataset} ({runner.description})", total=max(planned, 1e-9)
+        )
+        searches = progress.add_task("model x fold searches", total=n_searches,
+                                     completed=len(completed))
+
+        def on_task(done: TaskDone) -> None:
+            progress.advance(work, done.estimated_seconds)
+
+        def on_checkpoint(record: dict[str, Any]) -> None:
+            write_compare_checkpoint(folder, record)
+            progress.advance(searches)
+            fold = int(record["fold"])
+            where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"
+            params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in record["best_params"].items())
+            accuracy = (record.get("validation") or {}).get("accuracy")
+            score = "" if accuracy is None else f", validation accuracy {accuracy:.4f}"
+            progress.console.print(
+                f"{record['model']} {where}: {params}{score} "
+                f"(fit {record['seconds']['fit']:.1f} s on {record['n_train']} rows)"
+            )
+
+        return run_comparison(dataset, config, runner=runner, completed=completed,
+                              on_checkpoint=on_checkpoint, on_task=on_task)
+
+
+def _write_run_folder(folder: Path, result: ComparisonResult) -> None:
+    """Write every output atomically; metrics.json last (it marks the run complete)."""
+    for name, png in result.figures.items():
+        write_atomic(folder / name, png)
+    write_atomic(folder / "test_predictions.csv", result.predictions_csv)
+    write_atomic(folder / "report.md", result.report_markdown)
+    write_atomic(folder / "report.html", result.report_html)
+    write_json(folder / "metrics.json", result.results)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _print_summary(result: ComparisonResult, folder: Path) -> None:
+    console = Console()
+    results = result.results
+    table = Table(title=f"Test set ({results['dataset']['n_test']} images)", box=box.SIMPLE_HEAD,
+                  padding=(0, 1))
+    for header in ("model", "accuracy", "95% CI", "log-loss", "fit s", "pred/10k s", "MB"):
+        table.add_column(header, justify="left" if header == "model" else "right")
+    chosen = []
+    for name, entry in results["models"].items():
+        test = entry["test"]
+        ci = test["accuracy"]["ci95"]
+        table.add_row(
+            name, _fmt(test["accuracy"]["value"]),
+            "—" if not ci or ci[0] is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]",
+            _fmt(test["log_loss"]["value"], 3), f"{entry['fit_seconds']:.1f}",
+            f"{entry['predict_seconds_per_10k']:.2f}", f"{entry['model_bytes'] / 1e6:.1f}",
+        )
+        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in entry["best_params"].items())
+        chosen.append(f"{name}: {params}")
+    console.print(table)
+    console.print("Chosen: " + "; ".join(chosen))
+    pairs = results["mcnemar"]["pairs"]
+    if pairs:
+        real = [f"{p['better']} > {p['model_b'] if p['better'] == p['model_a'] else p['model_a']}"
+                for p in pairs if p["significant"]]
+        console.print(
+            "McNemar (Holm, 5%): " + (", ".join(real) if real else "no significant difference")
+            + f"; {len(pairs) - len(real)} of {len(pairs)} pairs not significantly different."
+        )
+    console.print(
+        f"Total {results['timings']['total_seconds']:.1f} s. Report: {folder / 'report.html'}"
+    )

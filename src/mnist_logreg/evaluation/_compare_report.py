@@ -1,0 +1,575 @@
+"""The model comparison's figures and report (HTML and Markdown), from its metrics.json data.
+
+Content is built once as :class:`~mnist_logreg.evaluation._report.Table` objects and sentences,
+then formatted by the same helpers as the study report (one stylesheet, the same escaping: every
+text from the results goes through :func:`html.escape` in HTML and ``md_escape`` in Markdown; the
+HTML page is self-contained, with figures as ``data:`` URIs and no external reference).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from mnist_logreg.evaluation._html import _CSS, _card, _figure, _table, _text
+from mnist_logreg.evaluation._plots import plot_confusion_matrix
+from mnist_logreg.evaluation._report import (
+    Table,
+    _as_float,
+    _as_mapping,
+    _md_table,
+    dataset_name,
+    figure_stem,
+    fmt_interval,
+    fmt_number,
+    fmt_seconds,
+    kv_table,
+    md_escape,
+)
+from mnist_logreg.evaluation._style import PALETTE, axes_or_new, new_figure, root_figure, styled
+
+ACCURACY_FIGURE = "accuracy"
+"""Stem of the bar chart's file name."""
+
+CONFUSION_PREFIX = "confusion_matrix_"
+"""Stem prefix of each model's confusion matrix (``confusion_matrix_svm``)."""
+
+
+# --- data access --------------------------------------------------------------------------------
+
+
+def _models(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(k): _as_mapping(v) for k, v in _as_mapping(results.get("models")).items()}
+
+
+def _label(name: str, entry: Mapping[str, Any]) -> str:
+    label = entry.get("label")
+    return f"{label} ({name})" if label else name
+
+
+def fmt_params(params: Any) -> str:
+    """Hyperparameters for display: ``kernel=rbf, C=5.23``."""
+    mapping = _as_mapping(params)
+    if not mapping:
+        return "—"
+    parts = []
+    for key, value in mapping.items():
+        if isinstance(value, float):
+            parts.append(f"{key}={value:.4g}")
+        else:
+            parts.append(f"{key}={'none' if value is None else value}")
+    return ", ".join(parts)
+
+
+def fmt_bytes(value: Any) -> str:
+    """A size for display: ``812 B``, ``31.4 kB``, ``75.2 MB`` (powers of 1000)."""
+    x = _as_float(value)
+    if x is None:
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.1f} {unit}"
+    return f"{int(x)} B"
+
+
+def fmt_duration(value: Any) -> str:
+    """Seconds for display, with milliseconds below one second (``35 ms``, ``12.3 s``)."""
+    x = _as_float(value)
+    if x is not None and x < 1.0:
+        return f"{x * 1000:.0f} ms" if x >= 0.0005 else "< 1 ms"
+    return fmt_seconds(value)
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value for display: 4 decimals, ``< 0.0001`` below."""
+    x = _as_float(value)
+    if x is None:
+        return "—"
+    return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+@styled
+def plot_accuracy_comparison(
+    labels: Sequence[str],
+    accuracy: Sequence[float],
+    intervals: Sequence[Sequence[float] | None],
+    ax: Axes | None = None,
+) -> Axes:
+    """Horizontal bars of test accuracy with 95% confidence-interval error bars, best on top.
+
+    Parameters
+    ----------
+    labels : sequence of str, length n_models
+    accuracy : sequence of float, length n_models
+    intervals : sequence of [low, high] or None, length n_models
+    ax : Axes, default=None
+
+    Returns
+    -------
+    ax : Axes
+        The x axis starts at a round value below the lowest interval (stated in its label), so
+        that differences of a fraction of a percent stay visible.
+    """
+    values = np.asarray(accuracy, dtype=float)
+    order = np.argsort(-values, kind="stable")
+    lows = np.array([values[i] if iv is None or iv[0] is None else float(iv[0])
+                     for i, iv in enumerate(intervals)])
+    highs = np.array([values[i] if iv is None or iv[1] is None else float(iv[1])
+                      for i, iv in enumerate(intervals)])
+    ax = axes_or_new(ax, (7.5, 0.6 * len(values) + 1.6))
+    positions = np.arange(len(values))[::-1]
+    start = max(0.0, math.floor((float(lows.min()) - 0.02) * 20) / 20) if values.size else 0.0
+    for pos, i in zip(positions, order, strict=True):
+        ax.barh(pos, values[i] - start, left=start, color=PALETTE[i % len(PALETTE)], height=0.6,
+                alpha=0.85)
+        ax.errorbar(values[i], pos, xerr=[[values[i] - lows[i]], [highs[i] - values[i]]],
+                    fmt="none", ecolor="#222222", capsize=4, linewidth=1.2)
+        ax.text(highs[i] + 0.002, pos, f"{values[i]:.4f}", va="center", fontsize=9)
+    ax.set_yticks(positions, [labels[i] for i in order])
+    ax.set_xlim(start, min(1.0, float(highs.max()) + 0.02) if values.size else 1.0)
+    ax.set_xlabel(f"Test accuracy with 95% bootstrap interval (axis starts at {start:.2f})")
+    ax.set_title("Test accuracy by model")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+@styled
+def comparison_figures(
+    results: Mapping[str, Any], class_names: Sequence[str] | None = None
+) -> dict[str, Figure]:
+    """The comparison's figures from its metrics.json data.
+
+    Parameters
+    ----------
+    results : dict
+        metrics.json-shaped, with ``"models"``: ``{name: {"label", "test": {"accuracy":
+        {"value", "ci95"}, "confusion_matrix"}}}``.
+    class_names : sequence of str, optional
+        Display names of the classes (default ``0 .. n_classes - 1``).
+
+    Returns
+    -------
+    figures : dict of str to Figure
+        ``accuracy`` (bars with intervals) and ``confusion_matrix_<model>`` for each model.
+    """
+    models = _models(results)
+    figures: dict[str, Figure] = {}
+    labels, values, intervals = [], [], []
+    for name, entry in models.items():
+        accuracy = _as_mapping(_as_mapping(entry.get("test")).get("accuracy"))
+        value = _as_float(accuracy.get("value"))
+        if value is None:
+            continue
+        labels.append(name)
+        values.append(value)
+        ci = accuracy.get("ci95")
+        intervals.append(ci if isinstance(ci, Sequence) and len(ci) == 2 else None)
+    if values:
+        figures[ACCURACY_FIGURE] = root_figure(plot_accuracy_comparison(labels, values, intervals))
+    for name, entry in models.items():
+        cm = _as_mapping(entry.get("test")).get("confusion_matrix")
+        if not isinstance(cm, Sequence) or not cm:
+            continue
+        names = list(class_names) if class_names and len(class_names) == len(cm) else [
+            str(i) for i in range(len(cm))]
+        fig = new_figure((6.0, 5.2))
+        ax = plot_confusion_matrix(cm, names, ax=fig.add_subplot())
+        ax.set_title(f"{_label(name, entry)}: test set (counts)")
+        figures[f"{CONFUSION_PREFIX}{name}"] = fig
+    return figures
+
+
+def figure_caption(name: str, results: Mapping[str, Any]) -> str:
+    """Caption of a comparison figure (by file name or stem)."""
+    stem = figure_stem(name)
+    if stem == ACCURACY_FIGURE:
+        return ("Test accuracy of each model's final fit, with its 95% percentile-bootstrap "
+                "interval over the test images. Overlapping intervals do not settle whether two "
+                "models differ: the paired McNemar tests below do.")
+    if stem.startswith(CONFUSION_PREFIX):
+        model = stem[len(CONFUSION_PREFIX):]
+        entry = _models(results).get(model, {})
+        return (f"Confusion matrix of {_label(model, entry)} on the test set: rows are the true "
+                "class, columns the predicted class, the diagonal the correct predictions.")
+    return stem.replace("_", " ").capitalize() + "."
+
+
+def _ordered_figures(names: Sequence[str]) -> list[str]:
+    """The bar chart first, then the confusion matrices in their given (model) order."""
+    return sorted(names, key=lambda n: figure_stem(n) != ACCURACY_FIGURE)
+
+
+# --- tables and sentences ---------------------------------------------------------------------
+
+
+def comparison_table(results: Mapping[str, Any]) -> Table | None:
+    """One row per model: test metrics with the accuracy interval, tuning, cost and size."""
+    models = _models(results)
+    if not models:
+        return None
+    rows = []
+    best = None
+    best_value = -math.inf
+    for i, (name, entry) in enumerate(models.items()):
+        test = _as_mapping(entry.get("test"))
+        summary = _as_mapping(_as_mapping(entry.get("outer_summary")).get("accuracy"))
+        mean, std = _as_float(summary.get("mean")), _as_float(summary.get("std"))
+        accuracy = _as_float(_as_mapping(test.get("accuracy")).get("value"))
+        if accuracy is not None and accuracy > best_value:
+            best, best_value = i, accuracy
+        rows.append((
+            _label(name, entry),
+            fmt_number(test.get("accuracy")),
+            fmt_interval(test.get("accuracy")),
+            fmt_number(test.get("f1_macro")),
+            fmt_number(test.get("roc_auc_ovr")),
+            fmt_number(test.get("log_loss")),
+            "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}",
+            fmt_params(entry.get("best_params")),
+            fmt_duration(entry.get("fit_seconds")),
+            fmt_duration(entry.get("predict_seconds_per_10k")),
+            fmt_bytes(entry.get("model_bytes")),
+        ))
+    headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
+               "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
+               "Predict / 10k images", "Model size")
+    return Table(headers, tuple(rows), highlight=frozenset({best} if best is not None else ()))
+
+
+def budget_table(results: Mapping[str, Any]) -> Table | None:
+    """One row per model: pipeline, search space and the rows each stage sees."""
+    models = _models(results)
+    if not models:
+        return None
+    rows = []
+    for name, entry in models.items():
+        budget = _as_mapping(entry.get("budget"))
+        final = _as_mapping(entry.get("final"))
+        search_rows = budget.get("search_rows")
+        rows.append((
+            name,
+            str(entry.get("pipeline") or "—"),
+            str(entry.get("search_space") or "—"),
+            "all" if search_rows is None else f"{int(search_rows):,}",
+            str(budget.get("inner", "—")),
+            str(len(final.get("candidates") or ())),
+            f"{int(final['n_search']):,}" if isinstance(final.get("n_search"), int) else "—",
+            f"{int(final['n_train']):,}" if isinstance(final.get("n_train"), int) else "—",
+        ))
+    headers = ("Model", "Pipeline", "Search space", "Search budget (rows)", "Inner folds",
+               "Candidates", "Final search rows", "Final fit rows")
+    return Table(headers, tuple(rows), numeric=False)
+
+
+def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
+    """Pairwise McNemar tests: discordant counts, test form, statistic, raw and Holm p-values."""
+    pairs = _as_mapping(results.get("mcnemar")).get("pairs")
+    if not isinstance(pairs, Sequence) or not pairs:
+        return None
+    rows, highlight = [], set()
+    for i, pair in enumerate(p for p in pairs if isinstance(p, Mapping)):
+        a, b = str(pair.get("model_a")), str(pair.get("model_b"))
+        if pair.get("significant"):
+            highlight.add(i)
+            verdict = f"{pair.get('better')} is more accurate"
+        else:
+            verdict = "no significant difference"
+        method = "exact binomial" if pair.get("method") == "exact" else "chi-square (corrected)"
+        statistic = _as_float(pair.get("statistic"))
+        rows.append((
+            f"{a} vs {b}",
+            str(pair.get("b", "—")),
+            str(pair.get("c", "—")),
+            method,
+            "—" if statistic is None else f"{statistic:.2f}",
+            fmt_p(pair.get("p_value")),
+            fmt_p(pair.get("p_value_holm")),
+            verdict,
+        ))
+    headers = ("Pair (A vs B)", "Only A right", "Only B right", "Test", "Statistic", "p-value",
+               "Holm p-value", "At 5%")
+    return Table(headers, tuple(rows), highlight=frozenset(highlight))
+
+
+def folds_table(results: Mapping[str, Any]) -> Table | None:
+    """One row per model and outer fold: chosen hyperparameters and validation metrics."""
+    rows = []
+    for name, entry in _models(results).items():
+        for fold in entry.get("folds") or ():
+            fold = _as_mapping(fold)
+            validation = _as_mapping(fold.get("validation"))
+            seconds = _as_mapping(fold.get("seconds"))
+            total = sum(v for v in (_as_float(s) for s in seconds.values()) if v is not None)
+            rows.append((
+                name,
+                str(fold.get("fold", "—")),
+                fmt_params(fold.get("best_params")),
+                fmt_number(validation.get("accuracy")),
+                fmt_number(validation.get("f1_macro")),
+                fmt_number(validation.get("roc_auc_ovr")),
+                fmt_seconds(total) if seconds else "—",
+            ))
+    if not rows:
+        return None
+    headers = ("Model", "Fold", "Chosen hyperparameters", "Validation accuracy",
+               "Validation F1 (macro)", "Validation ROC AUC", "Seconds")
+    return Table(headers, tuple(rows))
+
+
+def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
+    """Sentences describing the comparison protocol, filled with the run's settings."""
+    config = _as_mapping(results.get("config"))
+    dataset = _as_mapping(results.get("dataset"))
+    outer = config.get("outer", "K")
+    n_used = dataset.get("n_train_used")
+    rows_text = f"the {n_used:,} training images" if isinstance(n_used, int) else "the training set"
+    mcnemar = _as_mapping(results.get("mcnemar"))
+    paragraphs = [
+        f"Every model is tuned and evaluated on the same {outer} stratified outer folds of "
+        f"{rows_text} and the same test images. In each outer fold, each model's inner search "
+        "scores its candidates by inner stratified cross-validation accuracy on the outer "
+        "training rows only; for the expensive models the search sees a seeded stratified "
+        "subsample of at most its budget's rows (the same subsample for models with the same "
+        "budget). The chosen hyperparameters are then refit on all outer training rows and scored "
+        "on the outer validation fold, which neither the search nor the refit has seen.",
+        "Final models: the same search on (a subsample of) the whole training set, a refit on "
+        "every training row, and one evaluation on the untouched test set. Test intervals are 95% "
+        "percentile-bootstrap intervals over the test images.",
+        "Every pipeline starts from raw pixels, so each fit learns its own scaling from its own "
+        "training rows. The linear models standardize their features; the distance-based models "
+        "(SVM, KNN, the RBF kernel map) see pixels scaled to [0, 1], because standardizing nearly "
+        "constant border pixels would let them dominate every distance.",
+    ]
+    if mcnemar:
+        paragraphs.append(
+            f"Pairwise differences: {mcnemar.get('test', 'McNemar tests')}; "
+            f"{mcnemar.get('method', '')}. p-values are adjusted with "
+            f"{mcnemar.get('correction', 'Holm')} at a family-wise level of "
+            f"{mcnemar.get('alpha', 0.05)}."
+        )
+    notes = [str(e.get("notes")) for e in _models(results).values() if e.get("notes")]
+    paragraphs += notes
+    seed = config.get("seed")
+    if seed is not None:
+        paragraphs.append(f"Seed: {seed} (the same seed reproduces every split, subsample and "
+                          "candidate; timings aside, a rerun gives the same numbers).")
+    if config.get("quick"):
+        paragraphs.append("This is a --quick run: tiny budgets and a small training subsample, "
+                          "for a smoke test; its accuracies are not the models' best.")
+    return paragraphs
+
+
+def report_title(results: Mapping[str, Any]) -> str:
+    """The comparison report's title."""
+    return f"Model comparison on {dataset_name(results)}"
+
+
+def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
+    best = None
+    for name, entry in _models(results).items():
+        accuracy = _as_mapping(_as_mapping(entry.get("test")).get("accuracy"))
+        value = _as_float(accuracy.get("value"))
+        if value is not None and (best is None or value > best[1]):
+            best = (name, value, accuracy)
+    return best
+
+
+def _run_details(results: Mapping[str, Any]) -> list[tuple[str, Table]]:
+    out = []
+    config = dict(_as_mapping(results.get("config")))
+    budgets = config.pop("budgets", None)
+    for title, block, seconds in (("Dataset", results.get("dataset"), False),
+                                  ("Configuration", config, False),
+                                  ("Versions", results.get("versions"), False),
+                                  ("Timings", results.get("timings"), True)):
+        table = kv_table(block, seconds=seconds)
+        if table is not None:
+            out.append((title, table))
+    if isinstance(budgets, Mapping) and budgets:
+        table = kv_table(budgets)
+        if table is not None:
+            out.append(("Budgets", table))
+    return out
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+
+def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """Render the comparison report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    results : dict
+        metrics.json-shaped (``dataset``, ``config``, ``models``, ``mcnemar``, ``versions``,
+        ``timings``); a missing block drops its section.
+    figures : mapping of str to bytes
+        Figure file name (``accuracy.png``, ``confusion_matrix_svm.png``) to PNG bytes.
+
+    Returns
+    -------
+    page : str
+        HTML5 with inline CSS, no script and no external reference.
+    """
+    sections: list[tuple[str, str, str]] = []
+    table = comparison_table(results)
+    if table is not None:
+        sections.append(("comparison", "Comparison", _table(table) + '<p class="note">' + _text(
+            "Test metrics of each final model (95% bootstrap interval of the accuracy); outer CV "
+            "accuracy is the mean ± std over the outer validation folds. Fit time is the final "
+            "fit on all training rows; predict time is per 10,000 test images; model size counts "
+            "the fitted arrays (for KNN, the stored training images). The highlighted row is the "
+            "most accurate model.") + "</p>"))
+    names = _ordered_figures(list(figures))
+    numbers = {name: i for i, name in enumerate(names, start=1)}
+    accuracy = [n for n in names if figure_stem(n) == ACCURACY_FIGURE]
+    if accuracy:
+        sections.append(("accuracy", "Test accuracy", "".join(
+            _figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in accuracy)))
+    table = mcnemar_table(results)
+    if table is not None:
+        sections.append(("mcnemar", "Which differences are real (McNemar)", _table(table)
+                         + '<p class="note">' + _text(
+                             "Only the test images on which exactly one of the two models is "
+                             "right carry evidence; highlighted rows differ at the 5% family-wise "
+                             "level (Holm).") + "</p>"))
+    body = "".join(f"<p>{_text(p)}</p>" for p in protocol_paragraphs(results))
+    table = budget_table(results)
+    if table is not None:
+        body += "<h3>Pipelines and budgets</h3>" + _table(table)
+    sections.append(("protocol", "Protocol", body))
+    table = folds_table(results)
+    if table is not None:
+        sections.append(("folds", "Outer folds", _table(table)))
+    matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
+    if matrices:
+        sections.append(("confusion", "Confusion matrices", '<div class="grid2">' + "".join(
+            _figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in matrices)
+            + "</div>"))
+    details = "".join(f"<div><h3>{_text(title)}</h3>{_table(t)}</div>"
+                      for title, t in _run_details(results))
+    if details:
+        sections.append(("run", "Run details", f'<div class="grid2">{details}</div>'))
+
+    cards = []
+    best = _headline(results)
+    if best is not None:
+        interval = fmt_interval(best[2])
+        cards.append(_card(f"Most accurate: {best[0]}", f"{best[1]:.4f}",
+                           f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
+    n_models = len(_models(results))
+    if n_models:
+        cards.append(_card("Models compared", str(n_models),
+                           f"on {_as_mapping(results.get('config')).get('outer', '?')} shared "
+                           "outer folds"))
+    total = _as_mapping(results.get("timings")).get("total_seconds")
+    if _as_float(total) is not None:
+        cards.append(_card("Run time", fmt_seconds(total), "search, fits, evaluation"))
+    cards_html = f'<div class="cards">{"".join(cards)}</div>' if cards else ""
+
+    title = report_title(results)
+    toc = "".join(f'<a href="#{sid}">{_text(stitle)}</a>' for sid, stitle, _ in sections)
+    body_html = "".join(f'<section id="{sid}"><h2>{_text(stitle)}</h2>{sbody}</section>'
+                        for sid, stitle, sbody in sections)
+    schema = results.get("schema")
+    footer = "Generated by mnist-logreg compare" + (
+        f" · metrics.json schema {_text(schema)}" if schema is not None else "")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f'<header><h1>{_text(title)}</h1><p class="sub"><code>mnist-logreg compare</code> · '
+        f"{_text(dataset_name(results))}</p></header>\n"
+        f'{cards_html}\n<nav class="toc">{toc}</nav>\n{body_html}\n'
+        f"<footer>{footer}</footer>\n</main>\n</body>\n</html>\n"
+    )
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """Render the comparison report as Markdown.
+
+    Parameters
+    ----------
+    results : dict
+        metrics.json-shaped; every block is optional.
+    figures : mapping of str to str
+        Figure name to the PNG's path relative to the report (``"accuracy.png"``).
+
+    Returns
+    -------
+    markdown : str
+    """
+    out = [f"# {md_escape(report_title(results))}", "", "Command: `mnist-logreg compare`", ""]
+    best = _headline(results)
+    if best is not None:
+        out += [f"Summary: the most accurate model is **{md_escape(best[0])}** with test accuracy "
+                f"**{best[1]:.4f}** (95% CI {fmt_interval(best[2])}).", ""]
+    table = comparison_table(results)
+    if table is not None:
+        out += ["## Comparison", "", *_md_table(table)]
+    names = _ordered_figures(list(figures))
+
+    def figure_md(number: int, name: str) -> list[str]:
+        path = quote(str(figures[name]), safe="/._-")
+        return [f"![{md_escape(figure_stem(name))}]({path})", "",
+                f"*Figure {number}. {md_escape(figure_caption(name, results))}*", ""]
+
+    numbers = {name: i for i, name in enumerate(names, start=1)}
+    for name in names:
+        if figure_stem(name) == ACCURACY_FIGURE:
+            out += ["## Test accuracy", "", *figure_md(numbers[name], name)]
+    table = mcnemar_table(results)
+    if table is not None:
+        out += ["## Which differences are real (McNemar)", "", *_md_table(table)]
+    out += ["## Protocol", ""]
+    for paragraph in protocol_paragraphs(results):
+        out += [md_escape(paragraph), ""]
+    table = budget_table(results)
+    if table is not None:
+        out += ["### Pipelines and budgets", "", *_md_table(table)]
+    table = folds_table(results)
+    if table is not None:
+        out += ["## Outer folds", "", *_md_table(table)]
+    matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
+    if matrices:
+        out += ["## Confusion matrices", ""]
+        for name in matrices:
+            out += figure_md(numbers[name], name)
+    for title, t in _run_details(results):
+        out += [f"## {title}", "", *_md_table(t)]
+    schema = results.get("schema")
+    if schema is not None:
+        out += [f"*metrics.json schema {md_escape(schema)}*", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+__all__ = [
+    "ACCURACY_FIGURE",
+    "CONFUSION_PREFIX",
+    "budget_table",
+    "comparison_figures",
+    "comparison_table",
+    "figure_caption",
+    "fmt_bytes",
+    "fmt_duration",
+    "fmt_params",
+    "folds_table",
+    "mcnemar_table",
+    "plot_accuracy_comparison",
+    "protocol_paragraphs",
+    "render_comparison_html",
+    "render_comparison_markdown",
+]

@@ -1,0 +1,548 @@
+"""Several models on the same outer folds, each with its own inner search, and their final fits.
+
+Protocol (:func:`run_model_comparison`):
+
+1. One set of stratified, shuffled, seeded outer K-fold splits of the training set
+   (:func:`~mnist_logreg.model_selection.outer_splits`), shared by every model.
+2. In each outer fold, for each model: an inner search over the model's space on a seeded
+   stratified subsample of the outer training rows of at most ``budget.search_rows`` rows (the same
+   subsample for every model with the same budget), scored by inner stratified K-fold accuracy.
+   Ties go to the earlier candidate.
+3. The model's whole pipeline is refit with the chosen hyperparameters on *all* outer training rows
+   and predicts the outer validation rows, which neither its search nor its refit has seen.
+4. The final model: the same search on a subsample of the whole training set, a refit on all
+   training rows, and predictions on the test set (identical rows for every model).
+
+Tasks (one per inner split, one per refit) run on a
+:class:`~mnist_logreg.model_selection.TaskRunner`; at most ``runner.n_workers`` are in flight and
+the next one is the ready task with the most work ahead of it (its own estimated cost plus its
+refit's), so the long SVM refits start early. Results depend only on the seed, never on the
+scheduling.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
+
+from mnist_logreg.errors import InputError
+from mnist_logreg.model_selection._compare_models import (
+    MODEL_NAMES,
+    ModelBudget,
+    estimate_seconds,
+    fitted_nbytes,
+    get_model,
+    model_details,
+    parse_models,
+    predict_scores,
+)
+from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner, resolve_shared
+from mnist_logreg.model_selection._nested import FINAL, outer_splits
+from mnist_logreg.model_selection._search import inner_splits
+
+logger = logging.getLogger(__name__)
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """The comparison protocol: which models, how many outer folds, which budgets, which seed.
+
+    Parameters
+    ----------
+    models : tuple of str
+        Model names among :data:`~mnist_logreg.model_selection.MODEL_NAMES`.
+    outer : int
+        Outer folds (>= 2). The default 3 keeps the three outer refits of the expensive models
+        (SVM fit cost grows like n^1.5) at about 1.1 times the cost of the final fit, and gives
+        three estimates of each procedure's accuracy.
+    quick : bool
+        Use each model's small ``quick_budget`` instead of its ``default_budget``.
+    random_state : int
+        Seed of every split, subsample and candidate draw.
+    budgets : mapping of str to ModelBudget, optional
+        Per-model budgets replacing the defaults (tests, resumed runs).
+    """
+
+    models: tuple[str, ...] = MODEL_NAMES
+    outer: int = 3
+    quick: bool = False
+    random_state: int = 42
+    budgets: Mapping[str, ModelBudget] = field(default_factory=dict)
+
+    def budget(self, name: str) -> ModelBudget:
+        """The budget of model ``name`` in this run."""
+        if name in self.budgets:
+            return self.budgets[name]
+        spec = get_model(name)
+        return spec.quick_budget if self.quick else spec.default_budget
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` for settings that can never work, naming the option."""
+        parse_models(list(self.models))
+        if self.outer < 2:
+            raise InputError(f"--outer must be >= 2 folds. Got {self.outer} instead.")
+        for name in self.models:
+            self.budget(name).validate(name)
+
+    def validate_for(self, y: np.ndarray) -> None:
+        """Check that the training labels ``y`` have enough rows for every fold and search."""
+        _, counts = np.unique(y, return_counts=True)
+        if len(counts) < 2:
+            raise InputError("the training set has a single class; nothing to classify.")
+        if counts.min() < self.outer:
+            raise InputError(
+                f"the smallest class has {counts.min()} training rows, too few for --outer "
+                f"{self.outer}; lower --outer or raise --max-train."
+            )
+        n_outer_train = len(y) - int(np.ceil(len(y) / self.outer))
+        smallest_outer = int(counts.min() * (self.outer - 1) // self.outer)
+        for name in self.models:
+            budget = self.budget(name)
+            rows = n_outer_train if budget.search_rows is None else min(
+                budget.search_rows, n_outer_train)
+            share = rows / max(n_outer_train, 1)
+            per_class = int(smallest_outer * share)
+            needed_rows = int(np.ceil(get_model(name).min_train_rows * budget.inner
+                                      / (budget.inner - 1)))
+            if per_class < budget.inner or rows < needed_rows:
+                raise InputError(
+                    f"the {name} inner search would see {rows} rows ({per_class} of the smallest "
+                    f"class), too few for its {budget.inner} inner folds (needs at least "
+                    f"{budget.inner} rows per class and {needed_rows} rows); raise --max-train "
+                    "or lower --outer."
+                )
+
+    def search_seed(self, search: int) -> int:
+        """Seed of one search's subsample and inner splits (``search`` 1..outer, or 0 = final)."""
+        return int(np.random.SeedSequence([self.random_state, search]).generate_state(1)[0])
+
+    def candidate_seed(self, name: str, search: int) -> int:
+        """Seed of one model's candidate draw in one search."""
+        code = MODEL_NAMES.index(name) if name in MODEL_NAMES else len(MODEL_NAMES)
+        state = np.random.SeedSequence([self.random_state, search, 1000 + code])
+        return int(state.generate_state(1)[0])
+
+    def candidates(self, name: str, search: int) -> list[Params]:
+        """The candidates of model ``name`` in search ``search``."""
+        return get_model(name).candidates(self.budget(name), self.candidate_seed(name, search))
+
+    def search_rows(self, name: str, search: int, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The rows (a subset of ``rows``, sorted) that model ``name``'s search ``search`` sees."""
+        budget = self.budget(name)
+        if budget.search_rows is None or budget.search_rows >= len(rows):
+            return np.asarray(rows)
+        subset, _ = train_test_split(
+            np.asarray(rows), train_size=budget.search_rows, stratify=y[rows],
+            random_state=self.search_seed(search) % (2**32 - 1),
+        )
+        return np.sort(subset)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (part of the ``config`` block of metrics.json)."""
+        return {
+            "models": list(self.models),
+            "outer": self.outer,
+            "quick": self.quick,
+            "seed": self.random_state,
+            "budgets": {name: self.budget(name).to_dict() for name in self.models},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompareConfig:
+        """Inverse of :meth:`to_dict`."""
+        budgets = {str(k): ModelBudget.from_dict(v) for k, v in (data.get("budgets") or {}).items()}
+        return cls(
+            models=tuple(str(m) for m in data["models"]),
+            outer=int(data["outer"]),
+            quick=bool(data.get("quick", False)),
+            random_state=int(data["seed"]),
+            budgets=budgets,
+        )
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """One model's finished search and refit in one outer fold (``fold`` >= 1) or final (0).
+
+    Attributes
+    ----------
+    model : str
+    fold : int
+    candidates : list of dict
+        ``{"params", "mean_score", "std_score", "split_scores"}`` of each candidate.
+    best_params : dict
+    eval_rows : ndarray of shape (n_eval,) or None
+        Outer validation rows (positions in the training set); ``None`` for the final model,
+        evaluated on the test set.
+    scores : ndarray of shape (n_eval, n_classes)
+        Probabilities, or decision-function scores when ``scores_are_proba`` is False.
+    scores_are_proba : bool
+    classes : ndarray of shape (n_classes,)
+    n_train, n_search : int
+        Rows of the refit and of the inner search.
+    search_seconds, fit_seconds, predict_seconds : float
+        Wall time of the inner search (summed over its tasks), of the refit, and of predicting
+        the ``n_eval`` rows.
+    model_bytes : int
+        Size of the fitted model's arrays (see ``fitted_nbytes``).
+    details : dict
+        Model-specific facts (support vectors, depth, ...).
+    """
+
+    model: str
+    fold: int
+    candidates: list[dict[str, Any]]
+    best_params: Params
+    eval_rows: np.ndarray | None
+    scores: np.ndarray
+    scores_are_proba: bool
+    classes: np.ndarray
+    n_train: int
+    n_search: int
+    search_seconds: float
+    fit_seconds: float
+    predict_seconds: float
+    model_bytes: int
+    details: dict[str, Any]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """Predicted labels: ``classes[argmax(scores)]``."""
+        return self.classes[np.argmax(self.scores, axis=1)]
+
+
+# --- tasks (module-level so that worker processes and Dask can run them) ---------------------
+
+
+def score_candidates(name: str, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
+                     y_val: np.ndarray, candidates: Sequence[Params], pixel_max: float,
+                     random_state: int) -> np.ndarray:
+    """Validation accuracy of each candidate of model ``name`` fitted on ``X_train``.
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, n_features)
+        Raw pixels of the inner training part.
+    y_train : ndarray of shape (n_train,)
+    X_val : ndarray of shape (n_val, n_features)
+        Raw pixels of the inner held-out part.
+    y_val : ndarray of shape (n_val,)
+    candidates : sequence of dict
+
+    Returns
+    -------
+    scores : ndarray of shape (n_candidates,)
+    """
+    spec = get_model(name)
+    return spec.score_split(X_train, y_train, X_val, y_val, candidates, pixel_max, random_state)
+
+
+def fit_and_predict(name: str, params: Params, X_train: np.ndarray, y_train: np.ndarray,
+                    X_eval: np.ndarray, pixel_max: float, random_state: int
+                    ) -> dict[str, Any]:
+    """Fit model ``name`` at ``params`` on ``X_train`` and score ``X_eval``.
+
+    Returns
+    -------
+    result : dict
+        ``scores`` (ndarray of shape (n_eval, n_classes)), ``classes``, ``fit_seconds``,
+        ``predict_seconds``, ``model_bytes``, ``details``. The fitted model itself is not returned
+        (an SVM or KNN model is tens of megabytes, and nothing downstream needs it).
+    """
+    spec = get_model(name)
+    model = spec.build(params, pixel_max, random_state, len(X_train))
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = predict_scores(spec, model, X_eval)
+    predict_seconds = time.perf_counter() - start
+    return {
+        "scores": scores,
+        "classes": np.asarray(model.classes_),
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "model_bytes": fitted_nbytes(model),
+        "details": model_details(spec, model),
+    }
+
+
+def _search_task(name: str, X: Any, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
+                 candidates: Sequence[Params], pixel_max: float, random_state: int,
+                 blas_threads: int | None) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    X = resolve_shared(X)
+    with threadpool_limits(limits=blas_threads):
+        scores = score_candidates(name, np.asarray(X[train_rows]), y[train_rows],
+                                  np.asarray(X[val_rows]), y[val_rows], candidates, pixel_max,
+                                  random_state)
+    return scores, time.perf_counter() - start
+
+
+def _refit_task(name: str, params: Params, X: Any, y: np.ndarray, train_rows: np.ndarray,
+                eval_X: Any, eval_rows: np.ndarray | None, pixel_max: float, random_state: int,
+                blas_threads: int | None) -> dict[str, Any]:
+    X = resolve_shared(X)
+    source = resolve_shared(eval_X)
+    X_eval = np.asarray(source) if eval_rows is None else np.asarray(source[eval_rows])
+    with threadpool_limits(limits=blas_threads):
+        return fit_and_predict(name, params, np.asarray(X[train_rows]), y[train_rows], X_eval,
+                               pixel_max, random_state)
+
+
+# --- scheduling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Search:
+    """The state of one model's search in one fold."""
+
+    model: str
+    number: int
+    rows: np.ndarray
+    eval_rows: np.ndarray | None
+    search_rows: np.ndarray
+    candidates: list[Params]
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    refit_cost: float
+    scores: dict[int, np.ndarray] = field(default_factory=dict)
+    seconds: float = 0.0
+    best: int = -1
+
+
+@dataclass
+class _Task:
+    kind: str  # "search" or "refit"
+    search: _Search
+    split: int
+    cost: float
+    priority: float
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """What the progress callback learns about a finished task."""
+
+    kind: str
+    model: str
+    fold: int
+    estimated_seconds: float
+    seconds: float
+
+
+def plan_cost(config: CompareConfig, n_train: int, n_test: int, n_features: int,
+              skip: Collection[tuple[str, int]] = ()) -> float:
+    """Estimated single-core seconds of every task :func:`run_model_comparison` will run."""
+    total = 0.0
+    n_val = n_train // config.outer
+    for name in config.models:
+        budget = config.budget(name)
+        for number in [*range(1, config.outer + 1), FINAL]:
+            if (name, number) in skip:
+                continue
+            rows = n_train if number == FINAL else n_train - n_val
+            n_search = rows if budget.search_rows is None else min(budget.search_rows, rows)
+            cands = config.candidates(name, number)
+            inner_val = n_search // budget.inner
+            total += budget.inner * estimate_seconds(name, n_search - inner_val, inner_val,
+                                                     n_features, cands)
+            total += estimate_seconds(name, rows, n_test if number == FINAL else n_val,
+                                      n_features, [cands[0]])
+    return total
+
+
+def run_model_comparison(
+    X: np.ndarray,
+    y: np.ndarray,
+    X_test: np.ndarray,
+    config: CompareConfig,
+    *,
+    pixel_max: float,
+    runner: TaskRunner | None = None,
+    skip: Collection[tuple[str, int]] = (),
+    on_outcome: Callable[[CompareOutcome], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
+) -> list[CompareOutcome]:
+    """Run every model's searches and refits on the shared outer folds and the final fits.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Raw training pixels; every fit preprocesses its own rows.
+    y : ndarray of shape (n_samples,)
+    X_test : ndarray of shape (n_test, n_features)
+        Raw test pixels, predicted by the final models only.
+    config : CompareConfig
+    pixel_max : float
+        The pixel value that maps to 1.0.
+    runner : TaskRunner, optional
+        Where tasks run (default: in this process).
+    skip : collection of (model, fold)
+        Searches already finished (a resumed run); fold 0 is the final model.
+    on_outcome : callable, optional
+        Called with each :class:`CompareOutcome` as soon as it is finished (to checkpoint it).
+    on_task : callable, optional
+        Called with a :class:`TaskDone` after every task (progress).
+
+    Returns
+    -------
+    outcomes : list of CompareOutcome
+        Ordered by model (in ``config.models`` order), then fold, the final model last.
+    """
+    config.validate()
+    config.validate_for(y)
+    runner = runner or SerialRunner()
+    skip = set(skip)
+    n_features = int(X.shape[1])
+    splits = outer_splits(y, config.outer, config.random_state)
+    folds: list[tuple[int, np.ndarray, np.ndarray | None]] = [
+        (number, train, val) for number, (train, val) in enumerate(splits, start=1)
+    ]
+    folds.append((FINAL, np.arange(len(y)), None))
+
+    searches: list[_Search] = []
+    for name in config.models:
+        budget = config.budget(name)
+        for number, rows, eval_rows in folds:
+            if (name, number) in skip:
+                continue
+            search_rows = config.search_rows(name, number, rows, y)
+            inner = inner_splits(y[search_rows], budget.inner, config.search_seed(number))
+            n_eval = len(X_test) if eval_rows is None else len(eval_rows)
+            candidates = config.candidates(name, number)
+            searches.append(_Search(
+                model=name, number=number, rows=rows, eval_rows=eval_rows,
+                search_rows=search_rows, candidates=candidates,
+                splits=[(search_rows[a], search_rows[b]) for a, b in inner],
+                refit_cost=estimate_seconds(name, len(rows), n_eval, n_features, [candidates[0]]),
+            ))
+
+    X_shared = runner.share(X)
+    X_test_shared = runner.share(X_test)
+    # Every task runs single-threaded (BLAS and OpenMP), whatever the backend: multi-threaded
+    # distance and matrix products round differently, which flips ties between equally distant
+    # neighbours, so only a fixed thread count makes the results independent of the scheduling.
+    # Parallelism comes from running tasks side by side.
+    blas_threads = 1
+    ready: list[_Task] = []
+    for state in searches:
+        for j, (train, val) in enumerate(state.splits):
+            cost = estimate_seconds(state.model, len(train), len(val), n_features,
+                                    state.candidates)
+            ready.append(_Task("search", state, j, cost, cost + state.refit_cost))
+
+    classes = np.unique(y)
+    outcomes: list[CompareOutcome] = []
+    in_flight: dict[Any, _Task] = {}
+    started: dict[Any, float] = {}
+
+    def submit(task: _Task) -> None:
+        state = task.search
+        if task.kind == "search":
+            train, val = state.splits[task.split]
+            future = runner.submit(
+                _search_task, state.model, X_shared, y, train, val, state.candidates,
+                pixel_max, config.random_state, blas_threads,
+            )
+        else:
+            eval_X = X_test_shared if state.eval_rows is None else X_shared
+            future = runner.submit(
+                _refit_task, state.model, state.candidates[state.best], X_shared, y,
+                state.rows, eval_X, state.eval_rows, pixel_max, config.random_state, blas_threads,
+            )
+        in_flight[future] = task
+        started[future] = time.perf_counter()
+
+    try:
+        while ready or in_flight:
+            while ready and len(in_flight) < max(1, runner.n_workers):
+                ready.sort(key=lambda t: -t.priority)
+                submit(ready.pop(0))
+            done, _ = runner.wait_first(list(in_flight))
+            for future in sorted(done, key=lambda f: (in_flight[f].search.model,
+                                                      in_flight[f].search.number,
+                                                      in_flight[f].split)):
+                task = in_flight.pop(future)
+                elapsed = time.perf_counter() - started.pop(future)
+                state = task.search
+                if task.kind == "search":
+                    scores, seconds = future.result()
+                    state.scores[task.split] = np.asarray(scores, dtype=float)
+                    state.seconds += seconds
+                    if len(state.scores) == len(state.splits):
+                        table = np.vstack([state.scores[i] for i in range(len(state.splits))])
+                        means = table.mean(axis=0)
+                        state.best = int(np.flatnonzero(means == means.max())[0])
+                        ready.append(_Task("refit", state, -1, state.refit_cost,
+                                           state.refit_cost))
+                else:
+                    outcome = _outcome(state, future.result(), classes)
+                    logger.info("%s fold %d done: %s", state.model, state.number,
+                                outcome.best_params)
+                    outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                if on_task is not None:
+                    on_task(TaskDone(task.kind, state.model, state.number, task.cost, elapsed))
+    finally:
+        for future in list(in_flight):
+            cancel = getattr(future, "cancel", None)
+            if cancel is not None:
+                cancel()
+    order = {name: i for i, name in enumerate(config.models)}
+    return sorted(outcomes, key=lambda o: (order[o.model], o.fold == FINAL, o.fold))
+
+
+def _outcome(state: _Search, result: dict[str, Any], classes: np.ndarray) -> CompareOutcome:
+    table = np.vstack([state.scores[i] for i in range(len(state.splits))])
+    candidates = [
+        {"params": dict(params), "mean_score": float(table[:, i].mean()),
+         "std_score": float(table[:, i].std()), "split_scores": table[:, i].tolist()}
+        for i, params in enumerate(state.candidates)
+    ]
+    fitted_classes = np.asarray(result["classes"])
+    scores = np.asarray(result["scores"], dtype=float)
+    if not np.array_equal(fitted_classes, classes):
+        # A class absent from the refit's rows (possible only for tiny data): its column gets
+        # probability 0, or a decision score below every other.
+        fill = 0.0 if get_model(state.model).gives_proba else float(scores.min()) - 1.0
+        full = np.full((scores.shape[0], classes.size), fill)
+        full[:, np.searchsorted(classes, fitted_classes)] = scores
+        scores = full
+    return CompareOutcome(
+        model=state.model,
+        fold=state.number,
+        candidates=candidates,
+        best_params=dict(state.candidates[state.best]),
+        eval_rows=state.eval_rows,
+        scores=scores,
+        scores_are_proba=get_model(state.model).gives_proba,
+        classes=classes,
+        n_train=len(state.rows),
+        n_search=len(state.search_rows),
+        search_seconds=state.seconds,
+        fit_seconds=float(result["fit_seconds"]),
+        predict_seconds=float(result["predict_seconds"]),
+        model_bytes=int(result["model_bytes"]),
+        details=dict(result["details"]),
+    )
+
+
+__all__ = [
+    "CompareConfig",
+    "CompareOutcome",
+    "TaskDone",
+    "fit_and_predict",
+    "plan_cost",
+    "run_model_comparison",
+    "score_candidates",
+]

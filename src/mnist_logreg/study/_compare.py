@@ -1,0 +1,403 @@
+"""The model comparison as one library function: shared folds, searches, test metrics, report.
+
+:func:`run_comparison` returns data (a metrics.json-shaped dict with one entry per model under
+``"models"``, PNG bytes of each figure, the report texts and the test predictions); writing the run
+folder is the ``compare`` command's job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from mnist_logreg.datasets import Dataset
+from mnist_logreg.errors import InputError
+from mnist_logreg.evaluation import (
+    bootstrap_metrics,
+    comparison_figures,
+    encode_labels,
+    evaluate_predictions,
+    figure_to_png,
+    pairwise_mcnemar,
+    percentile_interval,
+    render_comparison_html,
+    render_comparison_markdown,
+)
+from mnist_logreg.evaluation._mcnemar import EXACT_BELOW
+from mnist_logreg.model_selection import (
+    FINAL,
+    CompareConfig,
+    CompareOutcome,
+    TaskDone,
+    TaskRunner,
+    get_model,
+    plan_cost,
+    run_model_comparison,
+)
+from mnist_logreg.study._study import SCHEMA_VERSION, _dataset_block, training_rows, versions
+
+QUICK_MAX_TRAIN = 5000
+"""Training rows of ``compare --quick`` unless ``--max-train`` says otherwise."""
+
+VALIDATION_METRICS: tuple[str, ...] = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
+"""Metrics recorded for each outer validation fold."""
+
+PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
+"""Metrics that need probabilities (left empty for a decision-function model)."""
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """Everything that determines a comparison's results.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name for :func:`mnist_logreg.datasets.load_dataset`.
+    compare : CompareConfig
+        Models, outer folds, budgets, seed.
+    max_train : int or None
+        Seeded stratified subsample of the training set; ``None`` uses all rows.
+    n_bootstrap : int
+        Resamples of the test set for the 95% confidence intervals.
+    """
+
+    dataset: str = "mnist"
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    max_train: int | None = None
+    n_bootstrap: int = 1000
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` naming the first impossible option."""
+        self.compare.validate()
+        if self.max_train is not None and self.max_train < 2 * self.compare.outer:
+            raise InputError(
+                f"--max-train must be at least 2 x --outer ({2 * self.compare.outer}). "
+                f"Got {self.max_train} instead."
+            )
+        if self.n_bootstrap < 0:
+            raise InputError(f"--bootstrap must be >= 0. Got {self.n_bootstrap} instead.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the ``config`` block of metrics.json and config.json)."""
+        return {
+            "dataset": self.dataset,
+            "max_train": self.max_train,
+            "n_bootstrap": self.n_bootstrap,
+            **self.compare.to_dict(),
+            "scoring": "accuracy",
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonConfig:
+        """Inverse of :meth:`to_dict` (used by ``--resume``)."""
+        try:
+            max_train = data.get("max_train")
+            return cls(
+                dataset=str(data["dataset"]),
+                compare=CompareConfig.from_dict(data),
+                max_train=None if max_train is None else int(max_train),
+                n_bootstrap=int(data["n_bootstrap"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"the saved comparison configuration is incomplete or invalid ({exc!r})"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """What a finished comparison produced, ready to be written to a run folder."""
+
+    results: dict[str, Any]
+    figures: Mapping[str, bytes]
+    report_html: str
+    report_markdown: str
+    predictions_csv: str
+
+
+# --- metrics of one model's predictions ------------------------------------------------------
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    z = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _per_class_auc(y_index: np.ndarray, scores: np.ndarray) -> list[float | None]:
+    out: list[float | None] = []
+    for k in range(scores.shape[1]):
+        positive = y_index == k
+        out.append(None if positive.all() or not positive.any()
+                   else float(roc_auc_score(positive, scores[:, k])))
+    return out
+
+
+def score_metrics(
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray,
+    *,
+    scores_are_proba: bool,
+    n_bootstrap: int,
+    random_state: int,
+) -> dict[str, Any]:
+    """Test metrics of one model's scores, with 95% bootstrap intervals.
+
+    Predictions are ``classes[argmax(scores)]`` for every model. Probabilities go through
+    :func:`~mnist_logreg.evaluation.evaluate_predictions` as in the study. Decision-function
+    scores (the SVM) have no probabilities: the label metrics come from the same function applied
+    to ``softmax(scores)`` (same argmax, so the same labels), the one-vs-rest ROC AUC from the raw
+    scores (per class, the rank of the class's own score; its intervals from the same bootstrap
+    resamples, same seed), and ``log_loss``, ``brier`` and ``ece`` are ``None``.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples,)
+    scores : ndarray of shape (n_samples, n_classes)
+    classes : ndarray of shape (n_classes,)
+    scores_are_proba : bool
+    n_bootstrap : int
+        0 skips the intervals.
+    random_state : int
+
+    Returns
+    -------
+    test : dict
+        The ``"test"`` block of the study, plus ``"scores"``: ``"probabilities"`` or
+        ``"decision_function"``.
+    """
+    if scores_are_proba:
+        block = evaluate_predictions(y_true, scores, classes, n_bootstrap=n_bootstrap,
+                                     random_state=random_state)
+        block["scores"] = "probabilities"
+        return block
+    block = evaluate_predictions(y_true, _softmax(scores), classes, n_bootstrap=n_bootstrap,
+                                 random_state=random_state)
+    y_index = encode_labels(y_true, classes)
+    aucs = _per_class_auc(y_index, scores)
+    present = [a for a in aucs if a is not None]
+    interval = None
+    if n_bootstrap > 0:
+        # The bootstrap's AUC is rank-based per class; its accuracy is the argmax's. Both are
+        # valid for decision scores; its probability metrics of these scores are discarded.
+        resampled = bootstrap_metrics(y_true, scores, classes, n_resamples=n_bootstrap,
+                                      random_state=random_state)
+        interval = percentile_interval(resampled["roc_auc_ovr"])
+    block["roc_auc_ovr"] = {
+        "value": float(np.mean(present)) if len(present) == len(aucs) else None,
+        "ci95": interval,
+    }
+    for name, auc in zip(block["per_class"], aucs, strict=True):
+        block["per_class"][name]["roc_auc"] = auc
+    for name in PROBABILITY_METRICS:
+        block[name] = {"value": None, "ci95": None}
+    block["scores"] = "decision_function"
+    return block
+
+
+def validation_metrics(y_true: np.ndarray, outcome: CompareOutcome) -> dict[str, Any]:
+    """The headline metrics of an outer fold's validation predictions (no intervals)."""
+    block = score_metrics(y_true, outcome.scores, outcome.classes,
+                          scores_are_proba=outcome.scores_are_proba, n_bootstrap=0,
+                          random_state=0)
+    return {name: block[name]["value"] for name in VALIDATION_METRICS}
+
+
+def outcome_record(outcome: CompareOutcome, y_eval: np.ndarray | None = None) -> dict[str, Any]:
+    """The checkpoint (and ``folds`` entry) of one finished search and refit.
+
+    An outer fold's record carries its validation metrics (from ``y_eval``, the labels of its
+    validation rows); the final model's carries ``"arrays": {"scores": ndarray}`` (the test
+    scores, which the comparison needs again) instead.
+    """
+    n_eval = int(outcome.scores.shape[0])
+    record: dict[str, Any] = {
+        "model": outcome.model,
+        "fold": outcome.fold,
+        "best_params": outcome.best_params,
+        "scoring": "accuracy",
+        "candidates": outcome.candidates,
+        "n_train": outcome.n_train,
+        "n_search": outcome.n_search,
+        "n_eval": n_eval,
+        "seconds": {"search": outcome.search_seconds, "fit": outcome.fit_seconds,
+                    "predict": outcome.predict_seconds},
+        "predict_seconds_per_10k": outcome.predict_seconds * 10_000 / max(n_eval, 1),
+        "model_bytes": outcome.model_bytes,
+        "details": outcome.details,
+        "scores_are_proba": outcome.scores_are_proba,
+    }
+    if outcome.fold == FINAL:
+        record["arrays"] = {"scores": outcome.scores}
+    else:
+        if y_eval is None:
+            raise ValueError("An outer fold's record needs the labels of its validation rows.")
+        record["validation"] = validation_metrics(y_eval, outcome)
+    return record
+
+
+# --- the comparison --------------------------------------------------------------------------
+
+
+def run_comparison(
+    dataset: Dataset,
+    config: ComparisonConfig,
+    *,
+    runner: TaskRunner | None = None,
+    completed: Mapping[tuple[str, int], dict[str, Any]] | None = None,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
+) -> ComparisonResult:
+    """Compare the configured models on ``dataset`` and return results, figures and reports.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Training and test data (raw pixels).
+    config : ComparisonConfig
+    runner : TaskRunner, optional
+        Where the fits run (default in-process).
+    completed : mapping of (model, fold) to dict, optional
+        Records of a previous, interrupted run (``--resume``), as given to ``on_checkpoint``
+        (fold 0, the final model, with its ``"arrays"``); those searches are not rerun.
+    on_checkpoint : callable, optional
+        Called with each new record (see :func:`outcome_record`) as soon as it is finished.
+    on_task : callable, optional
+        Called with a :class:`~mnist_logreg.model_selection.TaskDone` after every task.
+
+    Returns
+    -------
+    ComparisonResult
+    """
+    config.validate()
+    cv = config.compare
+    start = time.perf_counter()
+    records: dict[tuple[str, int], dict[str, Any]] = dict(completed or {})
+    rows = training_rows(dataset, config.max_train, cv.random_state)
+    X, y = dataset.X_train[rows], dataset.y_train[rows]
+    cv.validate_for(y)
+
+    def collect(outcome: CompareOutcome) -> None:
+        y_eval = None if outcome.eval_rows is None else y[outcome.eval_rows]
+        record = outcome_record(outcome, y_eval)
+        records[(outcome.model, outcome.fold)] = record
+        if on_checkpoint is not None:
+            on_checkpoint(record)
+
+    skip = set(records)
+    planned = plan_cost(cv, len(y), len(dataset.y_test), int(X.shape[1]), skip)
+    run_model_comparison(
+        X, y, dataset.X_test, cv, pixel_max=float(dataset.pixel_max), runner=runner, skip=skip,
+        on_outcome=collect, on_task=on_task,
+    )
+    cv_seconds = time.perf_counter() - start
+
+    eval_start = time.perf_counter()
+    classes = np.unique(y)
+    models: dict[str, Any] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for name in cv.models:
+        final = records[(name, FINAL)]
+        scores = np.asarray(final["arrays"]["scores"], dtype=float)
+        predictions[name] = classes[np.argmax(scores, axis=1)]
+        models[name] = _model_entry(
+            name, cv, final, [records[(name, k)] for k in range(1, cv.outer + 1)],
+            score_metrics(dataset.y_test, scores, classes,
+                          scores_are_proba=bool(final["scores_are_proba"]),
+                          n_bootstrap=config.n_bootstrap, random_state=cv.random_state),
+        )
+    results: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "command": "compare",
+        "dataset": _dataset_block(dataset, len(rows)),
+        "config": config.to_dict(),
+        "versions": versions(),
+        "models": models,
+        "mcnemar": {
+            "test": "McNemar's test on the paired test-set predictions of each pair of models",
+            "method": (f"exact two-sided binomial test when the models disagree on fewer than "
+                       f"{EXACT_BELOW} rows, else chi-square with continuity correction "
+                       "(|b - c| - 1)^2 / (b + c)"),
+            "correction": "Holm step-down over all pairs",
+            "alpha": 0.05,
+            "pairs": pairwise_mcnemar(dataset.y_test, predictions) if len(predictions) > 1
+            else [],
+        },
+        "timings": {},
+    }
+    class_names = [str(c) for c in dataset.class_names] if dataset.class_names else None
+    figures = {f"{stem}.png": figure_to_png(fig)
+               for stem, fig in comparison_figures(results, class_names).items()}
+    results["timings"] = {
+        "total_seconds": time.perf_counter() - start,
+        "cross_validation_seconds": cv_seconds,
+        "evaluation_and_figures_seconds": time.perf_counter() - eval_start,
+        "planned_single_core_seconds": planned,
+        "resumed": sorted(f"{m}/{'final' if k == FINAL else k}" for m, k in (completed or {})),
+        "backend": getattr(runner, "description", "in-process (1 worker)"),
+    }
+    return ComparisonResult(
+        results=results,
+        figures=figures,
+        report_html=render_comparison_html(results, figures),
+        report_markdown=render_comparison_markdown(results, {name: name for name in figures}),
+        predictions_csv=_predictions_csv(dataset.y_test, predictions),
+    )
+
+
+def _model_entry(name: str, cv: CompareConfig, final: dict[str, Any],
+                 folds: list[dict[str, Any]], test: dict[str, Any]) -> dict[str, Any]:
+    spec = get_model(name)
+    fold_records = [{k: v for k, v in f.items() if k != "arrays"} for f in folds]
+    summary: dict[str, Any] = {}
+    for metric in VALIDATION_METRICS:
+        values = [f["validation"].get(metric) for f in fold_records]
+        if values and all(v is not None for v in values):
+            arr = np.asarray(values, dtype=float)
+            summary[metric] = {"mean": float(arr.mean()), "std": float(arr.std())}
+    summary["chosen_params"] = [f["best_params"] for f in fold_records]
+    return {
+        "label": spec.label,
+        "pipeline": spec.pipeline,
+        "search_space": spec.space,
+        "budget": cv.budget(name).to_dict(),
+        "notes": spec.notes,
+        "scores": "probabilities" if final["scores_are_proba"] else "decision_function",
+        "best_params": final["best_params"],
+        "final": {k: v for k, v in final.items() if k not in ("arrays", "model", "fold")},
+        "folds": fold_records,
+        "outer_summary": summary,
+        "test": test,
+        "fit_seconds": final["seconds"]["fit"],
+        "predict_seconds_per_10k": final["predict_seconds_per_10k"],
+        "model_bytes": final["model_bytes"],
+        "details": final["details"],
+    }
+
+
+def _predictions_csv(y_test: np.ndarray, predictions: Mapping[str, np.ndarray]) -> str:
+    """``row,true,<model>...``: every model's predicted label of every test row."""
+    names = list(predictions)
+    lines = [",".join(["row", "true", *names])]
+    columns = [np.asarray(predictions[n]) for n in names]
+    for i, label in enumerate(np.asarray(y_test)):
+        lines.append(",".join([str(i), str(label), *(str(c[i]) for c in columns)]))
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "QUICK_MAX_TRAIN",
+    "ComparisonConfig",
+    "ComparisonResult",
+    "outcome_record",
+    "run_comparison",
+    "score_metrics",
+    "validation_metrics",
+]

@@ -1,0 +1,132 @@
+"""Tests of ``mnist-logreg compare``: the run folder, reproducibility, resume, bad options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+QUICK = ["--dataset", "digits", "--quick", "--models", "lr,knn,tree", "--bootstrap", "50",
+         "--seed", "5"]
+RUN_FILES = [
+    "config.json",
+    "metrics.json",
+    "report.html",
+    "report.md",
+    "test_predictions.csv",
+    "accuracy.png",
+    "confusion_matrix_lr.png",
+    "confusion_matrix_knn.png",
+    "confusion_matrix_tree.png",
+]
+
+
+def _without_timings(data: Any) -> Any:
+    """The results with every wall-time measurement (and the machine) removed."""
+    if isinstance(data, dict):
+        return {k: _without_timings(v) for k, v in data.items()
+                if k not in ("timings", "seconds", "platform")
+                and not k.endswith(("_seconds", "seconds_per_10k"))}
+    if isinstance(data, list):
+        return [_without_timings(v) for v in data]
+    return data
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """One uninterrupted quick comparison on digits, shared by the tests below."""
+    from mnist_logreg.cli.app import main
+
+    out = tmp_path_factory.mktemp("ref") / "run"
+    with pytest.raises(SystemExit) as info:
+        main(["compare", *QUICK, "--n-jobs", "1", "--out", str(out)])
+    assert info.value.code == 0
+    return out
+
+
+def test_compare_writes_the_whole_run_folder(reference_run: Path) -> None:
+    """Test that a quick comparison writes every file, one entry per model and every pair."""
+    for name in RUN_FILES:
+        assert (reference_run / name).is_file(), name
+    metrics = json.loads((reference_run / "metrics.json").read_text())
+    assert metrics["command"] == "compare"
+    assert list(metrics["models"]) == ["lr", "knn", "tree"]
+    for entry in metrics["models"].values():
+        assert {"value", "ci95"} <= set(entry["test"]["accuracy"])
+        assert len(entry["folds"]) == 3
+        assert entry["budget"]["inner"] == 2
+        assert entry["model_bytes"] > 0
+        assert entry["predict_seconds_per_10k"] >= 0
+    assert len(metrics["mcnemar"]["pairs"]) == 3
+    html = (reference_run / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert "http://" not in html and "https://" not in html
+    rows = (reference_run / "test_predictions.csv").read_text().splitlines()
+    assert rows[0] == "row,true,lr,knn,tree"
+    assert len(rows) == 1 + metrics["dataset"]["n_test"]
+    checkpoints = sorted(p.name for p in (reference_run / "checkpoints").iterdir())
+    assert "knn-final.npz" in checkpoints and "knn-fold-3.json" in checkpoints
+
+
+def test_same_seed_gives_the_same_metrics(reference_run: Path, run_cli, tmp_path) -> None:
+    """Test that a second run with the same seed (in worker processes) gives the same metrics."""
+    result = run_cli("compare", *QUICK, "--n-jobs", "2", "--out", tmp_path / "again")
+    assert result.code == 0, result.err
+    first = json.loads((reference_run / "metrics.json").read_text())
+    second = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert _without_timings(first) == _without_timings(second)
+
+
+def test_resume_finishes_an_interrupted_run(reference_run: Path, run_cli, tmp_path) -> None:
+    """Test that --resume reruns only the missing searches and reproduces the results."""
+    folder = tmp_path / "interrupted"
+    shutil.copytree(reference_run, folder)
+    (folder / "metrics.json").unlink()
+    for name in ("tree-final.json", "tree-final.npz", "knn-fold-2.json"):
+        (folder / "checkpoints" / name).unlink()
+    result = run_cli("compare", "--resume", folder, "--n-jobs", "1")
+    assert result.code == 0, result.err
+    assert "Resuming" in result.err
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert "knn/2" not in metrics["timings"]["resumed"]
+    assert "lr/final" in metrics["timings"]["resumed"]
+    reference = json.loads((reference_run / "metrics.json").read_text())
+    assert _without_timings(metrics) == _without_timings(reference)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--models", "lr,forest"], "unknown model 'forest'"),
+        (["--models", ","], "no model given"),
+        (["--outer", "1"], "--outer must be >= 2"),
+        (["--max-train", "4"], "--max-train must be at least 2 x --outer"),
+        (["--max-train", "20"], "too few for --outer 3"),
+        (["--max-train", "30", "--outer", "2", "--models", "knn"], "knn inner search would see"),
+        (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
+        (["--scheduler", "nowhere:1"], "--scheduler must be"),
+    ],
+)
+def test_impossible_options_exit_2_with_one_line(run_cli, tmp_path, args, message) -> None:
+    """Test that unknown models and impossible budgets end with one error line and exit code 2."""
+    out = tmp_path / "never"
+    result = run_cli("compare", "--dataset", "digits", "--quick", *args, "--out", out)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.err
+    assert not out.exists()
+
+
+def test_existing_folder_is_refused_and_out_with_resume_is_refused(run_cli, tmp_path) -> None:
+    """Test that a non-empty --out needs --force, and --out with --resume is a usage error."""
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = run_cli("compare", *QUICK, "--out", out)
+    assert result.code == 2 and "--force" in result.err
+    assert (out / "keep.txt").read_text() == "mine"
+    result = run_cli("compare", "--resume", out, "--out", tmp_path / "other")
+    assert result.code == 2 and "either --out or --resume" in result.err
