@@ -20,7 +20,7 @@ LAYERS = [
     "serving",
     "cli",
 ]
-SHARED = {"errors", "persistence", "onnx_export", "__init__", "__main__"}
+SHARED = {"errors", "atomic", "persistence", "onnx_export", "__init__", "__main__"}
 
 
 def _layer_of(module: str) -> str | None:

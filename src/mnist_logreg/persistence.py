@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg import __version__
+from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError, InputError
 from mnist_logreg.linear_model import LogisticRegression, OneVsRestLogisticRegression
 from mnist_logreg.preprocessing import PixelScaler
@@ -179,15 +179,7 @@ def save_model(
         **arrays,
     }
     np.savez_compressed(buffer, **entries)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue())
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -136,3 +136,25 @@ def test_impossible_protocols_are_rejected(digits) -> None:
     tiny_y = np.repeat(np.arange(3), 4)
     with pytest.raises(InputError, match="smallest class"):
         NestedCVConfig(outer=6, inner=5).validate_for(tiny_y)
+
+
+def test_refits_run_as_soon_as_their_search_is_complete(digits) -> None:
+    """Test that outer folds finish one by one, not all after every inner path."""
+    events: list[str] = []
+    runner = make_runner(n_jobs=2)
+    try:
+        run_nested_cv(
+            digits.X_train,
+            digits.y_train,
+            digits.X_test,
+            SMALL,
+            pixel_max=16,
+            runner=runner,
+            on_task=events.append,
+        )
+    finally:
+        runner.close()
+    assert events.count("refit") == SMALL.outer + 1
+    assert events.count("path") == (SMALL.outer + 1) * SMALL.inner
+    last_path = len(events) - 1 - events[::-1].index("path")
+    assert events.index("refit") < last_path

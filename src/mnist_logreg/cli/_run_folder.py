@@ -9,33 +9,16 @@ start and ``checkpoints/fold-K.json`` for each finished outer fold, so ``--resum
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
 COMPLETE_MARKER = "metrics.json"
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_json(data: Any) -> str:

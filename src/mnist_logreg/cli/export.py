@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
+from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError, MnistLogregError
 from mnist_logreg.persistence import load_model, read_metadata
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_cli(
@@ -51,7 +37,7 @@ def export_cli(
             "pip install 'mnist-logreg[onnx]'"
         ) from None
     onnx_model = to_onnx(model, metadata=metadata)
-    _write_atomically(onnx_path, onnx_model.SerializeToString())
+    write_atomic(onnx_path, onnx_model.SerializeToString())
     n_features = int(onnx_model.graph.input[0].type.tensor_type.shape.dim[1].dim_value)
     n_classes = int(onnx_model.graph.output[0].type.tensor_type.shape.dim[1].dim_value)
     typer.echo(

@@ -32,7 +32,6 @@ import logging
 import math
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from mnist_logreg.atomic import atomic_open
 from mnist_logreg.errors import DataFormatError, InputError
 
 logger = logging.getLogger(__name__)
@@ -326,23 +326,15 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     payload = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder(">")).reshape(-1)
     payload_bytes = payload.view(np.uint8)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.suffix == ".gz":
-                with gzip.GzipFile(
-                    filename=path.stem, mode="wb", fileobj=raw, compresslevel=6, mtime=0
-                ) as stream:
-                    stream.write(header)
-                    stream.write(payload_bytes.data)
-            else:
-                raw.write(header)
-                raw.write(payload_bytes.data)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as raw:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(
+                filename=path.stem, mode="wb", fileobj=raw, compresslevel=6, mtime=0
+            ) as stream:
+                stream.write(header)
+                stream.write(payload_bytes.data)
+        else:
+            raw.write(header)
+            raw.write(payload_bytes.data)
     logger.debug("wrote %s: %s %s", path, values.dtype.name, values.shape)
     return path

@@ -107,12 +107,16 @@ class CompareConfig:
         smallest_outer = int(counts.min() * (self.outer - 1) // self.outer)
         for name in self.models:
             budget = self.budget(name)
-            rows = n_outer_train if budget.search_rows is None else min(
-                budget.search_rows, n_outer_train)
+            rows = (
+                n_outer_train
+                if budget.search_rows is None
+                else min(budget.search_rows, n_outer_train)
+            )
             share = rows / max(n_outer_train, 1)
             per_class = int(smallest_outer * share)
-            needed_rows = int(np.ceil(get_model(name).min_train_rows * budget.inner
-                                      / (budget.inner - 1)))
+            needed_rows = int(
+                np.ceil(get_model(name).min_train_rows * budget.inner / (budget.inner - 1))
+            )
             if per_class < budget.inner or rows < needed_rows:
                 raise InputError(
                     f"the {name} inner search would see {rows} rows ({per_class} of the smallest "
@@ -141,7 +145,9 @@ class CompareConfig:
         if budget.search_rows is None or budget.search_rows >= len(rows):
             return np.asarray(rows)
         subset, _ = train_test_split(
-            np.asarray(rows), train_size=budget.search_rows, stratify=y[rows],
+            np.asarray(rows),
+            train_size=budget.search_rows,
+            stratify=y[rows],
             random_state=self.search_seed(search) % (2**32 - 1),
         )
         return np.sort(subset)
@@ -223,9 +229,16 @@ class CompareOutcome:
 # --- tasks (module-level so that worker processes and Dask can run them) ---------------------
 
 
-def score_candidates(name: str, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
-                     y_val: np.ndarray, candidates: Sequence[Params], pixel_max: float,
-                     random_state: int) -> np.ndarray:
+def score_candidates(
+    name: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    candidates: Sequence[Params],
+    pixel_max: float,
+    random_state: int,
+) -> np.ndarray:
     """Validation accuracy of each candidate of model ``name`` fitted on ``X_train``.
 
     Parameters
@@ -246,9 +259,15 @@ def score_candidates(name: str, X_train: np.ndarray, y_train: np.ndarray, X_val:
     return spec.score_split(X_train, y_train, X_val, y_val, candidates, pixel_max, random_state)
 
 
-def fit_and_predict(name: str, params: Params, X_train: np.ndarray, y_train: np.ndarray,
-                    X_eval: np.ndarray, pixel_max: float, random_state: int
-                    ) -> dict[str, Any]:
+def fit_and_predict(
+    name: str,
+    params: Params,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_eval: np.ndarray,
+    pixel_max: float,
+    random_state: int,
+) -> dict[str, Any]:
     """Fit model ``name`` at ``params`` on ``X_train`` and score ``X_eval``.
 
     Returns
@@ -276,27 +295,52 @@ def fit_and_predict(name: str, params: Params, X_train: np.ndarray, y_train: np.
     }
 
 
-def _search_task(name: str, X: Any, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
-                 candidates: Sequence[Params], pixel_max: float, random_state: int,
-                 blas_threads: int | None) -> tuple[np.ndarray, float]:
+def _search_task(
+    name: str,
+    X: Any,
+    y: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    candidates: Sequence[Params],
+    pixel_max: float,
+    random_state: int,
+    blas_threads: int | None,
+) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
     X = resolve_shared(X)
     with threadpool_limits(limits=blas_threads):
-        scores = score_candidates(name, np.asarray(X[train_rows]), y[train_rows],
-                                  np.asarray(X[val_rows]), y[val_rows], candidates, pixel_max,
-                                  random_state)
+        scores = score_candidates(
+            name,
+            np.asarray(X[train_rows]),
+            y[train_rows],
+            np.asarray(X[val_rows]),
+            y[val_rows],
+            candidates,
+            pixel_max,
+            random_state,
+        )
     return scores, time.perf_counter() - start
 
 
-def _refit_task(name: str, params: Params, X: Any, y: np.ndarray, train_rows: np.ndarray,
-                eval_X: Any, eval_rows: np.ndarray | None, pixel_max: float, random_state: int,
-                blas_threads: int | None) -> dict[str, Any]:
+def _refit_task(
+    name: str,
+    params: Params,
+    X: Any,
+    y: np.ndarray,
+    train_rows: np.ndarray,
+    eval_X: Any,
+    eval_rows: np.ndarray | None,
+    pixel_max: float,
+    random_state: int,
+    blas_threads: int | None,
+) -> dict[str, Any]:
     X = resolve_shared(X)
     source = resolve_shared(eval_X)
     X_eval = np.asarray(source) if eval_rows is None else np.asarray(source[eval_rows])
     with threadpool_limits(limits=blas_threads):
-        return fit_and_predict(name, params, np.asarray(X[train_rows]), y[train_rows], X_eval,
-                               pixel_max, random_state)
+        return fit_and_predict(
+            name, params, np.asarray(X[train_rows]), y[train_rows], X_eval, pixel_max, random_state
+        )
 
 
 # --- scheduling ----------------------------------------------------------------------------------
@@ -339,8 +383,13 @@ class TaskDone:
     seconds: float
 
 
-def plan_cost(config: CompareConfig, n_train: int, n_test: int, n_features: int,
-              skip: Collection[tuple[str, int]] = ()) -> float:
+def plan_cost(
+    config: CompareConfig,
+    n_train: int,
+    n_test: int,
+    n_features: int,
+    skip: Collection[tuple[str, int]] = (),
+) -> float:
     """Estimated single-core seconds of every task :func:`run_model_comparison` will run."""
     total = 0.0
     n_val = n_train // config.outer
@@ -353,10 +402,12 @@ def plan_cost(config: CompareConfig, n_train: int, n_test: int, n_features: int,
             n_search = rows if budget.search_rows is None else min(budget.search_rows, rows)
             cands = config.candidates(name, number)
             inner_val = n_search // budget.inner
-            total += budget.inner * estimate_seconds(name, n_search - inner_val, inner_val,
-                                                     n_features, cands)
-            total += estimate_seconds(name, rows, n_test if number == FINAL else n_val,
-                                      n_features, [cands[0]])
+            total += budget.inner * estimate_seconds(
+                name, n_search - inner_val, inner_val, n_features, cands
+            )
+            total += estimate_seconds(
+                name, rows, n_test if number == FINAL else n_val, n_features, [cands[0]]
+            )
     return total
 
 
@@ -419,12 +470,20 @@ def run_model_comparison(
             inner = inner_splits(y[search_rows], budget.inner, config.search_seed(number))
             n_eval = len(X_test) if eval_rows is None else len(eval_rows)
             candidates = config.candidates(name, number)
-            searches.append(_Search(
-                model=name, number=number, rows=rows, eval_rows=eval_rows,
-                search_rows=search_rows, candidates=candidates,
-                splits=[(search_rows[a], search_rows[b]) for a, b in inner],
-                refit_cost=estimate_seconds(name, len(rows), n_eval, n_features, [candidates[0]]),
-            ))
+            searches.append(
+                _Search(
+                    model=name,
+                    number=number,
+                    rows=rows,
+                    eval_rows=eval_rows,
+                    search_rows=search_rows,
+                    candidates=candidates,
+                    splits=[(search_rows[a], search_rows[b]) for a, b in inner],
+                    refit_cost=estimate_seconds(
+                        name, len(rows), n_eval, n_features, [candidates[0]]
+                    ),
+                )
+            )
 
     X_shared = runner.share(X)
     X_test_shared = runner.share(X_test)
@@ -436,8 +495,7 @@ def run_model_comparison(
     ready: list[_Task] = []
     for state in searches:
         for j, (train, val) in enumerate(state.splits):
-            cost = estimate_seconds(state.model, len(train), len(val), n_features,
-                                    state.candidates)
+            cost = estimate_seconds(state.model, len(train), len(val), n_features, state.candidates)
             ready.append(_Task("search", state, j, cost, cost + state.refit_cost))
 
     classes = np.unique(y)
@@ -450,14 +508,31 @@ def run_model_comparison(
         if task.kind == "search":
             train, val = state.splits[task.split]
             future = runner.submit(
-                _search_task, state.model, X_shared, y, train, val, state.candidates,
-                pixel_max, config.random_state, blas_threads,
+                _search_task,
+                state.model,
+                X_shared,
+                y,
+                train,
+                val,
+                state.candidates,
+                pixel_max,
+                config.random_state,
+                blas_threads,
             )
         else:
             eval_X = X_test_shared if state.eval_rows is None else X_shared
             future = runner.submit(
-                _refit_task, state.model, state.candidates[state.best], X_shared, y,
-                state.rows, eval_X, state.eval_rows, pixel_max, config.random_state, blas_threads,
+                _refit_task,
+                state.model,
+                state.candidates[state.best],
+                X_shared,
+                y,
+                state.rows,
+                eval_X,
+                state.eval_rows,
+                pixel_max,
+                config.random_state,
+                blas_threads,
             )
         in_flight[future] = task
         started[future] = time.perf_counter()
@@ -468,9 +543,14 @@ def run_model_comparison(
                 ready.sort(key=lambda t: -t.priority)
                 submit(ready.pop(0))
             done, _ = runner.wait_first(list(in_flight))
-            for future in sorted(done, key=lambda f: (in_flight[f].search.model,
-                                                      in_flight[f].search.number,
-                                                      in_flight[f].split)):
+            for future in sorted(
+                done,
+                key=lambda f: (
+                    in_flight[f].search.model,
+                    in_flight[f].search.number,
+                    in_flight[f].split,
+                ),
+            ):
                 task = in_flight.pop(future)
                 elapsed = time.perf_counter() - started.pop(future)
                 state = task.search
@@ -482,12 +562,12 @@ def run_model_comparison(
                         table = np.vstack([state.scores[i] for i in range(len(state.splits))])
                         means = table.mean(axis=0)
                         state.best = int(np.flatnonzero(means == means.max())[0])
-                        ready.append(_Task("refit", state, -1, state.refit_cost,
-                                           state.refit_cost))
+                        ready.append(_Task("refit", state, -1, state.refit_cost, state.refit_cost))
                 else:
                     outcome = _outcome(state, future.result(), classes)
-                    logger.info("%s fold %d done: %s", state.model, state.number,
-                                outcome.best_params)
+                    logger.info(
+                        "%s fold %d done: %s", state.model, state.number, outcome.best_params
+                    )
                     outcomes.append(outcome)
                     if on_outcome is not None:
                         on_outcome(outcome)
@@ -505,8 +585,12 @@ def run_model_comparison(
 def _outcome(state: _Search, result: dict[str, Any], classes: np.ndarray) -> CompareOutcome:
     table = np.vstack([state.scores[i] for i in range(len(state.splits))])
     candidates = [
-        {"params": dict(params), "mean_score": float(table[:, i].mean()),
-         "std_score": float(table[:, i].std()), "split_scores": table[:, i].tolist()}
+        {
+            "params": dict(params),
+            "mean_score": float(table[:, i].mean()),
+            "std_score": float(table[:, i].std()),
+            "split_scores": table[:, i].tolist(),
+        }
         for i, params in enumerate(state.candidates)
     ]
     fitted_classes = np.asarray(result["classes"])

@@ -176,48 +176,68 @@ def _scale(pixel_max: float) -> tuple[str, PixelScaler]:
     return ("scale", PixelScaler(pixel_max=pixel_max))
 
 
-def _build_lr(params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-              ) -> Pipeline:
+def _build_lr(
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+) -> Pipeline:
     return _pipeline.build_model(float(params["C"]), pixel_max=pixel_max)
 
 
-def _build_svm(params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-               ) -> Pipeline:
+def _build_svm(
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+) -> Pipeline:
     # break_ties=True: predict() is the argmax of the one-vs-rest decision function, the same
     # rule as every other model (argmax of its scores), so the evaluated labels are predict()'s.
-    svc = SVC(kernel=str(params["kernel"]), C=float(params["C"]), gamma="scale", degree=3,
-              cache_size=SVM_CACHE_MB, decision_function_shape="ovr", break_ties=True)
+    svc = SVC(
+        kernel=str(params["kernel"]),
+        C=float(params["C"]),
+        gamma="scale",
+        degree=3,
+        cache_size=SVM_CACHE_MB,
+        decision_function_shape="ovr",
+        break_ties=True,
+    )
     return Pipeline([_scale(pixel_max), ("classifier", svc)])
 
 
-def _build_knn(params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-               ) -> Pipeline:
-    knn = KNeighborsClassifier(n_neighbors=int(params["n_neighbors"]),
-                               weights=str(params["weights"]), algorithm="brute")
+def _build_knn(
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+) -> Pipeline:
+    knn = KNeighborsClassifier(
+        n_neighbors=int(params["n_neighbors"]), weights=str(params["weights"]), algorithm="brute"
+    )
     return Pipeline([_scale(pixel_max), ("classifier", knn)])
 
 
-def _build_tree(params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-                ) -> Pipeline:
+def _build_tree(
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+) -> Pipeline:
     depth = params["max_depth"]
-    tree = DecisionTreeClassifier(max_depth=None if depth is None else int(depth),
-                                  random_state=random_state)
+    tree = DecisionTreeClassifier(
+        max_depth=None if depth is None else int(depth), random_state=random_state
+    )
     return Pipeline([_scale(pixel_max), ("classifier", tree)])
 
 
-def _build_rff(params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-               ) -> Pipeline:
+def _build_rff(
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+) -> Pipeline:
     n_components = int(params["n_components"])
     if n_rows is not None:
         n_components = min(n_components, int(n_rows))
-    features = Nystroem(kernel="rbf", gamma=float(params["gamma"]), n_components=n_components,
-                        random_state=random_state)
-    return Pipeline([
-        _scale(pixel_max),
-        ("features", features),
-        ("standardize", StandardScaler()),
-        ("classifier", LogisticRegression(C=float(params["C"]))),
-    ])
+    features = Nystroem(
+        kernel="rbf",
+        gamma=float(params["gamma"]),
+        n_components=n_components,
+        random_state=random_state,
+    )
+    return Pipeline(
+        [
+            _scale(pixel_max),
+            ("features", features),
+            ("standardize", StandardScaler()),
+            ("classifier", LogisticRegression(C=float(params["C"]))),
+        ]
+    )
 
 
 # --- search spaces -------------------------------------------------------------------------------
@@ -263,7 +283,9 @@ def _candidates_rff(budget: ModelBudget, seed: int) -> list[Params]:
     sizes = budget.n_components or (1000,)
     return [
         {"n_components": int(d), "gamma": float(g), "C": float(C)}
-        for d in sizes for g in gammas for C in Cs
+        for d in sizes
+        for g in gammas
+        for C in Cs
     ]
 
 
@@ -277,8 +299,15 @@ def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def _score_each(build: Callable[..., Pipeline]) -> Callable[..., np.ndarray]:
     """Scorer that fits every candidate's pipeline on its own (SVM, tree)."""
 
-    def score(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-              candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
+    def score(
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        X_val: np.ndarray,
+        y_val: np.ndarray,
+        candidates: Sequence[Params],
+        pixel_max: float,
+        random_state: int,
+    ) -> np.ndarray:
         scores = []
         for params in candidates:
             model = build(params, pixel_max, random_state, len(X_train)).fit(X_train, y_train)
@@ -288,8 +317,15 @@ def _score_each(build: Callable[..., Pipeline]) -> Callable[..., np.ndarray]:
     return score
 
 
-def _score_lr(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-              candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
+def _score_lr(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    candidates: Sequence[Params],
+    pixel_max: float,
+    random_state: int,
+) -> np.ndarray:
     """All Cs as one warm-started path on the standardized pixels."""
     preprocessor = _pipeline.build_preprocessor(pixel_max)
     Z_train = preprocessor.fit_transform(X_train)
@@ -297,8 +333,13 @@ def _score_lr(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
     return _score_c_path(Z_train, y_train, Z_val, y_val, [p["C"] for p in candidates])
 
 
-def _score_c_path(Z_train: np.ndarray, y_train: np.ndarray, Z_val: np.ndarray, y_val: np.ndarray,
-                  Cs: Sequence[float]) -> np.ndarray:
+def _score_c_path(
+    Z_train: np.ndarray,
+    y_train: np.ndarray,
+    Z_val: np.ndarray,
+    y_val: np.ndarray,
+    Cs: Sequence[float],
+) -> np.ndarray:
     """Accuracy of our LogisticRegression at each C (any order), fitted as one ascending path."""
     Cs_arr = np.asarray(Cs, dtype=float)
     order = np.argsort(Cs_arr, kind="stable")
@@ -309,8 +350,15 @@ def _score_c_path(Z_train: np.ndarray, y_train: np.ndarray, Z_val: np.ndarray, y
     return scores
 
 
-def _score_knn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-               candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
+def _score_knn(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    candidates: Sequence[Params],
+    pixel_max: float,
+    random_state: int,
+) -> np.ndarray:
     """One neighbour query with the largest k; every (k, weights) votes from its prefix.
 
     Votes follow KNeighborsClassifier: weight 1 per neighbour (``uniform``) or ``1 / distance``
@@ -342,8 +390,15 @@ def _score_knn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_va
     return np.array(scores)
 
 
-def _score_rff(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-               candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
+def _score_rff(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    candidates: Sequence[Params],
+    pixel_max: float,
+    random_state: int,
+) -> np.ndarray:
     """One Nystroem map per (n_components, gamma); its Cs as one warm-started path."""
     scaler = PixelScaler(pixel_max=pixel_max).fit(X_train)
     A, B = scaler.transform(X_train), scaler.transform(X_val)
@@ -352,8 +407,12 @@ def _score_rff(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_va
         groups.setdefault((int(params["n_components"]), float(params["gamma"])), []).append(i)
     scores = np.empty(len(candidates))
     for (n_components, gamma), members in groups.items():
-        features = Nystroem(kernel="rbf", gamma=gamma, n_components=min(n_components, len(A)),
-                            random_state=random_state).fit(A)
+        features = Nystroem(
+            kernel="rbf",
+            gamma=gamma,
+            n_components=min(n_components, len(A)),
+            random_state=random_state,
+        ).fit(A)
         standardize = StandardScaler()
         Z_train = standardize.fit_transform(features.transform(A))
         Z_val = standardize.transform(features.transform(B))
@@ -382,9 +441,11 @@ MODELS: dict[str, ModelSpec] = {
         name="svm",
         label="Support vector machine",
         pipeline="PixelScaler -> SVC (one-vs-one, gamma='scale', argmax of the one-vs-rest "
-                 "decision function)",
-        space=(f"kernel in {{rbf, poly (degree 3)}}, half the candidates each; C log-uniform on "
-               f"[{SVM_C_RANGE[0]:g}, {SVM_C_RANGE[1]:g}]; gamma = 1 / (n_features * var(X))"),
+        "decision function)",
+        space=(
+            f"kernel in {{rbf, poly (degree 3)}}, half the candidates each; C log-uniform on "
+            f"[{SVM_C_RANGE[0]:g}, {SVM_C_RANGE[1]:g}]; gamma = 1 / (n_features * var(X))"
+        ),
         gives_proba=False,
         default_budget=ModelBudget(search_rows=5_000, inner=3, n_candidates=6),
         quick_budget=ModelBudget(search_rows=1_000, inner=2, n_candidates=4),
@@ -392,14 +453,16 @@ MODELS: dict[str, ModelSpec] = {
         candidates=_candidates_svm,
         score_split=_score_each(_build_svm),
         notes="SVC gives no probabilities (probability=False: Platt scaling would cost five more "
-              "fits), so its ROC AUC uses the decision function and it has no log-loss.",
+        "fits), so its ROC AUC uses the decision function and it has no log-loss.",
     ),
     "knn": ModelSpec(
         name="knn",
         label="k-nearest neighbours",
         pipeline="PixelScaler -> KNeighborsClassifier (euclidean, brute force)",
-        space=(f"n_neighbors in {{{', '.join(map(str, KNN_NEIGHBORS))}}} x weights in "
-               "{uniform, distance} (grid)"),
+        space=(
+            f"n_neighbors in {{{', '.join(map(str, KNN_NEIGHBORS))}}} x weights in "
+            "{uniform, distance} (grid)"
+        ),
         gives_proba=True,
         default_budget=ModelBudget(search_rows=20_000, inner=3, n_candidates=12),
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=12),
@@ -408,14 +471,15 @@ MODELS: dict[str, ModelSpec] = {
         score_split=_score_knn,
         min_train_rows=max(KNN_NEIGHBORS),
         notes="KNN's probabilities are (weighted) neighbour votes: often exactly 0 or 1, so its "
-              "log-loss is dominated by confident mistakes.",
+        "log-loss is dominated by confident mistakes.",
     ),
     "tree": ModelSpec(
         name="tree",
         label="Decision tree",
         pipeline="PixelScaler -> DecisionTreeClassifier (gini)",
-        space="max_depth in {" + ", ".join("none" if d is None else str(d)
-                                           for d in TREE_DEPTHS) + "} (grid)",
+        space="max_depth in {"
+        + ", ".join("none" if d is None else str(d) for d in TREE_DEPTHS)
+        + "} (grid)",
         gives_proba=True,
         default_budget=ModelBudget(search_rows=20_000, inner=3, n_candidates=len(TREE_DEPTHS)),
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=len(TREE_DEPTHS)),
@@ -423,24 +487,27 @@ MODELS: dict[str, ModelSpec] = {
         candidates=_candidates_tree,
         score_split=_score_each(_build_tree),
         notes="A tree's probabilities are leaf class fractions, mostly 0 or 1 for deep trees, so "
-              "its log-loss is dominated by confident mistakes.",
+        "its log-loss is dominated by confident mistakes.",
     ),
     "lr-rff": ModelSpec(
         name="lr-rff",
         label="LR on an RBF kernel map",
         pipeline="PixelScaler -> Nystroem (RBF) -> StandardScaler -> LogisticRegression (ours)",
-        space=(f"gamma log-uniform on [{RFF_GAMMA_RANGE[0]:g}, {RFF_GAMMA_RANGE[1]:g}] x C "
-               f"log-uniform on [{RFF_C_RANGE[0]:g}, {RFF_C_RANGE[1]:g}] (grid of the draws); "
-               "n_components from the budget"),
+        space=(
+            f"gamma log-uniform on [{RFF_GAMMA_RANGE[0]:g}, {RFF_GAMMA_RANGE[1]:g}] x C "
+            f"log-uniform on [{RFF_C_RANGE[0]:g}, {RFF_C_RANGE[1]:g}] (grid of the draws); "
+            "n_components from the budget"
+        ),
         gives_proba=True,
-        default_budget=ModelBudget(search_rows=6_000, inner=2, n_candidates=6,
-                                   n_components=(4000,)),
+        default_budget=ModelBudget(
+            search_rows=6_000, inner=2, n_candidates=6, n_components=(4000,)
+        ),
         quick_budget=ModelBudget(search_rows=1_500, inner=2, n_candidates=4, n_components=(800,)),
         build=_build_rff,
         candidates=_candidates_rff,
         score_split=_score_rff,
         notes="Nystroem's components are capped at the number of training rows of a fit, so an "
-              "inner search on a small subsample uses an exact kernel map of its rows.",
+        "inner search on a small subsample uses an exact kernel map of its rows.",
     ),
 }
 """Every model by name (see :data:`MODEL_NAMES`)."""
@@ -519,20 +586,25 @@ def fitted_nbytes(estimator: Any) -> int:
         if depth > 6:
             return 0
         if isinstance(obj, np.ndarray):
-            return array_bytes(obj) if obj.dtype != object else sum(
-                walk(item, depth + 1) for item in obj.ravel())
+            return (
+                array_bytes(obj)
+                if obj.dtype != object
+                else sum(walk(item, depth + 1) for item in obj.ravel())
+            )
         if isinstance(obj, Pipeline):
             return sum(walk(step, depth + 1) for _, step in obj.steps if step != "passthrough")
         if isinstance(obj, list | tuple):
             return sum(walk(item, depth + 1) for item in obj)
         if isinstance(obj, BaseEstimator):
             hyper = set(obj.get_params(deep=False))
-            return sum(walk(value, depth + 1) for key, value in vars(obj).items()
-                       if key not in hyper and (key.endswith("_") or key.startswith("_")))
+            return sum(
+                walk(value, depth + 1)
+                for key, value in vars(obj).items()
+                if key not in hyper and (key.endswith("_") or key.startswith("_"))
+            )
         state = getattr(obj, "__getstate__", None)
         if type(obj).__name__ == "Tree" and state is not None:  # sklearn.tree._tree.Tree
-            return sum(walk(v, depth + 1) for v in state().values()
-                       if isinstance(v, np.ndarray))
+            return sum(walk(v, depth + 1) for v in state().values() if isinstance(v, np.ndarray))
         return 0
 
     return walk(estimator)
@@ -553,8 +625,9 @@ def model_details(spec: ModelSpec, model: Pipeline) -> dict[str, Any]:
     return details
 
 
-def estimate_seconds(name: str, n_fit: int, n_eval: int, n_features: int,
-                     params: Sequence[Params] = ()) -> float:
+def estimate_seconds(
+    name: str, n_fit: int, n_eval: int, n_features: int, params: Sequence[Params] = ()
+) -> float:
     """Rough single-core seconds of fitting on ``n_fit`` rows and predicting ``n_eval`` rows.
 
     A cost model fitted to timings of each model on MNIST subsamples (one core of a shared 2-core

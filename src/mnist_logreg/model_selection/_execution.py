@@ -7,6 +7,8 @@ A *task runner* offers four operations, the same on every backend:
     local processes, ``Client.scatter`` for Dask, the array itself in-process);
 ``submit(fn, *args)``
     start a task and return a future;
+``cancel(futures)``
+    give up on unfinished tasks after an error or an interruption;
 ``wait_first(futures)``
     block until at least one future is done and return ``(done, not_done)``, so that dependent
     work (a refit after its search) starts as soon as it can and finished outer folds can be
@@ -67,6 +69,8 @@ class TaskRunner(Protocol):
 
     def wait_first(self, futures: Iterable[Any]) -> tuple[set[Any], set[Any]]: ...
 
+    def cancel(self, futures: Iterable[Any]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -91,6 +95,9 @@ class SerialRunner:
 
     def wait_first(self, futures: Iterable[Any]) -> tuple[set[Any], set[Any]]:
         return set(futures), set()
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        return None
 
     def close(self) -> None:
         return None
@@ -124,6 +131,11 @@ class ProcessRunner:
             list(futures), return_when=concurrent.futures.FIRST_COMPLETED
         )
         return set(done), set(not_done)
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        # Nothing to do: close() stops the workers, and cancelling loky futures that its
+        # manager thread still tracks makes that thread fail on shutdown.
+        return None
 
     def close(self) -> None:
         # Stop the workers too: after an interruption they must not go on computing.
@@ -174,6 +186,11 @@ class DaskRunner:
 
         done, not_done = wait(list(futures), return_when="FIRST_COMPLETED")
         return set(done), set(not_done)
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        futures = list(futures)
+        if futures:
+            self._client.cancel(futures)
 
     def close(self) -> None:
         self._client.close()

@@ -20,6 +20,7 @@ resumed run equals an uninterrupted one.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +136,23 @@ def outer_splits(
 
 
 @dataclass
+class _Task:
+    """One unit of work for the runner: an inner path or a refit."""
+
+    kind: str
+    state: _SearchState
+    split: int
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    @property
+    def order(self) -> tuple[float, int]:
+        """Fold order (the final model last), then split order."""
+        return (self.state.number or float("inf"), self.split)
+
+
+@dataclass
 class _SearchState:
     number: int
     rows: np.ndarray
@@ -219,80 +237,85 @@ def run_nested_cv(
         "blas_threads": blas_threads,
     }
 
-    pending: dict[Any, tuple[str, _SearchState, int]] = {}
+    # Tasks are handed to the runner a few at a time, refits first: a fold's refit starts as soon
+    # as its search is complete, so outer folds finish (and are checkpointed) one after another
+    # instead of all at the end.
+    ready: deque[_Task] = deque()
     for state in searches:
         _, split_seed = config.search_seeds(state.number)
         for j, (train, test) in enumerate(inner_splits(y[state.rows], config.inner, split_seed)):
-            future = runner.submit(
-                score_path_on_split,
-                X_shared,
-                y,
-                state.rows,
-                train,
-                test,
-                state.Cs,
-                scoring=config.scoring,
-                **task_options,
+            args = (X_shared, y, state.rows, train, test, state.Cs)
+            ready.append(
+                _Task(
+                    "path",
+                    state,
+                    j,
+                    score_path_on_split,
+                    args,
+                    {"scoring": config.scoring, **task_options},
+                )
             )
-            pending[future] = ("path", state, j)
+    in_flight: dict[Any, _Task] = {}
+    max_in_flight = runner.n_workers + 1
+
+    def submit_ready() -> None:
+        while ready and len(in_flight) < max_in_flight:
+            task = ready.popleft()
+            in_flight[runner.submit(task.fn, *task.args, **task.kwargs)] = task
 
     outcomes: list[FoldOutcome] = []
-    waiting = set(pending)
     try:
-        while waiting:
-            done, waiting = runner.wait_first(waiting)
-            for future in sorted(done, key=lambda f: (pending[f][1].number or 1e9, pending[f][2])):
-                kind, state, j = pending.pop(future)
-                if kind == "path":
+        submit_ready()
+        while in_flight:
+            done, _ = runner.wait_first(set(in_flight))
+            for future in sorted(done, key=lambda f: in_flight[f].order):
+                task = in_flight.pop(future)
+                state = task.state
+                if task.kind == "path":
                     scores, seconds = future.result()
-                    state.scores[j] = scores
+                    state.scores[task.split] = scores
                     state.seconds += seconds
                     if len(state.scores) == state.n_splits:
-                        search = summarize_search(
+                        state.search = summarize_search(
                             state.Cs,
                             np.vstack([state.scores[i] for i in range(state.n_splits)]),
                             config.scoring,
                             seconds=state.seconds,
                         )
                         eval_X = X_test_shared if state.eval_rows is None else X_shared
-                        refit = runner.submit(
-                            _refit_task,
+                        args = (
                             X_shared,
                             y,
                             state.rows,
                             eval_X,
                             state.eval_rows,
-                            search.best_C,
-                            **task_options,
+                            state.search.best_C,
                         )
-                        pending[refit] = ("refit", state, -1)
-                        waiting.add(refit)
-                        state.search = search
+                        ready.appendleft(
+                            _Task("refit", state, -1, _refit_task, args, dict(task_options))
+                        )
                 else:
                     model, proba, seconds = future.result()
                     assert state.search is not None
-                    search = state.search
                     outcome = FoldOutcome(
                         fold=state.number,
-                        search=search,
+                        search=state.search,
                         model=model,
                         eval_rows=state.eval_rows,
                         proba=proba,
                         classes=classes,
-                        search_seconds=search.seconds,
+                        search_seconds=state.search.seconds,
                         refit_seconds=seconds,
                     )
-                    logger.info("fold %d done: best C=%.4g", state.number, search.best_C)
+                    logger.info("fold %d done: best C=%.4g", state.number, state.search.best_C)
                     outcomes.append(outcome)
                     if on_outcome is not None:
                         on_outcome(outcome)
                 if on_task is not None:
-                    on_task(kind)
+                    on_task(task.kind)
+            submit_ready()
     finally:
-        for future in list(pending):
-            cancel = getattr(future, "cancel", None)
-            if cancel is not None:
-                cancel()
+        runner.cancel(list(in_flight))
     return sorted(outcomes, key=lambda o: (o.fold == FINAL, o.fold))
 
 
