@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.linear_model import LogisticRegression
 
-TIGHT = {"tol": 1e-10, "max_iter": 10_000}
+TIGHT = {"tol": 1e-8, "max_iter": 10_000}
 
 
 def _digits(n: int = 600):

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.linear_model import LogisticRegression, OneVsRestLogisticRegression
 
-TIGHT = {"tol": 1e-10, "max_iter": 10_000}
+TIGHT = {"tol": 1e-8, "max_iter": 10_000}
 
 
 def _data(name: str):

