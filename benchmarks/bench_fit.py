@@ -57,8 +57,6 @@ C_STUDY = 0.59
 PATH_CS = np.logspace(-2, 1, 10)
 OUR_TIGHT_LADDER = [1e-5, 5e-6, 2e-6, 1e-6, 5e-7, 2e-7, 1e-7, 1e-8]
 SK_TIGHT_LADDER = [1e-5, 1e-6, 1e-7, 1e-8]
-MARK_START = "<!-- bench_fit:start -->"
-MARK_END = "<!-- bench_fit:end -->"
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,37 +321,42 @@ def _row(name: str, r: dict[str, Any], ratio: str) -> str:
             f"{r['objective']:.4f} | {r['accuracy']:.4f} | {r['log_loss']:.4f} |")
 
 
-def render(results: dict[str, Any], args: argparse.Namespace) -> str:
-    """Return the Markdown section of the results."""
+def render(results: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
+    """Return one Markdown block per experiment run (and one describing the run)."""
     m = results["machine"]
     n = results["n_samples"]
-    out = [
-        f"### bench_fit.py{' --quick' if args.quick else ''} ({m['date']})",
+    run = (f"*Run {m['date']}{', --quick' if args.quick else ''}: {n} training rows, medians of "
+           f"{args.repeats} alternating repeats.*")
+    blocks = {"machine": "\n".join([
+        f"### Latest run of bench_fit.py ({m['date']})",
         "",
-        f"- Machine: {m['cpu']} (shared with other developers' jobs: timings are medians of "
-        f"{args.repeats} alternating repeats).",
+        f"- Machine: {m['cpu']}, shared with other developers' jobs.",
         f"- {m['versions']}; BLAS: {m['blas']}.",
-        f"- Data: bundled MNIST, {n} training rows, pixels / 255, StandardScaler; C = {C_STUDY}. "
-        "Ours on float32, scikit-learn on float64. Objective = 1/2 ||W||^2 + C sum_n loss_n, "
-        "recomputed in float64.",
+        f"- Data: bundled MNIST, pixels / 255, StandardScaler; C = {C_STUDY}. Ours on float32, "
+        "scikit-learn on float64. Objective = 1/2 ||W||^2 + C sum_n loss_n, recomputed in "
+        "float64.",
         "",
-    ]
+    ])}
+    out: list[str] = []
     header = ("| solver | seconds (median) | speed-up | evaluations | iterations | objective | "
               "test accuracy | test log-loss |\n|---|---|---|---|---|---|---|---|")
     if "default" in results:
+        out = []
         r = results["default"]
         ratio = r["sklearn"]["seconds"] / r["ours"]["seconds"]
         out += [f"#### Default tolerances (scikit-learn tol=1e-4, ours tol="
-                f"{LogisticRegression().tol:g})", "", header,
+                f"{LogisticRegression().tol:g})", "", run, "", header,
                 _row("scikit-learn lbfgs", r["sklearn"], "1"),
                 _row("ours", r["ours"], f"**{ratio:.1f}x**"), "",
                 f"Seconds of each repeat: scikit-learn {_fmt(r['sklearn']['all_seconds'])}, "
                 f"ours {_fmt(r['ours']['all_seconds'])}.", ""]
+        blocks["default"] = "\n".join(out)
     if "tight" in results:
+        out = []
         r = results["tight"]
         ratio = r["sklearn"]["seconds"] / r["ours"]["seconds"]
         out += [f"#### Tight: within 1e-6 of the optimum {r['optimum']:.5f} (objective <= "
-                f"{r['target']:.5f})", "",
+                f"{r['target']:.5f})", "", run, "",
                 f"Optimum from our fit at tol=1e-9 ({r['reference_evals']} evaluations). "
                 f"Tolerances found by walking down a ladder: scikit-learn tol="
                 f"{r['sklearn_tol']:g}, ours tol={r['ours_tol']:g}.", "", header,
@@ -361,12 +364,14 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 _row(f"ours (tol={r['ours_tol']:g})", r["ours"], f"**{ratio:.1f}x**"), "",
                 f"Seconds of each repeat: scikit-learn {_fmt(r['sklearn']['all_seconds'])}, "
                 f"ours {_fmt(r['ours']['all_seconds'])}.", ""]
+        blocks["tight"] = "\n".join(out)
     if "path" in results:
+        out = []
         r = results["path"]
         ratio = r["sklearn_seconds"] / r["ours_seconds"]
         out += [f"#### Path of 10 C values, 0.01 to 10: our warm-started path "
                 f"{r['ours_seconds']:.2f} s, 10 cold scikit-learn fits {r['sklearn_seconds']:.1f}"
-                f" s: **{ratio:.1f}x**", "",
+                f" s: **{ratio:.1f}x**", "", run, "",
                 f"Seconds of each repeat: scikit-learn {_fmt(r['all_sklearn'])}, ours "
                 f"{_fmt(r['all_ours'])}.", "",
                 "| C | sklearn seconds | sklearn evals | ours evals | sklearn objective | "
@@ -379,11 +384,14 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f"{p['ours_objective'] - p['sklearn_objective']:+.4f} | "
                 f"{p['sklearn_accuracy']:.4f} | {p['ours_accuracy']:.4f} |")
         out.append("")
+        blocks["path"] = "\n".join(out)
     if "memory" in results:
+        out = []
         r = results["memory"]
         mb = 2**20
         X = r["X32_bytes"]
         out += ["#### Peak memory allocated during a fit (tracemalloc; X allocated before)", "",
+                run, "",
                 f"float32 training matrix: {X / mb:.1f} MiB; n_classes x n_samples float64: "
                 f"{10 * r['n_samples'] * 8 / mb:.1f} MiB.", "",
                 "| fit | peak allocated | / float32 X | X + peak, / float32 X |",
@@ -395,23 +403,30 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f"| scikit-learn, one fit (float64 X) | {r['sklearn'] / mb:.1f} MiB | "
                 f"{r['sklearn'] / X:.2f} | {1 + r['sklearn'] / X:.2f} (its X is float64: 2.00) |",
                 ""]
-    return "\n".join(out)
+        blocks["memory"] = "\n".join(out)
+    return blocks
 
 
 def _fmt(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
-def write_markdown(section: str, path: Path) -> None:
-    """Replace the marked results section of ``path`` (or append one)."""
+def write_markdown(blocks: dict[str, str], path: Path) -> None:
+    """Replace each experiment's marked block in ``path``, appending blocks not there yet.
+
+    A partial run (``--only default``) so updates its own figures and keeps the others.
+    """
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{MARK_START}\n{section}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        tail = rest.split(MARK_END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    for name in ["machine", "default", "tight", "path", "memory"]:
+        if name not in blocks:
+            continue
+        start, end = f"<!-- bench_fit:{name}:start -->", f"<!-- bench_fit:{name}:end -->"
+        block = f"{start}\n{blocks[name]}\n{end}"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = head + block + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -440,10 +455,10 @@ def main(argv: list[str] | None = None) -> int:
         if name in args.only:
             log(f"{name} ...")
             results[name] = run()
-    section = render(results, args)
-    print(section)
+    blocks = render(results, args)
+    print("\n\n".join(blocks.values()))
     if not args.no_write:
-        write_markdown(section, args.out)
+        write_markdown(blocks, args.out)
         log(f"results written to {args.out}")
     return 0
 

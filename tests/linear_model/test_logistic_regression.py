@@ -199,3 +199,14 @@ def test_works_inside_one_vs_rest_classifier() -> None:
     ours = OneVsRestClassifier(LogisticRegression(**TIGHT)).fit(X, y)
     theirs = OneVsRestClassifier(SkLogisticRegression(**TIGHT)).fit(X, y)
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-5)
+
+
+def test_float32_switches_to_float64_for_tight_tolerances() -> None:
+    """Test that a tolerance beyond float32's reach still converges, to the float64 optimum."""
+    X, y = _digits()
+    m64 = LogisticRegression(C=0.5, tol=1e-7).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m32 = LogisticRegression(C=0.5, tol=1e-7).fit(X.astype(np.float32), y)
+    # (X rounded to float32 is a slightly different problem: agreement to ~1e-8, not 1e-16)
+    assert m32.objective_ == pytest.approx(m64.objective_, rel=1e-7)

@@ -79,3 +79,15 @@ def test_bad_Cs_are_rejected() -> None:
         logistic_regression_path(X, y, [0.1, -1.0])
     with pytest.raises(ValueError, match="Every C must be a float > 0"):
         logistic_regression_path(X, y, [])
+
+
+def test_default_tolerance_path_is_as_good_as_cold_fits() -> None:
+    """Test that every warm-started point iterates and ends as close as a cold fit."""
+    X, y = _digits()
+    Cs = np.logspace(-2, 1, 4)
+    path = logistic_regression_path(X, y, Cs)
+    assert np.all(path.n_iter > 0)
+    for i, C in enumerate(Cs):
+        optimum = LogisticRegression(C=C, tol=1e-7).fit(X, y).objective_
+        cold = LogisticRegression(C=C).fit(X, y).objective_
+        assert path.objectives[i] - optimum <= max(2 * (cold - optimum), 1e-3 * optimum)

@@ -228,7 +228,7 @@ class LinearModelLoss:
         dtype = self.compute_dtype
         cast = dtype != self.X.dtype
         coef_T = np.ascontiguousarray(coef.T, dtype=dtype)  # (n_features, n_outputs)
-        b = intercept.astype(np.float64)
+        b = intercept.astype(dtype)
         X, target, sw = self.X, self.target, self.sample_weight
         per_sample_sw = sw.shape[0] == self.n_samples
         n_outputs, n_features = self.n_outputs, self.n_features
@@ -240,17 +240,13 @@ class LinearModelLoss:
             grad_b = np.zeros(n_outputs)
             for sl in blocks:
                 X_b = X[sl].astype(dtype) if cast else X[sl]
-                # raw_prediction of the block: the product in X's dtype, the rest in float64
-                # (n_block x n_outputs numbers: cheap), so that float32 rounding of the
-                # per-sample losses (log of sums near 1) does not blur the objective's value
-                Z = (X_b @ coef_T).astype(np.float64, copy=False)
+                Z = X_b @ coef_T  # raw_prediction of the block
                 Z += b
                 loss, R = loss_gradient(target[sl], Z)
                 s = sw[sl] if per_sample_sw else sw
-                loss_sum += float(np.sum(s * loss))
+                loss_sum += float(np.sum(s * loss, dtype=np.float64))
                 R *= s
-                # (n_outputs, n_features) in X's dtype, accumulated in float64
-                grad_coef += R.astype(dtype, copy=False).T @ X_b
+                grad_coef += R.T @ X_b  # (n_outputs, n_features), accumulated in float64
                 grad_b += R.sum(axis=0, dtype=np.float64)
             return loss_sum, grad_coef, grad_b
 
@@ -262,6 +258,10 @@ class LinearModelLoss:
             grad_coef += p[1]
             grad_b += p[2]
         C, scale = self.C, self.scale
+        if "grad_at_zero" not in self._cache and not np.any(w):
+            # a cold start's first evaluation is also the stopping rule's reference
+            self._cache["grad_at_zero"] = float(np.max(np.abs(C * scale * np.hstack(
+                [grad_coef, grad_b[:, None]] if self.fit_intercept else [grad_coef]))))
         # objective = 1/2 ||W||^2 + C sum_n s_n loss_n
         value = 0.5 * float(np.vdot(coef, coef)) + C * loss_sum
         # gradient = W + C R^T X  (and C sum_n R_n for the intercept)

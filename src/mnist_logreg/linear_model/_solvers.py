@@ -312,7 +312,6 @@ def lbfgs(
     """
     H0 = preconditioner.apply if preconditioner is not None else (lambda r: r)
     w = np.array(w0, dtype=np.float64)
-    reference = _stop_reference(objective)
     n_evals = 0
     # Refining pays only when the gradient still has a long way to go after it (its build costs
     # about 25 passes over the data).
@@ -324,6 +323,7 @@ def lbfgs(
         return objective.value_and_grad(w)
 
     f, g = evaluate(w)
+    reference = _stop_reference(objective)  # after the first evaluation: from 0 it is that one
     pairs = list(pairs) if pairs else []  # (s, y, 1 / s^T y), oldest first
     history = [f]  # objective after each iteration, for the decrease test
     message = "maximum number of iterations reached"
