@@ -29,6 +29,28 @@ def test_loguniform_covers_decades_evenly_and_uniform_is_biased() -> None:
     assert np.mean(uni > 1) == pytest.approx(9 / 9.99, abs=0.01)
 
 
+@pytest.mark.parametrize("n", [1, 3, 10, 37])
+def test_loguniform_puts_one_candidate_in_each_stratum_of_log_c(n: int) -> None:
+    """Test that the n candidates fall one in each of n equal-width strata of log C."""
+    for seed in range(20):
+        Cs = sample_candidates(n, 0.01, 10, random_state=seed)
+        u = (np.log(Cs) - np.log(0.01)) / (np.log(10) - np.log(0.01))
+        assert np.array_equal(np.floor(u * n).astype(int), np.arange(n))
+
+
+def test_loguniform_draws_are_each_log_uniform() -> None:
+    """Test that stratification keeps each candidate's marginal law log-uniform.
+
+    Pooled over many seeds, the smallest of 2 candidates is uniform on the lower half of
+    log C, and a randomly chosen candidate is uniform on all of it.
+    """
+    draws = np.array([sample_candidates(2, 1e-2, 1e2, random_state=s) for s in range(1000)])
+    u = (np.log10(draws) + 2) / 4
+    assert np.all(u[:, 0] < 0.5) and np.all(u[:, 1] >= 0.5)
+    pooled = np.histogram(u.ravel(), bins=4, range=(0, 1))[0] / u.size
+    assert np.allclose(pooled, 0.25, atol=0.04)
+
+
 @pytest.mark.parametrize(
     ("c_min", "c_max", "message"),
     [(10, 0.01, "reversed"), (0, 1, "--c-min"), (1, float("inf"), "--c-max"), (1, 1, "reversed")],

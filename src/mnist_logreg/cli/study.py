@@ -63,7 +63,8 @@ def study_cli(
     c_min: float = typer.Option(0.01, "--c-min", help="Smallest C of the search interval."),
     c_max: float = typer.Option(10.0, "--c-max", help="Largest C of the search interval."),
     sampling: str = typer.Option(
-        "loguniform", "--sampling", help="loguniform (unbiased) or uniform (the reference's)."
+        "loguniform", "--sampling",
+        help="loguniform (stratified log C: unbiased, no gaps) or uniform (the reference's).",
     ),
     scoring: str = typer.Option("accuracy", "--scoring", help="Any scikit-learn scorer name."),
     strategy: str = typer.Option(
