@@ -3,15 +3,21 @@
 Each file is written to a temporary file in the same folder and renamed over its final name, so a
 reader (or a killed run) never sees a half-written file. A run folder holds ``config.json`` from its
 start and ``checkpoints/fold-K.json`` for each finished outer fold, so ``--resume`` can finish it;
-``metrics.json`` is written last and marks the run complete.
+``metrics.json`` is written last and marks the run complete. The commands that write run folders
+(``study``, ``compare``) start them with :func:`start_run_folder` in :func:`default_out`'s folder
+unless ``--out`` is given, and reopen them with :func:`resume_run_folder`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
+
+import typer
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError
@@ -55,6 +61,25 @@ def read_json(path: Path, what: str) -> Any:
         raise InputError(f"{path}: {what} is unreadable or not valid JSON ({exc})") from exc
 
 
+def default_out(kind: str, dataset: str) -> Path:
+    """The default run folder of a command: a new one for every run.
+
+    Parameters
+    ----------
+    kind : str
+        The command's name (``study``, ``compare``).
+    dataset : str
+        The dataset's name; characters unsafe in a file name become ``-``.
+
+    Returns
+    -------
+    Path
+        ``runs/<kind>-<dataset>-<timestamp>``.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
+    return Path("runs") / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def create_run_folder(out: Path, *, force: bool = False) -> Path:
     """Create a fresh run folder; refuse an existing non-empty one unless ``force``."""
     out = Path(out)
@@ -86,6 +111,55 @@ def open_run_folder_for_resume(folder: Path) -> dict[str, Any]:
         raise InputError(f"{folder / CONFIG_FILE}: run configuration is not a JSON object")
     (folder / CHECKPOINTS).mkdir(exist_ok=True)
     return config
+
+
+def resume_run_folder(resume: Path, out: Path | None) -> dict[str, Any]:
+    """Check ``--resume`` (given without ``--out``) and return the run's saved configuration.
+
+    Parameters
+    ----------
+    resume : Path
+        The interrupted run folder.
+    out : Path or None
+        The ``--out`` option, which must not be given together with ``--resume``.
+
+    Returns
+    -------
+    dict
+        The contents of the folder's ``config.json``.
+
+    Raises
+    ------
+    typer.BadParameter
+        If ``out`` is given too (a usage error).
+    InputError
+        If the folder is missing, already complete or has no readable configuration.
+    """
+    if out is not None:
+        raise typer.BadParameter("give either --out or --resume, not both", param_hint="--resume")
+    return open_run_folder_for_resume(resume)
+
+
+def start_run_folder(out: Path, config: dict[str, Any], *, force: bool = False) -> Path:
+    """Create a new run folder and save the run's configuration in it as ``config.json``.
+
+    Parameters
+    ----------
+    out : Path
+        The folder to create (see :func:`create_run_folder`).
+    config : dict
+        The run's configuration, what ``--resume`` will read back.
+    force : bool, default=False
+        Replace ``out`` if it exists and is not empty.
+
+    Returns
+    -------
+    Path
+        The created folder.
+    """
+    folder = create_run_folder(out, force=force)
+    write_json(folder / CONFIG_FILE, config)
+    return folder
 
 
 def read_checkpoints(folder: Path) -> dict[int, dict[str, Any]]:

@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 import io
-import re
-import time
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TaskProgressColumn
 from rich.table import Table
 
+from mnist_logreg.cli._options import (
+    BootstrapOption,
+    DatasetOption,
+    ForceOption,
+    NJobsOption,
+    ResumeOption,
+    SchedulerOption,
+    max_train_option,
+    out_option,
+    seed_option,
+)
+from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
     CHECKPOINTS,
-    CONFIG_FILE,
-    create_run_folder,
-    open_run_folder_for_resume,
+    default_out,
     read_json,
+    resume_run_folder,
+    start_run_folder,
     write_atomic,
     write_json,
 )
@@ -52,58 +56,45 @@ from mnist_logreg.study import (
 )
 
 
-def default_out(dataset: str) -> Path:
-    """``runs/compare-<dataset>-<timestamp>``: a new folder for every run."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
-    return Path("runs") / f"compare-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def compare_cli(
-    models: str = typer.Option(
-        ",".join(MODEL_NAMES), "--models", help="Comma-separated: " + ", ".join(MODEL_NAMES) + "."
-    ),
-    dataset: str = typer.Option(
-        "mnist", "--dataset", help="mnist, fashion-mnist, digits, idx:DIR, openml:NAME."
-    ),
-    outer: int = typer.Option(
-        3, "--outer", help="Outer CV folds shared by every model (3 keeps the SVM refits cheap)."
-    ),
-    quick: bool = typer.Option(
-        False, "--quick",
-        help=f"Tiny budgets on {QUICK_MAX_TRAIN} training rows (unless --max-train): a smoke test.",
-    ),
-    max_train: int | None = typer.Option(
-        None, "--max-train", help="Seeded stratified subsample of N training rows."
-    ),
-    seed: int = typer.Option(
-        42, "--seed", help="Seed of every random choice (folds, subsamples, candidates)."
-    ),
-    n_bootstrap: int = typer.Option(
-        1000, "--bootstrap", help="Bootstrap resamples for the 95% confidence intervals."
-    ),
-    n_jobs: int = typer.Option(
-        -1, "--n-jobs", help="Local worker processes (-1: one per core, 1: in-process)."
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="tcp://HOST:PORT (Dask scheduler) or local:N (LocalCluster)."
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Run folder to create (default runs/compare-<dataset>-<time>)."
-    ),
-    resume: Path | None = typer.Option(
-        None, "--resume", help="Finish the interrupted run in this folder with its saved settings."
-    ),
-    force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+    models: Annotated[
+        str,
+        typer.Option("--models", help="Comma-separated: " + ", ".join(MODEL_NAMES) + "."),
+    ] = ",".join(MODEL_NAMES),
+    dataset: DatasetOption = "mnist",
+    outer: Annotated[
+        int,
+        typer.Option(
+            "--outer",
+            help="Outer CV folds shared by every model (3 keeps the SVM refits cheap).",
+        ),
+    ] = 3,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help=f"Tiny budgets on {QUICK_MAX_TRAIN} training rows (unless --max-train): "
+            "a smoke test.",
+        ),
+    ] = False,
+    max_train: Annotated[
+        int | None, max_train_option("Seeded stratified subsample of N training rows.")
+    ] = None,
+    seed: Annotated[
+        int, seed_option("Seed of every random choice (folds, subsamples, candidates).")
+    ] = 42,
+    n_bootstrap: BootstrapOption = 1000,
+    n_jobs: NJobsOption = -1,
+    scheduler: SchedulerOption = None,
+    out: Annotated[Path | None, out_option("compare")] = None,
+    resume: ResumeOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
     if resume is not None:
-        if out is not None:
-            raise typer.BadParameter(
-                "give either --out or --resume, not both", param_hint="--resume"
-            )
-        config = ComparisonConfig.from_dict(open_run_folder_for_resume(resume))
+        config = ComparisonConfig.from_dict(resume_run_folder(resume, out))
         config.validate()
         completed = read_compare_checkpoints(resume)
         folder = resume
@@ -124,15 +115,13 @@ def compare_cli(
         dataset_obj = load_dataset(config.dataset)
         rows = training_rows(dataset_obj, config.max_train, seed)
         config.compare.validate_for(dataset_obj.y_train[rows])
-        folder = create_run_folder(out or default_out(config.dataset), force=force)
-        write_json(folder / CONFIG_FILE, config.to_dict())
+        folder = start_run_folder(
+            out or default_out("compare", config.dataset), config.to_dict(), force=force
+        )
         completed = {}
 
-    runner = make_runner(n_jobs=n_jobs, scheduler=scheduler)
-    try:
+    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
         result = _run_with_progress(err, dataset_obj, config, runner, completed, folder)
-    finally:
-        runner.close()
     _write_run_folder(folder, result)
     _print_summary(result, folder)
 
@@ -196,15 +185,7 @@ def _run_with_progress(
     planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
                         set(completed))
     n_searches = len(cv.models) * (cv.outer + 1)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as progress:
+    with run_progress(err, TaskProgressColumn()) as progress:
         # The bar advances by each task's estimated cost, so that the remaining-time estimate
         # weighs an SVM refit more than a KNN search.
         work = progress.add_task(

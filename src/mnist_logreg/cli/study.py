@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import re
-import time
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import MofNCompleteColumn, TextColumn
 from rich.table import Table
 
+from mnist_logreg.cli._options import (
+    BootstrapOption,
+    DatasetOption,
+    ForceOption,
+    NJobsOption,
+    ResumeOption,
+    SchedulerOption,
+    max_train_option,
+    out_option,
+    seed_option,
+)
+from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
-    CONFIG_FILE,
-    create_run_folder,
-    open_run_folder_for_resume,
+    default_out,
     read_checkpoints,
+    resume_run_folder,
+    start_run_folder,
     write_atomic,
     write_checkpoint,
     write_json,
@@ -45,64 +49,55 @@ HEADLINE = (
 )
 
 
-def default_out(dataset: str) -> Path:
-    """``runs/study-<dataset>-<timestamp>``: a new folder for every run."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
-    return Path("runs") / f"study-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def study_cli(
-    dataset: str = typer.Option(
-        "mnist", "--dataset", help="mnist, fashion-mnist, digits, idx:DIR, openml:NAME."
-    ),
-    outer: int = typer.Option(
-        6, "--outer", help="Outer CV folds (6 gives 10,000-row validation folds on MNIST)."
-    ),
-    inner: int = typer.Option(5, "--inner", help="Inner CV folds of each search."),
-    candidates: int = typer.Option(10, "--candidates", help="C candidates per search."),
-    c_min: float = typer.Option(0.01, "--c-min", help="Smallest C of the search interval."),
-    c_max: float = typer.Option(10.0, "--c-max", help="Largest C of the search interval."),
-    sampling: str = typer.Option(
-        "loguniform", "--sampling",
-        help="loguniform (stratified log C: unbiased, no gaps) or uniform (the reference's).",
-    ),
-    scoring: str = typer.Option("accuracy", "--scoring", help="Any scikit-learn scorer name."),
-    strategy: str = typer.Option(
-        "multinomial", "--strategy", help="multinomial (softmax) or ovr (one-vs-all)."
-    ),
-    seed: int = typer.Option(
-        42, "--seed", help="Seed of every random choice (folds, candidates, subsample, bootstrap)."
-    ),
-    max_train: int | None = typer.Option(
-        None, "--max-train", help="Seeded stratified subsample of N training rows (quick runs)."
-    ),
-    n_bootstrap: int = typer.Option(
-        1000, "--bootstrap", help="Bootstrap resamples for the 95% confidence intervals."
-    ),
-    n_jobs: int = typer.Option(
-        -1, "--n-jobs", help="Local worker processes (-1: one per core, 1: in-process)."
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="tcp://HOST:PORT (Dask scheduler) or local:N (LocalCluster)."
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", help="Run folder to create (default runs/study-<dataset>-<time>)."
-    ),
-    resume: Path | None = typer.Option(
-        None, "--resume", help="Finish the interrupted run in this folder with its saved settings."
-    ),
-    force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+    dataset: DatasetOption = "mnist",
+    outer: Annotated[
+        int,
+        typer.Option(
+            "--outer", help="Outer CV folds (6 gives 10,000-row validation folds on MNIST)."
+        ),
+    ] = 6,
+    inner: Annotated[int, typer.Option("--inner", help="Inner CV folds of each search.")] = 5,
+    candidates: Annotated[int, typer.Option("--candidates", help="C candidates per search.")] = 10,
+    c_min: Annotated[
+        float, typer.Option("--c-min", help="Smallest C of the search interval.")
+    ] = 0.01,
+    c_max: Annotated[
+        float, typer.Option("--c-max", help="Largest C of the search interval.")
+    ] = 10.0,
+    sampling: Annotated[
+        str,
+        typer.Option(
+            "--sampling",
+            help="loguniform (stratified log C: unbiased, no gaps) or uniform (the reference's).",
+        ),
+    ] = "loguniform",
+    scoring: Annotated[
+        str, typer.Option("--scoring", help="Any scikit-learn scorer name.")
+    ] = "accuracy",
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="multinomial (softmax) or ovr (one-vs-all).")
+    ] = "multinomial",
+    seed: Annotated[
+        int,
+        seed_option("Seed of every random choice (folds, candidates, subsample, bootstrap)."),
+    ] = 42,
+    max_train: Annotated[
+        int | None,
+        max_train_option("Seeded stratified subsample of N training rows (quick runs)."),
+    ] = None,
+    n_bootstrap: BootstrapOption = 1000,
+    n_jobs: NJobsOption = -1,
+    scheduler: SchedulerOption = None,
+    out: Annotated[Path | None, out_option("study")] = None,
+    resume: ResumeOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Run the whole study (nested CV of C, final model, test metrics, figures, report)."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
     if resume is not None:
-        if out is not None:
-            raise typer.BadParameter(
-                "give either --out or --resume, not both", param_hint="--resume"
-            )
-        saved = open_run_folder_for_resume(resume)
-        config = StudyConfig.from_dict(saved)
+        config = StudyConfig.from_dict(resume_run_folder(resume, out))
         config.validate()
         completed = read_checkpoints(resume)
         folder = resume
@@ -131,15 +126,13 @@ def study_cli(
         config.validate()
         dataset_obj = load_dataset(config.dataset)
         config.nested.validate_for(dataset_obj.y_train)
-        folder = create_run_folder(out or default_out(config.dataset), force=force)
-        write_json(folder / CONFIG_FILE, config.to_dict())
+        folder = start_run_folder(
+            out or default_out("study", config.dataset), config.to_dict(), force=force
+        )
         completed = {}
 
-    runner = make_runner(n_jobs=n_jobs, scheduler=scheduler)
-    try:
+    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
         result = _run_with_progress(err, dataset_obj, config, runner, completed, folder)
-    finally:
-        runner.close()
     _write_run_folder(folder, result)
     _print_summary(result, folder)
 
@@ -154,16 +147,7 @@ def _run_with_progress(
 ) -> StudyResult:
     n_todo = config.nested.outer - len(completed)
     total = count_tasks(config.nested, n_todo)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as progress:
+    with run_progress(err, MofNCompleteColumn(), TextColumn("{task.fields[unit]}")) as progress:
         tasks = progress.add_task(
             f"study on {config.dataset} ({runner.description})", total=total, unit="fits"
         )

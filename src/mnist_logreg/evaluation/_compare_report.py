@@ -17,13 +17,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mnist_logreg.evaluation._html import _CSS, _card, _figure, _table, _text
+from mnist_logreg.evaluation._html import (
+    html_card,
+    html_escape,
+    html_figure,
+    html_page,
+    html_table,
+)
 from mnist_logreg.evaluation._plots import plot_confusion_matrix
 from mnist_logreg.evaluation._report import (
     Table,
-    _as_float,
-    _as_mapping,
-    _md_table,
+    as_float,
+    as_mapping,
     dataset_name,
     figure_stem,
     fmt_interval,
@@ -31,6 +36,7 @@ from mnist_logreg.evaluation._report import (
     fmt_seconds,
     kv_table,
     md_escape,
+    md_table,
 )
 from mnist_logreg.evaluation._style import PALETTE, axes_or_new, new_figure, root_figure, styled
 
@@ -45,7 +51,7 @@ CONFUSION_PREFIX = "confusion_matrix_"
 
 
 def _models(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {str(k): _as_mapping(v) for k, v in _as_mapping(results.get("models")).items()}
+    return {str(k): as_mapping(v) for k, v in as_mapping(results.get("models")).items()}
 
 
 def _label(name: str, entry: Mapping[str, Any]) -> str:
@@ -55,7 +61,7 @@ def _label(name: str, entry: Mapping[str, Any]) -> str:
 
 def fmt_params(params: Any) -> str:
     """Hyperparameters for display: ``kernel=rbf, C=5.23``."""
-    mapping = _as_mapping(params)
+    mapping = as_mapping(params)
     if not mapping:
         return "—"
     parts = []
@@ -69,7 +75,7 @@ def fmt_params(params: Any) -> str:
 
 def fmt_bytes(value: Any) -> str:
     """A size for display: ``812 B``, ``31.4 kB``, ``75.2 MB`` (powers of 1000)."""
-    x = _as_float(value)
+    x = as_float(value)
     if x is None:
         return "—"
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -80,7 +86,7 @@ def fmt_bytes(value: Any) -> str:
 
 def fmt_duration(value: Any) -> str:
     """Seconds for display, with milliseconds below one second (``35 ms``, ``12.3 s``)."""
-    x = _as_float(value)
+    x = as_float(value)
     if x is not None and x < 1.0:
         return f"{x * 1000:.0f} ms" if x >= 0.0005 else "< 1 ms"
     return fmt_seconds(value)
@@ -88,7 +94,7 @@ def fmt_duration(value: Any) -> str:
 
 def fmt_p(value: Any) -> str:
     """A p-value for display: 4 decimals, ``< 0.0001`` below."""
-    x = _as_float(value)
+    x = as_float(value)
     if x is None:
         return "—"
     return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
@@ -165,8 +171,8 @@ def comparison_figures(
     figures: dict[str, Figure] = {}
     labels, values, intervals = [], [], []
     for name, entry in models.items():
-        accuracy = _as_mapping(_as_mapping(entry.get("test")).get("accuracy"))
-        value = _as_float(accuracy.get("value"))
+        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
+        value = as_float(accuracy.get("value"))
         if value is None:
             continue
         labels.append(name)
@@ -176,7 +182,7 @@ def comparison_figures(
     if values:
         figures[ACCURACY_FIGURE] = root_figure(plot_accuracy_comparison(labels, values, intervals))
     for name, entry in models.items():
-        cm = _as_mapping(entry.get("test")).get("confusion_matrix")
+        cm = as_mapping(entry.get("test")).get("confusion_matrix")
         if not isinstance(cm, Sequence) or not cm:
             continue
         names = list(class_names) if class_names and len(class_names) == len(cm) else [
@@ -220,10 +226,10 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     best = None
     best_value = -math.inf
     for i, (name, entry) in enumerate(models.items()):
-        test = _as_mapping(entry.get("test"))
-        summary = _as_mapping(_as_mapping(entry.get("outer_summary")).get("accuracy"))
-        mean, std = _as_float(summary.get("mean")), _as_float(summary.get("std"))
-        accuracy = _as_float(_as_mapping(test.get("accuracy")).get("value"))
+        test = as_mapping(entry.get("test"))
+        summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
+        mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
+        accuracy = as_float(as_mapping(test.get("accuracy")).get("value"))
         if accuracy is not None and accuracy > best_value:
             best, best_value = i, accuracy
         rows.append((
@@ -252,8 +258,8 @@ def budget_table(results: Mapping[str, Any]) -> Table | None:
         return None
     rows = []
     for name, entry in models.items():
-        budget = _as_mapping(entry.get("budget"))
-        final = _as_mapping(entry.get("final"))
+        budget = as_mapping(entry.get("budget"))
+        final = as_mapping(entry.get("final"))
         search_rows = budget.get("search_rows")
         rows.append((
             name,
@@ -272,7 +278,7 @@ def budget_table(results: Mapping[str, Any]) -> Table | None:
 
 def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
     """Pairwise McNemar tests: discordant counts, test form, statistic, raw and Holm p-values."""
-    pairs = _as_mapping(results.get("mcnemar")).get("pairs")
+    pairs = as_mapping(results.get("mcnemar")).get("pairs")
     if not isinstance(pairs, Sequence) or not pairs:
         return None
     rows, highlight = [], set()
@@ -284,7 +290,7 @@ def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
         else:
             verdict = "no significant difference"
         method = "exact binomial" if pair.get("method") == "exact" else "chi-square (corrected)"
-        statistic = _as_float(pair.get("statistic"))
+        statistic = as_float(pair.get("statistic"))
         rows.append((
             f"{a} vs {b}",
             str(pair.get("b", "—")),
@@ -305,10 +311,10 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
     rows = []
     for name, entry in _models(results).items():
         for fold in entry.get("folds") or ():
-            fold = _as_mapping(fold)
-            validation = _as_mapping(fold.get("validation"))
-            seconds = _as_mapping(fold.get("seconds"))
-            total = sum(v for v in (_as_float(s) for s in seconds.values()) if v is not None)
+            fold = as_mapping(fold)
+            validation = as_mapping(fold.get("validation"))
+            seconds = as_mapping(fold.get("seconds"))
+            total = sum(v for v in (as_float(s) for s in seconds.values()) if v is not None)
             rows.append((
                 name,
                 str(fold.get("fold", "—")),
@@ -327,12 +333,12 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
 
 def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
     """Sentences describing the comparison protocol, filled with the run's settings."""
-    config = _as_mapping(results.get("config"))
-    dataset = _as_mapping(results.get("dataset"))
+    config = as_mapping(results.get("config"))
+    dataset = as_mapping(results.get("dataset"))
     outer = config.get("outer", "K")
     n_used = dataset.get("n_train_used")
     rows_text = f"the {n_used:,} training images" if isinstance(n_used, int) else "the training set"
-    mcnemar = _as_mapping(results.get("mcnemar"))
+    mcnemar = as_mapping(results.get("mcnemar"))
     paragraphs = [
         f"Every model is tuned and evaluated on the same {outer} stratified outer folds of "
         f"{rows_text} and the same test images. In each outer fold, each model's inner search "
@@ -376,8 +382,8 @@ def report_title(results: Mapping[str, Any]) -> str:
 def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
     best = None
     for name, entry in _models(results).items():
-        accuracy = _as_mapping(_as_mapping(entry.get("test")).get("accuracy"))
-        value = _as_float(accuracy.get("value"))
+        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
+        value = as_float(accuracy.get("value"))
         if value is not None and (best is None or value > best[1]):
             best = (name, value, accuracy)
     return best
@@ -385,7 +391,7 @@ def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
 
 def _run_details(results: Mapping[str, Any]) -> list[tuple[str, Table]]:
     out = []
-    config = dict(_as_mapping(results.get("config")))
+    config = dict(as_mapping(results.get("config")))
     budgets = config.pop("budgets", None)
     for title, block, seconds in (("Dataset", results.get("dataset"), False),
                                   ("Configuration", config, False),
@@ -423,39 +429,41 @@ def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, byt
     sections: list[tuple[str, str, str]] = []
     table = comparison_table(results)
     if table is not None:
-        sections.append(("comparison", "Comparison", _table(table) + '<p class="note">' + _text(
+        note = html_escape(
             "Test metrics of each final model (95% bootstrap interval of the accuracy); outer CV "
             "accuracy is the mean ± std over the outer validation folds. Fit time is the final "
             "fit on all training rows; predict time is per 10,000 test images; model size counts "
             "the fitted arrays (for KNN, the stored training images). The highlighted row is the "
-            "most accurate model.") + "</p>"))
+            "most accurate model.")
+        sections.append(
+            ("comparison", "Comparison", html_table(table) + f'<p class="note">{note}</p>'))
     names = _ordered_figures(list(figures))
     numbers = {name: i for i, name in enumerate(names, start=1)}
     accuracy = [n for n in names if figure_stem(n) == ACCURACY_FIGURE]
     if accuracy:
         sections.append(("accuracy", "Test accuracy", "".join(
-            _figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in accuracy)))
+            html_figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in accuracy)))
     table = mcnemar_table(results)
     if table is not None:
-        sections.append(("mcnemar", "Which differences are real (McNemar)", _table(table)
-                         + '<p class="note">' + _text(
+        sections.append(("mcnemar", "Which differences are real (McNemar)", html_table(table)
+                         + '<p class="note">' + html_escape(
                              "Only the test images on which exactly one of the two models is "
                              "right carry evidence; highlighted rows differ at the 5% family-wise "
                              "level (Holm).") + "</p>"))
-    body = "".join(f"<p>{_text(p)}</p>" for p in protocol_paragraphs(results))
+    body = "".join(f"<p>{html_escape(p)}</p>" for p in protocol_paragraphs(results))
     table = budget_table(results)
     if table is not None:
-        body += "<h3>Pipelines and budgets</h3>" + _table(table)
+        body += "<h3>Pipelines and budgets</h3>" + html_table(table)
     sections.append(("protocol", "Protocol", body))
     table = folds_table(results)
     if table is not None:
-        sections.append(("folds", "Outer folds", _table(table)))
+        sections.append(("folds", "Outer folds", html_table(table)))
     matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
     if matrices:
         sections.append(("confusion", "Confusion matrices", '<div class="grid2">' + "".join(
-            _figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in matrices)
+            html_figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in matrices)
             + "</div>"))
-    details = "".join(f"<div><h3>{_text(title)}</h3>{_table(t)}</div>"
+    details = "".join(f"<div><h3>{html_escape(title)}</h3>{html_table(t)}</div>"
                       for title, t in _run_details(results))
     if details:
         sections.append(("run", "Run details", f'<div class="grid2">{details}</div>'))
@@ -464,35 +472,21 @@ def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, byt
     best = _headline(results)
     if best is not None:
         interval = fmt_interval(best[2])
-        cards.append(_card(f"Most accurate: {best[0]}", f"{best[1]:.4f}",
-                           f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
+        cards.append(html_card(f"Most accurate: {best[0]}", f"{best[1]:.4f}",
+                               f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
     n_models = len(_models(results))
     if n_models:
-        cards.append(_card("Models compared", str(n_models),
-                           f"on {_as_mapping(results.get('config')).get('outer', '?')} shared "
-                           "outer folds"))
-    total = _as_mapping(results.get("timings")).get("total_seconds")
-    if _as_float(total) is not None:
-        cards.append(_card("Run time", fmt_seconds(total), "search, fits, evaluation"))
+        cards.append(html_card("Models compared", str(n_models),
+                               f"on {as_mapping(results.get('config')).get('outer', '?')} shared "
+                               "outer folds"))
+    total = as_mapping(results.get("timings")).get("total_seconds")
+    if as_float(total) is not None:
+        cards.append(html_card("Run time", fmt_seconds(total), "search, fits, evaluation"))
     cards_html = f'<div class="cards">{"".join(cards)}</div>' if cards else ""
 
-    title = report_title(results)
-    toc = "".join(f'<a href="#{sid}">{_text(stitle)}</a>' for sid, stitle, _ in sections)
-    body_html = "".join(f'<section id="{sid}"><h2>{_text(stitle)}</h2>{sbody}</section>'
-                        for sid, stitle, sbody in sections)
-    schema = results.get("schema")
-    footer = "Generated by mnist-logreg compare" + (
-        f" · metrics.json schema {_text(schema)}" if schema is not None else "")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        f'<header><h1>{_text(title)}</h1><p class="sub"><code>mnist-logreg compare</code> · '
-        f"{_text(dataset_name(results))}</p></header>\n"
-        f'{cards_html}\n<nav class="toc">{toc}</nav>\n{body_html}\n'
-        f"<footer>{footer}</footer>\n</main>\n</body>\n</html>\n"
-    )
+    subtitle = f"<code>mnist-logreg compare</code> · {html_escape(dataset_name(results))}"
+    return html_page(report_title(results), subtitle, cards_html, sections,
+                     generator="mnist-logreg compare", schema=results.get("schema"))
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -519,7 +513,7 @@ def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str,
                 f"**{best[1]:.4f}** (95% CI {fmt_interval(best[2])}).", ""]
     table = comparison_table(results)
     if table is not None:
-        out += ["## Comparison", "", *_md_table(table)]
+        out += ["## Comparison", "", *md_table(table)]
     names = _ordered_figures(list(figures))
 
     def figure_md(number: int, name: str) -> list[str]:
@@ -533,23 +527,23 @@ def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str,
             out += ["## Test accuracy", "", *figure_md(numbers[name], name)]
     table = mcnemar_table(results)
     if table is not None:
-        out += ["## Which differences are real (McNemar)", "", *_md_table(table)]
+        out += ["## Which differences are real (McNemar)", "", *md_table(table)]
     out += ["## Protocol", ""]
     for paragraph in protocol_paragraphs(results):
         out += [md_escape(paragraph), ""]
     table = budget_table(results)
     if table is not None:
-        out += ["### Pipelines and budgets", "", *_md_table(table)]
+        out += ["### Pipelines and budgets", "", *md_table(table)]
     table = folds_table(results)
     if table is not None:
-        out += ["## Outer folds", "", *_md_table(table)]
+        out += ["## Outer folds", "", *md_table(table)]
     matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
     if matrices:
         out += ["## Confusion matrices", ""]
         for name in matrices:
             out += figure_md(numbers[name], name)
     for title, t in _run_details(results):
-        out += [f"## {title}", "", *_md_table(t)]
+        out += [f"## {title}", "", *md_table(t)]
     schema = results.get("schema")
     if schema is not None:
         out += [f"*metrics.json schema {md_escape(schema)}*", ""]

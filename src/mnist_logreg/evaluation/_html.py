@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mnist_logreg.evaluation._report import (
@@ -96,8 +96,20 @@ footer { margin-top: 52px; padding-top: 12px; border-top: 1px solid var(--line);
 """
 
 
-def _text(value: Any) -> str:
-    """Escape text for HTML content or a quoted attribute, leaving no URL-shaped sequence."""
+def html_escape(value: Any) -> str:
+    """Escape text for HTML content or a quoted attribute, leaving no URL-shaped sequence.
+
+    Parameters
+    ----------
+    value : object
+        Anything; its ``str()`` is escaped.
+
+    Returns
+    -------
+    str
+        ``html.escape(str(value), quote=True)`` with ``://``, ``url(`` and ``@import`` written
+        with character references.
+    """
     return (
         html.escape(str(value), quote=True)
         .replace("://", "&#58;//")
@@ -106,26 +118,55 @@ def _text(value: Any) -> str:
     )
 
 
-def _table(table: Table) -> str:
+def html_table(table: Table) -> str:
+    """Render a report table as an HTML ``<table>``.
+
+    Parameters
+    ----------
+    table : Table
+        Headers, rows, optional footer; rows in ``table.highlight`` get ``class="chosen"``, a
+        non-numeric table ``class="kv"``.
+
+    Returns
+    -------
+    str
+        The table's HTML, every cell escaped with :func:`html_escape`.
+    """
     class_attr = "" if table.numeric else ' class="kv"'
-    head = "".join(f"<th>{_text(h)}</th>" for h in table.headers)
+    head = "".join(f"<th>{html_escape(h)}</th>" for h in table.headers)
     body = []
     for i, row in enumerate(table.rows):
-        cells = [f"<td>{_text(cell)}</td>" for cell in row]
+        cells = [f"<td>{html_escape(cell)}</td>" for cell in row]
         row_class = ' class="chosen"' if i in table.highlight else ""
         body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
     foot = ""
     if table.footer is not None:
-        footer_cells = "".join(f"<td>{_text(c)}</td>" for c in table.footer)
+        footer_cells = "".join(f"<td>{html_escape(c)}</td>" for c in table.footer)
         foot = f"<tfoot><tr>{footer_cells}</tr></tfoot>"
     return (f"<table{class_attr}><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody>{foot}</table>")
 
 
-def _card(label: str, value: str, detail: str = "") -> str:
-    detail_html = f'<div class="detail">{_text(detail)}</div>' if detail else ""
-    return (f'<div class="card"><div class="label">{_text(label)}</div>'
-            f'<div class="value">{_text(value)}</div>{detail_html}</div>')
+def html_card(label: str, value: str, detail: str = "") -> str:
+    """Render one headline card (a label, a large value, an optional detail line).
+
+    Parameters
+    ----------
+    label : str
+        What the value is (``Test accuracy``).
+    value : str
+        The value, already formatted.
+    detail : str, default=""
+        A smaller line under the value (a confidence interval); none if empty.
+
+    Returns
+    -------
+    str
+        A ``<div class="card">``, every text escaped.
+    """
+    detail_html = f'<div class="detail">{html_escape(detail)}</div>' if detail else ""
+    return (f'<div class="card"><div class="label">{html_escape(label)}</div>'
+            f'<div class="value">{html_escape(value)}</div>{detail_html}</div>')
 
 
 def _cards(results: Mapping[str, Any]) -> str:
@@ -136,22 +177,88 @@ def _cards(results: Mapping[str, Any]) -> str:
                        ("log_loss", "Log-loss")):
         if key in test:
             interval = fmt_interval(test[key])
-            cards.append(_card(label, fmt_number(test[key]),
-                               f"95% CI {interval}" if interval != "—" else ""))
+            cards.append(html_card(label, fmt_number(test[key]),
+                                   f"95% CI {interval}" if interval != "—" else ""))
     summary = outer_summary(results)
     if summary is not None:
-        cards.append(_card("Outer CV accuracy", f"{summary[0]:.4f}",
-                           f"± {summary[1]:.4f} (std) over {summary[2]} folds"))
+        cards.append(html_card("Outer CV accuracy", f"{summary[0]:.4f}",
+                               f"± {summary[1]:.4f} (std) over {summary[2]} folds"))
     if final_c(results) is not None:
-        cards.append(_card("Final model C", fmt_c(final_c(results)), "chosen by the final search"))
+        cards.append(html_card("Final model C", fmt_c(final_c(results)),
+                               "chosen by the final search"))
     return f'<div class="cards">{"".join(cards)}</div>' if cards else ""
 
 
-def _figure(number: int, name: str, caption: str, png: bytes) -> str:
+def html_figure(number: int, name: str, caption: str, png: bytes) -> str:
+    """Render a numbered figure with its PNG embedded as a ``data:`` URI.
+
+    Parameters
+    ----------
+    number : int
+        The figure's number in the page (``Figure 3.``).
+    name : str
+        The figure's file name; its stem makes the anchor ``fig-<stem>``.
+    caption : str
+        Caption, also the image's ``alt`` text.
+    png : bytes
+        The image.
+
+    Returns
+    -------
+    str
+        A self-contained ``<figure>`` element.
+    """
     data = base64.b64encode(bytes(png)).decode("ascii")
-    return (f'<figure id="fig-{_text(figure_stem(name))}"><img alt="{_text(caption)}" '
-            f'src="data:image/png;base64,{data}">'
-            f"<figcaption><strong>Figure {number}.</strong> {_text(caption)}</figcaption></figure>")
+    return (f'<figure id="fig-{html_escape(figure_stem(name))}">'
+            f'<img alt="{html_escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption><strong>Figure {number}.</strong> {html_escape(caption)}</figcaption>"
+            "</figure>")
+
+
+def html_page(
+    title: str,
+    subtitle_html: str,
+    cards_html: str,
+    sections: Sequence[tuple[str, str, str]],
+    generator: str,
+    schema: Any = None,
+) -> str:
+    """Assemble a report page: head with the inline CSS, header, cards, contents, sections, footer.
+
+    Parameters
+    ----------
+    title : str
+        The page's title (escaped here).
+    subtitle_html : str
+        The line under the title, already HTML.
+    cards_html : str
+        The headline cards (see :func:`html_card`), already HTML; may be empty.
+    sections : sequence of (str, str, str)
+        ``(id, title, body_html)`` of each section, in order; the contents link to the ids.
+    generator : str
+        What made the page, for the footer (``mnist-logreg compare``).
+    schema : object, optional
+        The results' ``metrics.json`` schema version, named in the footer when given.
+
+    Returns
+    -------
+    str
+        The whole HTML5 document.
+    """
+    toc = "".join(f'<a href="#{sid}">{html_escape(stitle)}</a>' for sid, stitle, _ in sections)
+    body_html = "".join(f'<section id="{sid}"><h2>{html_escape(stitle)}</h2>{sbody}</section>'
+                        for sid, stitle, sbody in sections)
+    footer = f"Generated by {html_escape(generator)}" + (
+        f" · metrics.json schema {html_escape(schema)}" if schema is not None else "")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html_escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f'<header><h1>{html_escape(title)}</h1><p class="sub">{subtitle_html}</p></header>\n'
+        f'{cards_html}\n<nav class="toc">{toc}</nav>\n{body_html}\n'
+        f"<footer>{footer}</footer>\n</main>\n</body>\n</html>\n"
+    )
 
 
 def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
@@ -178,45 +285,45 @@ def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str
     table = metrics_table(results)
     if table is not None:
         note = bootstrap_note(results)
-        body = _table(table) + (f'<p class="note">{_text(note)}</p>' if note else "")
+        body = html_table(table) + (f'<p class="note">{html_escape(note)}</p>' if note else "")
         sections.append(("metrics", "Test-set metrics", body))
 
     paragraphs = protocol_paragraphs(results)
     body = "".join(
-        f'<p class="callout">{_text(p)}</p>' if p == PROTOCOL_SUMMARY else
-        f"<p>{_text(p)}</p>" for p in paragraphs
+        f'<p class="callout">{html_escape(p)}</p>' if p == PROTOCOL_SUMMARY else
+        f"<p>{html_escape(p)}</p>" for p in paragraphs
     )
     sections.append(("protocol", "Protocol", body))
 
     table = folds_table(results)
     if table is not None:
-        sections.append(("folds", "Outer folds", _table(table) + '<p class="note">'
-                         + _text("Each fold's C was chosen by its own inner search; the validation "
-                                 "scores are of the model refit at that C, on rows the fold's "
-                                 "search never saw.") + "</p>"))
+        sections.append(("folds", "Outer folds", html_table(table) + '<p class="note">'
+                         + html_escape("Each fold's C was chosen by its own inner search; the "
+                                       "validation scores are of the model refit at that C, on "
+                                       "rows the fold's search never saw.") + "</p>"))
     table = candidates_table(results)
     if table is not None:
-        sections.append(("final", "Final model: C candidates", _table(table)))
+        sections.append(("final", "Final model: C candidates", html_table(table)))
 
     if figures:
-        body = "".join(_figure(i, name, caption, figures[name]) for i, (name, caption)
+        body = "".join(html_figure(i, name, caption, figures[name]) for i, (name, caption)
                        in enumerate(ordered_figures(list(figures)), start=1))
         sections.append(("figures", "Figures", body))
 
     table = per_class_table(results)
     if table is not None:
-        sections.append(("per-class", "Per-class metrics (test set)", _table(table)))
+        sections.append(("per-class", "Per-class metrics (test set)", html_table(table)))
     text = report_text(results)
     if text:
         sections.append(("report", "Classification report (test set)",
-                         f"<pre>{_text(text.rstrip())}</pre>"))
+                         f"<pre>{html_escape(text.rstrip())}</pre>"))
 
     details = []
     for title, key, seconds in (("Dataset", "dataset", False), ("Configuration", "config", False),
                                 ("Versions", "versions", False), ("Timings", "timings", True)):
         table = kv_table(results.get(key), seconds=seconds)
         if table is not None:
-            details.append(f"<div><h3>{_text(title)}</h3>{_table(table)}</div>")
+            details.append(f"<div><h3>{html_escape(title)}</h3>{html_table(table)}</div>")
     if details:
         sections.append(("run", "Run details", f'<div class="grid2">{"".join(details)}</div>'))
 
@@ -224,20 +331,7 @@ def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str
     subtitle = []
     command = results.get("command")
     if command:
-        subtitle.append(f"<code>{_text(' '.join(str(command).split()))}</code>")
-    subtitle.append(_text(dataset_name(results)))
-    toc = "".join(f'<a href="#{sid}">{_text(stitle)}</a>' for sid, stitle, _ in sections)
-    body_html = "".join(f'<section id="{sid}"><h2>{_text(stitle)}</h2>{sbody}</section>'
-                        for sid, stitle, sbody in sections)
-    schema = results.get("schema")
-    footer = "Generated by mnist-logreg" + (f" · metrics.json schema {_text(schema)}"
-                                            if schema is not None else "")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"<header><h1>{_text(title)}</h1><p class=\"sub\">{' · '.join(subtitle)}</p></header>\n"
-        f"{_cards(results)}\n<nav class=\"toc\">{toc}</nav>\n{body_html}\n"
-        f"<footer>{footer}</footer>\n</main>\n</body>\n</html>\n"
-    )
+        subtitle.append(f"<code>{html_escape(' '.join(str(command).split()))}</code>")
+    subtitle.append(html_escape(dataset_name(results)))
+    return html_page(title, " · ".join(subtitle), _cards(results), sections,
+                     generator="mnist-logreg", schema=results.get("schema"))

@@ -103,12 +103,35 @@ class Table:
     numeric: bool = True
 
 
-def _as_mapping(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """A block of the results if it is a mapping, else an empty one (a missing or odd block).
+
+    Parameters
+    ----------
+    value : object
+        A block read from ``metrics.json``-shaped results.
+
+    Returns
+    -------
+    Mapping
+        ``value`` itself, or ``{}``.
+    """
     return value if isinstance(value, Mapping) else {}
 
 
-def _as_float(value: Any) -> float | None:
-    """``value`` as a finite float, else None (accepts ``{"value": v}`` entries)."""
+def as_float(value: Any) -> float | None:
+    """``value`` as a finite float, else None (accepts ``{"value": v}`` entries).
+
+    Parameters
+    ----------
+    value : object
+        A number, a ``{"value": v}`` metric entry, or anything else.
+
+    Returns
+    -------
+    float or None
+        None for booleans, None, non-numbers, NaN and infinities.
+    """
     if isinstance(value, Mapping):
         value = value.get("value")
     if isinstance(value, bool) or value is None:
@@ -122,19 +145,19 @@ def _as_float(value: Any) -> float | None:
 
 def fmt_number(value: Any, digits: int = 4) -> str:
     """A metric for display: ``0.9243``; ``—`` where missing or not a number."""
-    x = _as_float(value)
+    x = as_float(value)
     return "—" if x is None else f"{x:.{digits}f}"
 
 
 def fmt_c(value: Any) -> str:
     """A value of C for display, 4 significant digits."""
-    x = _as_float(value)
+    x = as_float(value)
     return "—" if x is None else f"{x:.4g}"
 
 
 def fmt_seconds(value: Any) -> str:
     """Seconds for display: ``12.3 s``, ``4 min 05 s``, ``1 h 02 min``."""
-    x = _as_float(value)
+    x = as_float(value)
     if x is None:
         return "—"
     if x < 60:
@@ -160,7 +183,7 @@ def fmt_interval(entry: Any, digits: int = 4) -> str:
     ci = entry.get("ci95") if isinstance(entry, Mapping) else None
     if not isinstance(ci, Sequence) or len(ci) != 2:
         return "—"
-    lo, hi = _as_float(ci[0]), _as_float(ci[1])
+    lo, hi = as_float(ci[0]), as_float(ci[1])
     if lo is None or hi is None:
         return "—"
     return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
@@ -189,7 +212,7 @@ def report_title(results: Mapping[str, Any]) -> str:
 
 def final_c(results: Mapping[str, Any]) -> float | None:
     """C of the final model, or None."""
-    return _as_float(_as_mapping(_as_mapping(results.get("final")).get("best_params")).get("C"))
+    return as_float(as_mapping(as_mapping(results.get("final")).get("best_params")).get("C"))
 
 
 def folds_list(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -208,10 +231,10 @@ def outer_summary(results: Mapping[str, Any], metric: str = "accuracy") -> tuple
     one, so the report shows the numbers of ``metrics.json``; otherwise computed from the folds
     (standard deviation with ddof=0, as ``numpy.std``).
     """
-    values = [_as_float(_as_mapping(f.get("validation")).get(metric)) for f in folds_list(results)]
+    values = [as_float(as_mapping(f.get("validation")).get(metric)) for f in folds_list(results)]
     present = [v for v in values if v is not None]
-    stored = _as_mapping(_as_mapping(results.get("outer_summary")).get(metric))
-    mean, std = _as_float(stored.get("mean")), _as_float(stored.get("std"))
+    stored = as_mapping(as_mapping(results.get("outer_summary")).get(metric))
+    mean, std = as_float(stored.get("mean")), as_float(stored.get("std"))
     if mean is not None and std is not None:
         return mean, std, len(present) or len(folds_list(results))
     if not present:
@@ -223,7 +246,7 @@ def outer_summary(results: Mapping[str, Any], metric: str = "accuracy") -> tuple
 
 def metrics_table(results: Mapping[str, Any]) -> Table | None:
     """Headline test metrics: metric, value, 95% interval, better direction."""
-    test = _as_mapping(results.get("test"))
+    test = as_mapping(results.get("test"))
     rows = []
     for key, (label, better) in METRIC_LABELS.items():
         if key not in test:
@@ -239,8 +262,8 @@ def metrics_table(results: Mapping[str, Any]) -> Table | None:
 
 def bootstrap_note(results: Mapping[str, Any]) -> str:
     """How the intervals were computed (empty without a bootstrap record)."""
-    test = _as_mapping(results.get("test"))
-    boot = _as_mapping(test.get("bootstrap"))
+    test = as_mapping(results.get("test"))
+    boot = as_mapping(test.get("bootstrap"))
     n = boot.get("n_resamples")
     n_samples = test.get("n_samples")
     if not n:
@@ -254,7 +277,7 @@ def bootstrap_note(results: Mapping[str, Any]) -> str:
 
 def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
     """Sentences describing the protocol, filled with the run's settings where known."""
-    config = _as_mapping(results.get("config"))
+    config = as_mapping(results.get("config"))
     outer = config_value(config, "outer", "n_outer", "outer_folds")
     inner = config_value(config, "inner", "n_inner", "inner_folds")
     n_cand = config_value(config, "n_candidates", "candidates")
@@ -311,18 +334,18 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
     if not folds:
         return None
     shown = [m for m in FOLD_METRICS
-             if any(m in _as_mapping(f.get("validation")) for f in folds)]
+             if any(m in as_mapping(f.get("validation")) for f in folds)]
     headers = ("Fold", "Chosen C", *(f"Validation {_lower_first(METRIC_LABELS[m][0])}"
                                      for m in shown), "Seconds")
     rows = []
     for i, fold in enumerate(folds):
-        validation = _as_mapping(fold.get("validation"))
+        validation = as_mapping(fold.get("validation"))
         seconds = fold.get("seconds")
         if isinstance(seconds, Mapping):
-            seconds = sum(v for v in (_as_float(s) for s in seconds.values()) if v is not None)
+            seconds = sum(v for v in (as_float(s) for s in seconds.values()) if v is not None)
         rows.append((
             str(fold.get("fold", i + 1)),
-            fmt_c(_as_mapping(fold.get("best_params")).get("C")),
+            fmt_c(as_mapping(fold.get("best_params")).get("C")),
             *(fmt_number(validation.get(m)) for m in shown),
             fmt_seconds(seconds),
         ))
@@ -336,13 +359,13 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
 
 def candidates_table(results: Mapping[str, Any]) -> Table | None:
     """The final search's candidates: C, mean and std of the inner score; the chosen one marked."""
-    candidates = _as_mapping(results.get("final")).get("candidates")
+    candidates = as_mapping(results.get("final")).get("candidates")
     if not isinstance(candidates, Sequence) or not candidates:
         return None
     chosen = final_c(results)
     rows, highlight = [], set()
     for i, cand in enumerate(c for c in candidates if isinstance(c, Mapping)):
-        c = _as_float(cand.get("C"))
+        c = as_float(cand.get("C"))
         is_chosen = c is not None and chosen is not None and math.isclose(c, chosen, rel_tol=1e-9)
         if is_chosen:
             highlight.add(i)
@@ -350,23 +373,23 @@ def candidates_table(results: Mapping[str, Any]) -> Table | None:
                      fmt_number(cand.get("std_score")), "chosen" if is_chosen else ""))
     if not rows:
         return None
-    scoring = (_as_mapping(results.get("final")).get("scoring")
-               or _as_mapping(results.get("config")).get("scoring") or "score")
+    scoring = (as_mapping(results.get("final")).get("scoring")
+               or as_mapping(results.get("config")).get("scoring") or "score")
     return Table(("C", f"Mean inner {scoring}", "Std", ""), tuple(rows),
                  highlight=frozenset(highlight))
 
 
 def per_class_table(results: Mapping[str, Any]) -> Table | None:
     """Precision, recall, F1, support (and one-vs-rest AUC when present) per class."""
-    per_class = _as_mapping(_as_mapping(results.get("test")).get("per_class"))
+    per_class = as_mapping(as_mapping(results.get("test")).get("per_class"))
     if not per_class:
         return None
-    with_auc = any("roc_auc" in _as_mapping(v) for v in per_class.values())
+    with_auc = any("roc_auc" in as_mapping(v) for v in per_class.values())
     headers = ("Class", "Precision", "Recall", "F1", "Support", *(("ROC AUC",) if with_auc else ()))
     rows = []
     for name, entry in per_class.items():
-        entry = _as_mapping(entry)
-        support = _as_float(entry.get("support"))
+        entry = as_mapping(entry)
+        support = as_float(entry.get("support"))
         rows.append((
             str(name),
             fmt_number(entry.get("precision")),
@@ -384,13 +407,13 @@ def kv_table(block: Any, seconds: bool = False) -> Table | None:
     With ``seconds``, numbers under keys that name seconds (``total_seconds``, ``search_s``) are
     shown as durations.
     """
-    mapping = _as_mapping(block)
+    mapping = as_mapping(block)
     if not mapping:
         return None
     rows = []
     for key, value in mapping.items():
         is_time = seconds and (str(key).endswith(("seconds", "_s")) or str(key) == "seconds")
-        shown = fmt_seconds(value) if is_time and _as_float(value) is not None else fmt_value(value)
+        shown = fmt_seconds(value) if is_time and as_float(value) is not None else fmt_value(value)
         rows.append((str(key), shown))
     return Table(("Key", "Value"), tuple(rows), numeric=False)
 
@@ -421,7 +444,7 @@ def ordered_figures(names: Sequence[str]) -> list[tuple[str, str]]:
 
 def report_text(results: Mapping[str, Any]) -> str:
     """The scikit-learn classification report text of the test set ('' when absent)."""
-    text = _as_mapping(results.get("test")).get("classification_report")
+    text = as_mapping(results.get("test")).get("classification_report")
     return text if isinstance(text, str) else ""
 
 
@@ -441,7 +464,20 @@ def md_escape(text: Any) -> str:
     return escaped
 
 
-def _md_table(table: Table) -> list[str]:
+def md_table(table: Table) -> list[str]:
+    """Render a report table as Markdown lines (a pipe table, then a blank line).
+
+    Parameters
+    ----------
+    table : Table
+        Headers, rows, optional footer; highlighted rows and the footer are bold, numeric
+        tables right-align every column but the first.
+
+    Returns
+    -------
+    list of str
+        The table's lines, every cell escaped with :func:`md_escape`.
+    """
     def line(cells: Sequence[str], bold: bool = False) -> str:
         escaped = [md_escape(c) for c in cells]
         if bold:
@@ -478,7 +514,7 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
         out += [f"Command: `{' '.join(str(command).split()).replace('`', '')}`", ""]
 
     headline = []
-    test = _as_mapping(results.get("test"))
+    test = as_mapping(results.get("test"))
     if "accuracy" in test:
         headline.append(f"test accuracy **{fmt_number(test['accuracy'])}** "
                         f"(95% CI {fmt_interval(test['accuracy'])})")
@@ -493,7 +529,7 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
 
     table = metrics_table(results)
     if table is not None:
-        out += ["## Test-set metrics", "", *_md_table(table)]
+        out += ["## Test-set metrics", "", *md_table(table)]
         note = bootstrap_note(results)
         if note:
             out += [md_escape(note), ""]
@@ -504,10 +540,10 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
 
     table = folds_table(results)
     if table is not None:
-        out += ["## Outer folds", "", *_md_table(table)]
+        out += ["## Outer folds", "", *md_table(table)]
     table = candidates_table(results)
     if table is not None:
-        out += ["## Final model: C candidates", "", *_md_table(table)]
+        out += ["## Final model: C candidates", "", *md_table(table)]
 
     if figures:
         out += ["## Figures", ""]
@@ -518,7 +554,7 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
 
     table = per_class_table(results)
     if table is not None:
-        out += ["## Per-class metrics (test set)", "", *_md_table(table)]
+        out += ["## Per-class metrics (test set)", "", *md_table(table)]
     text = report_text(results)
     if text:
         out += ["## Classification report (test set)", "", "```", text.replace("```", "'''"),
@@ -528,7 +564,7 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
                                 ("Versions", "versions", False), ("Timings", "timings", True)):
         table = kv_table(results.get(key), seconds=seconds)
         if table is not None:
-            out += [f"## {title}", "", *_md_table(table)]
+            out += [f"## {title}", "", *md_table(table)]
     schema = results.get("schema")
     if schema is not None:
         out += [f"*metrics.json schema {md_escape(schema)}*", ""]
@@ -543,8 +579,8 @@ def _text_report_from_per_class(per_class: Mapping[str, Any]) -> str:
     width = max([len(str(k)) for k in per_class] + [12])
     lines = [f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
     for name, entry in per_class.items():
-        entry = _as_mapping(entry)
-        support = _as_float(entry.get("support"))
+        entry = as_mapping(entry)
+        support = as_float(entry.get("support"))
         lines.append(
             f"{name!s:>{width}} {fmt_number(entry.get('precision')):>9} "
             f"{fmt_number(entry.get('recall')):>9} {fmt_number(entry.get('f1')):>9} "
@@ -568,7 +604,7 @@ def render_classification_report(results: Mapping[str, Any]) -> str:
         equivalent table built from ``per_class``), the headline metrics with their 95%
         intervals, and the confusion matrix.
     """
-    test = _as_mapping(results.get("test"))
+    test = as_mapping(results.get("test"))
     lines = [f"Classification report of the final model on the test set of {dataset_name(results)}"]
     if final_c(results) is not None:
         lines.append(f"Final model: C = {fmt_c(final_c(results))}")
@@ -576,8 +612,8 @@ def render_classification_report(results: Mapping[str, Any]) -> str:
         lines.append(f"Test images: {test['n_samples']}")
     lines.append("")
     text = report_text(results)
-    if not text and _as_mapping(test.get("per_class")):
-        text = _text_report_from_per_class(_as_mapping(test.get("per_class")))
+    if not text and as_mapping(test.get("per_class")):
+        text = _text_report_from_per_class(as_mapping(test.get("per_class")))
     if text:
         lines += [text.rstrip("\n"), ""]
     table = metrics_table(results)
@@ -587,7 +623,7 @@ def render_classification_report(results: Mapping[str, Any]) -> str:
         lines += [f"  {row[0]:<{width}}  {row[1]:>8}  {row[2]}" for row in table.rows]
         lines.append("")
     cm = test.get("confusion_matrix")
-    names = list(_as_mapping(test.get("per_class")))
+    names = list(as_mapping(test.get("per_class")))
     if isinstance(cm, Sequence) and cm and all(isinstance(r, Sequence) for r in cm):
         if len(names) != len(cm):
             names = [str(i) for i in range(len(cm))]

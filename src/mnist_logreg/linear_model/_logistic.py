@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from mnist_logreg.linear_model._path import _proba_from_raw, logistic_regression_path
+from mnist_logreg.linear_model._path import logistic_regression_path, proba_from_raw
 from mnist_logreg.linear_model._solvers import SOLVERS
 
 __all__ = ["LogisticRegression"]
@@ -195,7 +195,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         raw_prediction = self.decision_function(X)
         if raw_prediction.ndim == 1:
             raw_prediction = raw_prediction[:, None]
-        return _proba_from_raw(raw_prediction, self._multi_class)
+        return proba_from_raw(raw_prediction, self._multi_class)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Return the logarithm of the class probabilities, shape (n_samples, n_classes)."""

@@ -34,7 +34,7 @@ from mnist_logreg.linear_model._linear_loss import LinearModelLoss
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
 
-__all__ = ["LogisticPath", "logistic_regression_path"]
+__all__ = ["LogisticPath", "logistic_regression_path", "proba_from_raw"]
 
 _controller: ThreadpoolController | None = None
 
@@ -117,7 +117,7 @@ class LogisticPath:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Return class probabilities of every C, shape (n_Cs, n_samples, n_classes)."""
         Z = self.decision_function(X)
-        return np.stack([_proba_from_raw(z, self.multi_class) for z in Z])
+        return np.stack([proba_from_raw(z, self.multi_class) for z in Z])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Return predicted labels of every C, shape (n_Cs, n_samples)."""
@@ -144,8 +144,22 @@ class LogisticPath:
         return out
 
 
-def _proba_from_raw(raw_prediction: np.ndarray, multi_class: str) -> np.ndarray:
-    """Class probabilities from raw predictions of shape (n_samples, n_outputs)."""
+def proba_from_raw(raw_prediction: np.ndarray, multi_class: str) -> np.ndarray:
+    """Class probabilities from raw predictions of shape (n_samples, n_outputs).
+
+    Parameters
+    ----------
+    raw_prediction : ndarray of shape (n_samples, n_outputs)
+        ``X @ coef_.T + intercept_``; one output for a binary model.
+    multi_class : {"multinomial", "ovr"}
+        How several outputs become probabilities: softmax, or one sigmoid per class normalized
+        to sum to one (as scikit-learn's OneVsRestClassifier does).
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+        Rows sum to one; a binary model gives two columns ``[1 - p, p]``.
+    """
     if raw_prediction.shape[1] == 1:
         p = BinaryCrossEntropy.predict_proba(raw_prediction[:, 0])
         return np.column_stack([1 - p, p])

@@ -218,17 +218,37 @@ def _build_tree(
     return Pipeline([_scale(pixel_max), ("classifier", tree)])
 
 
+def _kernel_map(
+    gamma: float, n_components: int, random_state: int, n_rows: int | None = None
+) -> Nystroem:
+    """lr-rff's RBF kernel map, the same in its pipeline and in its inner-split scorer.
+
+    Parameters
+    ----------
+    gamma : float
+        The RBF kernel's ``gamma``.
+    n_components : int
+        Components asked for.
+    random_state : int
+        Seed of the choice of components.
+    n_rows : int or None, default=None
+        Training rows of the fit: the components are capped at this number.
+
+    Returns
+    -------
+    Nystroem
+        Unfitted.
+    """
+    if n_rows is not None:
+        n_components = min(n_components, int(n_rows))
+    return Nystroem(kernel="rbf", gamma=gamma, n_components=n_components, random_state=random_state)
+
+
 def _build_rff(
     params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
 ) -> Pipeline:
-    n_components = int(params["n_components"])
-    if n_rows is not None:
-        n_components = min(n_components, int(n_rows))
-    features = Nystroem(
-        kernel="rbf",
-        gamma=float(params["gamma"]),
-        n_components=n_components,
-        random_state=random_state,
+    features = _kernel_map(
+        float(params["gamma"]), int(params["n_components"]), random_state, n_rows=n_rows
     )
     return Pipeline(
         [
@@ -407,12 +427,7 @@ def _score_rff(
         groups.setdefault((int(params["n_components"]), float(params["gamma"])), []).append(i)
     scores = np.empty(len(candidates))
     for (n_components, gamma), members in groups.items():
-        features = Nystroem(
-            kernel="rbf",
-            gamma=gamma,
-            n_components=min(n_components, len(A)),
-            random_state=random_state,
-        ).fit(A)
+        features = _kernel_map(gamma, n_components, random_state, n_rows=len(A)).fit(A)
         standardize = StandardScaler()
         Z_train = standardize.fit_transform(features.transform(A))
         Z_val = standardize.transform(features.transform(B))

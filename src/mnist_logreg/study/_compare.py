@@ -39,7 +39,7 @@ from mnist_logreg.model_selection import (
     plan_cost,
     run_model_comparison,
 )
-from mnist_logreg.study._study import SCHEMA_VERSION, _dataset_block, training_rows, versions
+from mnist_logreg.study._study import results_header, training_rows
 
 QUICK_MAX_TRAIN = 5000
 """Training rows of ``compare --quick`` unless ``--max-train`` says otherwise."""
@@ -314,11 +314,7 @@ def run_comparison(
                           n_bootstrap=config.n_bootstrap, random_state=cv.random_state),
         )
     results: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "command": "compare",
-        "dataset": _dataset_block(dataset, len(rows)),
-        "config": config.to_dict(),
-        "versions": versions(),
+        **results_header("compare", dataset, len(rows), config.to_dict()),
         "models": models,
         "mcnemar": {
             "test": "McNemar's test on the paired test-set predictions of each pair of models",

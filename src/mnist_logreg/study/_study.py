@@ -184,11 +184,7 @@ def run_study(
     )
     folds = [records[k] for k in sorted(records)]
     results: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "command": "study",
-        "dataset": _dataset_block(dataset, len(rows)),
-        "config": config.to_dict(),
-        "versions": versions(),
+        **results_header("study", dataset, len(rows), config.to_dict()),
         "folds": folds,
         "outer_summary": _outer_summary(folds),
         "final": {
@@ -219,7 +215,53 @@ def run_study(
     )
 
 
-def _dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
+def results_header(
+    command: str, dataset: Dataset, n_train_used: int, config: dict[str, Any]
+) -> dict[str, Any]:
+    """The first keys of a run's ``metrics.json``, the same for every command.
+
+    Parameters
+    ----------
+    command : str
+        The command that made the run (``study``, ``compare``).
+    dataset : Dataset
+        The loaded dataset.
+    n_train_used : int
+        Training rows the run used.
+    config : dict
+        The run's configuration, JSON-ready.
+
+    Returns
+    -------
+    dict
+        ``schema``, ``command``, ``dataset`` (see :func:`dataset_block`), ``config`` and
+        ``versions``, in this order.
+    """
+    return {
+        "schema": SCHEMA_VERSION,
+        "command": command,
+        "dataset": dataset_block(dataset, n_train_used),
+        "config": config,
+        "versions": versions(),
+    }
+
+
+def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
+    """The ``"dataset"`` block of a run's results (``study`` and ``compare``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded dataset.
+    n_train_used : int
+        Training rows the run used (fewer than the dataset's with ``--max-train``).
+
+    Returns
+    -------
+    dict
+        Name, source, row counts, feature count, image shape, pixel maximum, class names and
+        checksums, JSON-ready.
+    """
     return {
         "name": dataset.name,
         "source": dataset.source,
