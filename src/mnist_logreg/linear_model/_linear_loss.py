@@ -258,10 +258,6 @@ class LinearModelLoss:
             grad_coef += p[1]
             grad_b += p[2]
         C, scale = self.C, self.scale
-        if "grad_at_zero" not in self._cache and not np.any(w):
-            # a cold start's first evaluation is also the stopping rule's reference
-            self._cache["grad_at_zero"] = float(np.max(np.abs(C * scale * np.hstack(
-                [grad_coef, grad_b[:, None]] if self.fit_intercept else [grad_coef]))))
         # objective = 1/2 ||W||^2 + C sum_n s_n loss_n
         value = 0.5 * float(np.vdot(coef, coef)) + C * loss_sum
         # gradient = W + C R^T X  (and C sum_n R_n for the intercept)
@@ -271,7 +267,11 @@ class LinearModelLoss:
             grad = np.hstack([grad_coef, C * grad_b[:, None]]).ravel()
         else:
             grad = grad_coef.ravel()
-        return value * scale, grad * scale
+        grad *= scale
+        if "grad_at_zero" not in self._cache and not np.any(w):
+            # a cold start's first evaluation is also the stopping rule's reference
+            self._cache["grad_at_zero"] = float(np.max(np.abs(grad)))
+        return value * scale, grad
 
     def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """Return the function ``v -> H(w) v`` (Hessian of the solver's objective at ``w``).
