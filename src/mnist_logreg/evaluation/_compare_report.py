@@ -217,15 +217,10 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     if not models:
         return None
     rows = []
-    best = None
-    best_value = -math.inf
-    for i, (name, entry) in enumerate(models.items()):
+    for name, entry in models.items():
         test = as_mapping(entry.get("test"))
         summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
         mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
-        accuracy = as_float(as_mapping(test.get("accuracy")).get("value"))
-        if accuracy is not None and accuracy > best_value:
-            best, best_value = i, accuracy
         rows.append((
             _label(name, entry),
             fmt_number(test.get("accuracy")),
@@ -242,7 +237,9 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
                "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
                "Predict / 10k images", "Model size")
-    return Table(headers, tuple(rows), highlight=frozenset({best} if best is not None else ()))
+    best = _headline(results)
+    highlight = frozenset() if best is None else frozenset({list(models).index(best[0])})
+    return Table(headers, tuple(rows), highlight=highlight)
 
 
 def budget_table(results: Mapping[str, Any]) -> Table | None:
@@ -374,6 +371,7 @@ def report_title(results: Mapping[str, Any]) -> str:
 
 
 def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
+    """The most accurate model on the test set: name, accuracy, accuracy entry (first if tied)."""
     best = None
     for name, entry in _models(results).items():
         accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
