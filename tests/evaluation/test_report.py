@@ -134,3 +134,13 @@ def test_classification_report_text(results) -> None:
     assert "Final model: C = 0.1" in text
     assert "Confusion matrix (rows: true class" in text
     assert "95% bootstrap" in text
+
+
+def test_dataset_name_with_markup_is_escaped(results) -> None:
+    """Test that a dataset name with markup is escaped in the study's HTML and Markdown."""
+    evil = {**results, "dataset": {**results["dataset"], "name": EVIL}}
+    page = render_html(evil, {})
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;") >= 4  # title, h1, ...
+    text = render_markdown(evil, {})
+    assert text.startswith("# Logistic regression on &lt;script&gt;alert('x')&lt;/script&gt;:")
