@@ -134,3 +134,16 @@ def test_classification_report_text(results) -> None:
     assert "Final model: C = 0.1" in text
     assert "Confusion matrix (rows: true class" in text
     assert "95% bootstrap" in text
+
+
+def test_dataset_name_with_markup_is_escaped(results) -> None:
+    """Test that a dataset name with markup is escaped in the study's HTML and Markdown."""
+    name = '<img src=x onerror="alert(1)">'
+    evil = {**results, "dataset": {**results["dataset"], "name": name}}
+    page = render_html(evil, {})
+    assert "<img" not in page
+    # <title>, <h1>, the subtitle and the Dataset table
+    assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 4
+    text = render_markdown(evil, {})
+    assert "<img" not in text
+    assert text.startswith('# Logistic regression on &lt;img src=x onerror="alert(1)"&gt;:')

@@ -13,7 +13,6 @@ from mnist_logreg.evaluation._bootstrap import (
     percentile_interval,
 )
 from mnist_logreg.evaluation._figures import study_figures
-from mnist_logreg.evaluation._html import render_html
 from mnist_logreg.evaluation._metrics import (
     CalibrationBins,
     calibration_bins,
@@ -40,6 +39,7 @@ from mnist_logreg.evaluation._report import (
     METRIC_LABELS,
     PROTOCOL_SUMMARY,
     render_classification_report,
+    render_html,
     render_markdown,
 )
 from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style

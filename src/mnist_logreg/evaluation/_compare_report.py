@@ -1,9 +1,8 @@
-"""The model comparison's figures and report (HTML and Markdown), from its metrics.json data.
+"""The model comparison's figures and report, from its metrics.json data.
 
-Content is built once as :class:`~mnist_logreg.evaluation._report.Table` objects and sentences,
-then formatted by the same helpers as the study report (one stylesheet, the same escaping: every
-text from the results goes through :func:`html.escape` in HTML and ``md_escape`` in Markdown; the
-HTML page is self-contained, with figures as ``data:`` URIs and no external reference).
+:func:`comparison_report` builds the content once as a list of sections (see
+:mod:`mnist_logreg.evaluation._sections`); the HTML and Markdown renderings walk that list with the
+same templates, stylesheet and escaping as the study report.
 """
 
 from __future__ import annotations
@@ -11,32 +10,32 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mnist_logreg.evaluation._html import (
-    html_card,
-    html_escape,
-    html_figure,
-    html_page,
-    html_table,
-)
 from mnist_logreg.evaluation._plots import plot_confusion_matrix
 from mnist_logreg.evaluation._report import (
-    Table,
     as_float,
     as_mapping,
     dataset_name,
-    figure_stem,
     fmt_interval,
     fmt_number,
     fmt_seconds,
-    kv_table,
-    md_escape,
-    md_table,
+    run_details,
+)
+from mnist_logreg.evaluation._sections import (
+    Card,
+    FigureRef,
+    Paragraph,
+    Report,
+    Subsection,
+    Table,
+    figure_stem,
+    section,
+    to_html,
+    to_markdown,
 )
 from mnist_logreg.evaluation._style import PALETTE, axes_or_new, new_figure, root_figure, styled
 
@@ -209,11 +208,6 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
     return stem.replace("_", " ").capitalize() + "."
 
 
-def _ordered_figures(names: Sequence[str]) -> list[str]:
-    """The bar chart first, then the confusion matrices in their given (model) order."""
-    return sorted(names, key=lambda n: figure_stem(n) != ACCURACY_FIGURE)
-
-
 # --- tables and sentences ---------------------------------------------------------------------
 
 
@@ -223,15 +217,10 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     if not models:
         return None
     rows = []
-    best = None
-    best_value = -math.inf
-    for i, (name, entry) in enumerate(models.items()):
+    for name, entry in models.items():
         test = as_mapping(entry.get("test"))
         summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
         mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
-        accuracy = as_float(as_mapping(test.get("accuracy")).get("value"))
-        if accuracy is not None and accuracy > best_value:
-            best, best_value = i, accuracy
         rows.append((
             _label(name, entry),
             fmt_number(test.get("accuracy")),
@@ -248,7 +237,9 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
                "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
                "Predict / 10k images", "Model size")
-    return Table(headers, tuple(rows), highlight=frozenset({best} if best is not None else ()))
+    best = _headline(results)
+    highlight = frozenset() if best is None else frozenset({list(models).index(best[0])})
+    return Table(headers, tuple(rows), highlight=highlight)
 
 
 def budget_table(results: Mapping[str, Any]) -> Table | None:
@@ -380,6 +371,7 @@ def report_title(results: Mapping[str, Any]) -> str:
 
 
 def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
+    """The most accurate model on the test set: name, accuracy, accuracy entry (first if tied)."""
     best = None
     for name, entry in _models(results).items():
         accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
@@ -389,25 +381,81 @@ def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
     return best
 
 
-def _run_details(results: Mapping[str, Any]) -> list[tuple[str, Table]]:
-    out = []
+COMPARISON_NOTE = (
+    "Test metrics of each final model (95% bootstrap interval of the accuracy); outer CV accuracy "
+    "is the mean ± std over the outer validation folds. Fit time is the final fit on all training "
+    "rows; predict time is per 10,000 test images; model size counts the fitted arrays (for KNN, "
+    "the stored training images). The highlighted row is the most accurate model.")
+
+MCNEMAR_NOTE = (
+    "Only the test images on which exactly one of the two models is right carry evidence; "
+    "highlighted rows differ at the 5% family-wise level (Holm).")
+
+
+def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
+    """Headline numbers: the most accurate model, how many were compared, the run time."""
+    cards = []
+    best = _headline(results)
+    if best is not None:
+        interval = fmt_interval(best[2])
+        cards.append(Card(f"Most accurate ({best[0]})", f"{best[1]:.4f}",
+                          f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
+    n_models = len(_models(results))
+    if n_models:
+        cards.append(Card("Models compared", str(n_models),
+                          f"on {as_mapping(results.get('config')).get('outer', '?')} shared "
+                          "outer folds"))
+    total = as_mapping(results.get("timings")).get("total_seconds")
+    if as_float(total) is not None:
+        cards.append(Card("Run time", fmt_seconds(total), "search, fits, evaluation"))
+    return tuple(cards)
+
+
+def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Report:
+    """The comparison report's content, computed once for every rendering.
+
+    Parameters
+    ----------
+    results : dict
+        metrics.json-shaped (``dataset``, ``config``, ``models``, ``mcnemar``, ``versions``,
+        ``timings``); a missing block drops its section.
+    figure_names : sequence of str
+        Figure file names (``accuracy.png``, ``confusion_matrix_svm.png``): the bar chart first,
+        then the confusion matrices in their given order.
+
+    Returns
+    -------
+    Report
+    """
+    names = sorted(figure_names, key=lambda n: figure_stem(n) != ACCURACY_FIGURE)
+    figures = [FigureRef(name, number, figure_caption(name, results))
+               for number, name in enumerate(names, start=1)]
     config = dict(as_mapping(results.get("config")))
     budgets = config.pop("budgets", None)
-    for title, block, seconds in (("Dataset", results.get("dataset"), False),
-                                  ("Configuration", config, False),
-                                  ("Versions", results.get("versions"), False),
-                                  ("Timings", results.get("timings"), True)):
-        table = kv_table(block, seconds=seconds)
-        if table is not None:
-            out.append((title, table))
-    if isinstance(budgets, Mapping) and budgets:
-        table = kv_table(budgets)
-        if table is not None:
-            out.append(("Budgets", table))
-    return out
-
-
-# --- HTML --------------------------------------------------------------------------------------
+    table = comparison_table(results)
+    pairs = mcnemar_table(results)
+    budget = budget_table(results)
+    sections = [
+        *section("comparison", "Comparison", table,
+                 Paragraph(COMPARISON_NOTE, "note") if table else None),
+        *section("accuracy", "Test accuracy",
+                 *(f for f in figures if f.stem == ACCURACY_FIGURE)),
+        *section("mcnemar", "Which differences are real (McNemar)", pairs,
+                 Paragraph(MCNEMAR_NOTE, "note") if pairs else None),
+        *section("protocol", "Protocol", *(Paragraph(p) for p in protocol_paragraphs(results)),
+                 Subsection("Pipelines and budgets", (budget,)) if budget else None),
+        *section("folds", "Outer folds", folds_table(results)),
+        *section("confusion", "Confusion matrices",
+                 *(f for f in figures if f.stem != ACCURACY_FIGURE), grid=True),
+        *run_details([("Dataset", results.get("dataset"), False),
+                      ("Configuration", config, False),
+                      ("Versions", results.get("versions"), False),
+                      ("Timings", results.get("timings"), True),
+                      ("Budgets", budgets, False)]),
+    ]
+    return Report(report_title(results), "mnist-logreg compare", dataset_name(results),
+                  _cards(results), tuple(sections), generator="mnist-logreg compare",
+                  schema=results.get("schema"))
 
 
 def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
@@ -416,8 +464,7 @@ def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, byt
     Parameters
     ----------
     results : dict
-        metrics.json-shaped (``dataset``, ``config``, ``models``, ``mcnemar``, ``versions``,
-        ``timings``); a missing block drops its section.
+        metrics.json-shaped; see :func:`comparison_report`.
     figures : mapping of str to bytes
         Figure file name (``accuracy.png``, ``confusion_matrix_svm.png``) to PNG bytes.
 
@@ -426,70 +473,7 @@ def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, byt
     page : str
         HTML5 with inline CSS, no script and no external reference.
     """
-    sections: list[tuple[str, str, str]] = []
-    table = comparison_table(results)
-    if table is not None:
-        note = html_escape(
-            "Test metrics of each final model (95% bootstrap interval of the accuracy); outer CV "
-            "accuracy is the mean ± std over the outer validation folds. Fit time is the final "
-            "fit on all training rows; predict time is per 10,000 test images; model size counts "
-            "the fitted arrays (for KNN, the stored training images). The highlighted row is the "
-            "most accurate model.")
-        sections.append(
-            ("comparison", "Comparison", html_table(table) + f'<p class="note">{note}</p>'))
-    names = _ordered_figures(list(figures))
-    numbers = {name: i for i, name in enumerate(names, start=1)}
-    accuracy = [n for n in names if figure_stem(n) == ACCURACY_FIGURE]
-    if accuracy:
-        sections.append(("accuracy", "Test accuracy", "".join(
-            html_figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in accuracy)))
-    table = mcnemar_table(results)
-    if table is not None:
-        sections.append(("mcnemar", "Which differences are real (McNemar)", html_table(table)
-                         + '<p class="note">' + html_escape(
-                             "Only the test images on which exactly one of the two models is "
-                             "right carry evidence; highlighted rows differ at the 5% family-wise "
-                             "level (Holm).") + "</p>"))
-    body = "".join(f"<p>{html_escape(p)}</p>" for p in protocol_paragraphs(results))
-    table = budget_table(results)
-    if table is not None:
-        body += "<h3>Pipelines and budgets</h3>" + html_table(table)
-    sections.append(("protocol", "Protocol", body))
-    table = folds_table(results)
-    if table is not None:
-        sections.append(("folds", "Outer folds", html_table(table)))
-    matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
-    if matrices:
-        sections.append(("confusion", "Confusion matrices", '<div class="grid2">' + "".join(
-            html_figure(numbers[n], n, figure_caption(n, results), figures[n]) for n in matrices)
-            + "</div>"))
-    details = "".join(f"<div><h3>{html_escape(title)}</h3>{html_table(t)}</div>"
-                      for title, t in _run_details(results))
-    if details:
-        sections.append(("run", "Run details", f'<div class="grid2">{details}</div>'))
-
-    cards = []
-    best = _headline(results)
-    if best is not None:
-        interval = fmt_interval(best[2])
-        cards.append(html_card(f"Most accurate: {best[0]}", f"{best[1]:.4f}",
-                               f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
-    n_models = len(_models(results))
-    if n_models:
-        cards.append(html_card("Models compared", str(n_models),
-                               f"on {as_mapping(results.get('config')).get('outer', '?')} shared "
-                               "outer folds"))
-    total = as_mapping(results.get("timings")).get("total_seconds")
-    if as_float(total) is not None:
-        cards.append(html_card("Run time", fmt_seconds(total), "search, fits, evaluation"))
-    cards_html = f'<div class="cards">{"".join(cards)}</div>' if cards else ""
-
-    subtitle = f"<code>mnist-logreg compare</code> · {html_escape(dataset_name(results))}"
-    return html_page(report_title(results), subtitle, cards_html, sections,
-                     generator="mnist-logreg compare", schema=results.get("schema"))
-
-
-# --- Markdown ----------------------------------------------------------------------------------
+    return to_html(comparison_report(results, list(figures)), figures)
 
 
 def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
@@ -506,48 +490,7 @@ def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str,
     -------
     markdown : str
     """
-    out = [f"# {md_escape(report_title(results))}", "", "Command: `mnist-logreg compare`", ""]
-    best = _headline(results)
-    if best is not None:
-        out += [f"Summary: the most accurate model is **{md_escape(best[0])}** with test accuracy "
-                f"**{best[1]:.4f}** (95% CI {fmt_interval(best[2])}).", ""]
-    table = comparison_table(results)
-    if table is not None:
-        out += ["## Comparison", "", *md_table(table)]
-    names = _ordered_figures(list(figures))
-
-    def figure_md(number: int, name: str) -> list[str]:
-        path = quote(str(figures[name]), safe="/._-")
-        return [f"![{md_escape(figure_stem(name))}]({path})", "",
-                f"*Figure {number}. {md_escape(figure_caption(name, results))}*", ""]
-
-    numbers = {name: i for i, name in enumerate(names, start=1)}
-    for name in names:
-        if figure_stem(name) == ACCURACY_FIGURE:
-            out += ["## Test accuracy", "", *figure_md(numbers[name], name)]
-    table = mcnemar_table(results)
-    if table is not None:
-        out += ["## Which differences are real (McNemar)", "", *md_table(table)]
-    out += ["## Protocol", ""]
-    for paragraph in protocol_paragraphs(results):
-        out += [md_escape(paragraph), ""]
-    table = budget_table(results)
-    if table is not None:
-        out += ["### Pipelines and budgets", "", *md_table(table)]
-    table = folds_table(results)
-    if table is not None:
-        out += ["## Outer folds", "", *md_table(table)]
-    matrices = [n for n in names if figure_stem(n) != ACCURACY_FIGURE]
-    if matrices:
-        out += ["## Confusion matrices", ""]
-        for name in matrices:
-            out += figure_md(numbers[name], name)
-    for title, t in _run_details(results):
-        out += [f"## {title}", "", *md_table(t)]
-    schema = results.get("schema")
-    if schema is not None:
-        out += [f"*metrics.json schema {md_escape(schema)}*", ""]
-    return "\n".join(out).rstrip() + "\n"
+    return to_markdown(comparison_report(results, list(figures)), figures)
 
 
 __all__ = [
@@ -555,6 +498,7 @@ __all__ = [
     "CONFUSION_PREFIX",
     "budget_table",
     "comparison_figures",
+    "comparison_report",
     "comparison_table",
     "figure_caption",
     "fmt_bytes",

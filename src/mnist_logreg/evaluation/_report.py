@@ -1,21 +1,33 @@
-"""The study report's content, and its Markdown and plain-text renderings.
+"""The study report: its content as a list of sections, and its plain-text classification report.
 
-The content is built once from a ``metrics.json``-shaped dict (see ``DESIGN.md``) as plain
-:class:`Table` objects and sentences; :func:`render_markdown`, :func:`render_classification_report`
-and :func:`~mnist_logreg.evaluation.render_html` only format it. Every block is optional: a missing
-or malformed block (no folds, no final model, no test metrics) drops its section instead of failing.
-Renderers return strings; writing them is the command-line layer's job.
+:func:`study_report` builds the content once from a ``metrics.json``-shaped dict (see
+``DESIGN.md``) as a :class:`~mnist_logreg.evaluation._sections.Report`; :func:`render_html` and
+:func:`render_markdown` hand it to the templates. Every block is optional: a missing or malformed
+block (no folds, no final model, no test metrics) drops its section instead of failing. Renderers
+return strings; writing them is the command-line layer's job.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+
+from mnist_logreg.evaluation._sections import (
+    Card,
+    FigureRef,
+    Paragraph,
+    Preformatted,
+    Report,
+    Section,
+    Subsection,
+    Table,
+    figure_stem,
+    section,
+    to_html,
+    to_markdown,
+)
 
 # --- what is shown, and how it is named -----------------------------------------------------------
 
@@ -76,31 +88,7 @@ PROTOCOL_SUMMARY = (
 )
 
 
-# --- content model -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of display strings.
-
-    Attributes
-    ----------
-    headers : tuple of str
-    rows : tuple of tuple of str
-        Each of ``len(headers)`` cells.
-    highlight : frozenset of int
-        Indices of rows to emphasize (a chosen candidate).
-    footer : tuple of str or None
-        A summary row (mean and spread over folds).
-    numeric : bool
-        Right-align the columns after the first (False: a key/value table, left-aligned).
-    """
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    highlight: frozenset[int] = frozenset()
-    footer: tuple[str, ...] | None = None
-    numeric: bool = True
+# --- content -------------------------------------------------------------------------------
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
@@ -418,12 +406,6 @@ def kv_table(block: Any, seconds: bool = False) -> Table | None:
     return Table(("Key", "Value"), tuple(rows), numeric=False)
 
 
-def figure_stem(name: str) -> str:
-    """A figure's name without a file extension: ``"roc_curves.png"`` -> ``"roc_curves"``."""
-    stem, dot, ext = str(name).rpartition(".")
-    return stem if dot and ext.lower() in {"png", "svg", "jpg", "jpeg"} else str(name)
-
-
 def ordered_figures(names: Sequence[str]) -> list[tuple[str, str]]:
     """``(name, caption)`` of each figure: known ones in :data:`FIGURE_CAPTIONS` order first.
 
@@ -448,48 +430,103 @@ def report_text(results: Mapping[str, Any]) -> str:
     return text if isinstance(text, str) else ""
 
 
-# --- Markdown -----------------------------------------------------------------------------------
+# --- the report -----------------------------------------------------------------------------------
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*|"})
-
-
-def md_escape(text: Any) -> str:
-    """Text safe in Markdown: on one line, HTML-escaped (Markdown passes HTML through), with
-    backslashes, backticks, asterisks and pipes escaped, and brackets too where they could form a
-    link. Underscores stay: CommonMark ignores them inside words (``n_train``)."""
-    one_line = " ".join(str(text).split())
-    escaped = html.escape(one_line, quote=False).translate(_MD_SPECIAL)
-    if "](" in escaped or "]:" in escaped or "![" in escaped:
-        escaped = escaped.replace("[", "\\[").replace("]", "\\]")
-    return escaped
+FOLDS_NOTE = ("Each fold's C was chosen by its own inner search; the validation scores are of the "
+              "model refit at that C, on rows the fold's search never saw.")
 
 
-def md_table(table: Table) -> list[str]:
-    """Render a report table as Markdown lines (a pipe table, then a blank line).
+def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
+    """Headline numbers: test accuracy, AUC and log-loss, outer CV accuracy, the final C."""
+    test = as_mapping(results.get("test"))
+    cards = []
+    for key, label in (("accuracy", "Test accuracy"), ("roc_auc_ovr", "Macro ROC AUC"),
+                       ("log_loss", "Log-loss")):
+        if key in test:
+            interval = fmt_interval(test[key])
+            cards.append(Card(label, fmt_number(test[key]),
+                              f"95% CI {interval}" if interval != "—" else ""))
+    summary = outer_summary(results)
+    if summary is not None:
+        cards.append(Card("Outer CV accuracy", f"{summary[0]:.4f}",
+                          f"± {summary[1]:.4f} (std) over {summary[2]} folds"))
+    if final_c(results) is not None:
+        cards.append(Card("Final model C", fmt_c(final_c(results)), "chosen by the final search"))
+    return tuple(cards)
+
+
+def run_details(blocks: Sequence[tuple[str, Any, bool]]) -> list[Section]:
+    """The "Run details" section: one key/value subsection per ``(title, block, seconds)``."""
+    tables = ((title, kv_table(block, seconds=seconds)) for title, block, seconds in blocks)
+    return section("run", "Run details", *(Subsection(title, (table,))
+                                           for title, table in tables if table is not None),
+                   grid=True)
+
+
+def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Report:
+    """The study report's content, computed once for every rendering.
 
     Parameters
     ----------
-    table : Table
-        Headers, rows, optional footer; highlighted rows and the footer are bold, numeric
-        tables right-align every column but the first.
+    results : dict
+        ``metrics.json``-shaped (``schema``, ``command``, ``dataset``, ``config``, ``versions``,
+        ``folds``, ``final``, ``test``, ``timings``); every block is optional and a missing one
+        drops its section.
+    figure_names : sequence of str
+        Names of the figures (``"confusion_matrix"``, ``"roc_curves.png"``, ...), shown in
+        :data:`FIGURE_CAPTIONS` order.
 
     Returns
     -------
-    list of str
-        The table's lines, every cell escaped with :func:`md_escape`.
+    Report
     """
-    def line(cells: Sequence[str], bold: bool = False) -> str:
-        escaped = [md_escape(c) for c in cells]
-        if bold:
-            escaped = [f"**{c}**" if c else c for c in escaped]
-        return "| " + " | ".join(escaped) + " |"
+    note = bootstrap_note(results)
+    text = report_text(results)
+    figures = [FigureRef(name, number, caption) for number, (name, caption)
+               in enumerate(ordered_figures(list(figure_names)), start=1)]
+    table = metrics_table(results)
+    sections = [
+        *section("metrics", "Test-set metrics", table,
+                 Paragraph(note, "note") if note and table else None),
+        *section("protocol", "Protocol", *(
+            Paragraph(p, "callout" if p == PROTOCOL_SUMMARY else "")
+            for p in protocol_paragraphs(results))),
+        *section("folds", "Outer folds", table := folds_table(results),
+                 Paragraph(FOLDS_NOTE, "note") if table else None),
+        *section("final", "Final model: C candidates", candidates_table(results)),
+        *section("figures", "Figures", *figures),
+        *section("per-class", "Per-class metrics (test set)", per_class_table(results)),
+        *section("report", "Classification report (test set)",
+                 Preformatted(text) if text else None),
+        *run_details([("Dataset", results.get("dataset"), False),
+                      ("Configuration", results.get("config"), False),
+                      ("Versions", results.get("versions"), False),
+                      ("Timings", results.get("timings"), True)]),
+    ]
+    command = results.get("command")
+    return Report(report_title(results), " ".join(str(command).split()) if command else None,
+                  dataset_name(results), _cards(results), tuple(sections),
+                  schema=results.get("schema"))
 
-    align = ["---"] + [("--:" if table.numeric else "---")] * (len(table.headers) - 1)
-    lines = [line(table.headers), "| " + " | ".join(align) + " |"]
-    lines += [line(row, bold=i in table.highlight) for i, row in enumerate(table.rows)]
-    if table.footer is not None:
-        lines.append(line(table.footer, bold=True))
-    return [*lines, ""]
+
+def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """Render the study report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    results : dict
+        ``metrics.json``-shaped; see :func:`study_report`.
+    figures : mapping of str to bytes
+        Figure name (``"confusion_matrix"``, ``"roc_curves"``, ``"validation_curve"``,
+        ``"coefficients"``, ``"misclassified"``, ``"reliability_diagram"``, or any other) to PNG
+        bytes, embedded as ``data:`` URIs.
+
+    Returns
+    -------
+    page : str
+        HTML5 with inline CSS, no script and no external reference.
+    """
+    return to_html(study_report(results, list(figures)), figures)
 
 
 def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
@@ -498,77 +535,15 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
     Parameters
     ----------
     results : dict
-        ``metrics.json``-shaped (``schema``, ``command``, ``dataset``, ``config``, ``versions``,
-        ``folds``, ``final``, ``test``, ``timings``); every block is optional.
+        ``metrics.json``-shaped; see :func:`study_report`.
     figures : mapping of str to str
-        Figure name (``"confusion_matrix"``, ``"roc_curves"``, ...) to the PNG's path relative to
-        the report, e.g. ``"confusion_matrix.png"``.
+        Figure name to the PNG's path relative to the report, e.g. ``"confusion_matrix.png"``.
 
     Returns
     -------
     markdown : str
     """
-    out = [f"# {md_escape(report_title(results))}", ""]
-    command = results.get("command")
-    if command:
-        out += [f"Command: `{' '.join(str(command).split()).replace('`', '')}`", ""]
-
-    headline = []
-    test = as_mapping(results.get("test"))
-    if "accuracy" in test:
-        headline.append(f"test accuracy **{fmt_number(test['accuracy'])}** "
-                        f"(95% CI {fmt_interval(test['accuracy'])})")
-    summary = outer_summary(results)
-    if summary is not None:
-        headline.append(f"outer cross-validation accuracy **{summary[0]:.4f} ± {summary[1]:.4f}** "
-                        f"over {summary[2]} folds")
-    if final_c(results) is not None:
-        headline.append(f"final C = **{fmt_c(final_c(results))}**")
-    if headline:
-        out += ["Summary: " + "; ".join(headline) + ".", ""]
-
-    table = metrics_table(results)
-    if table is not None:
-        out += ["## Test-set metrics", "", *md_table(table)]
-        note = bootstrap_note(results)
-        if note:
-            out += [md_escape(note), ""]
-
-    out += ["## Protocol", ""]
-    for paragraph in protocol_paragraphs(results):
-        out += [md_escape(paragraph), ""]
-
-    table = folds_table(results)
-    if table is not None:
-        out += ["## Outer folds", "", *md_table(table)]
-    table = candidates_table(results)
-    if table is not None:
-        out += ["## Final model: C candidates", "", *md_table(table)]
-
-    if figures:
-        out += ["## Figures", ""]
-        for number, (name, caption) in enumerate(ordered_figures(list(figures)), start=1):
-            path = quote(str(figures[name]), safe="/._-")
-            out += [f"![{md_escape(figure_stem(name))}]({path})", "",
-                    f"*Figure {number}. {md_escape(caption)}*", ""]
-
-    table = per_class_table(results)
-    if table is not None:
-        out += ["## Per-class metrics (test set)", "", *md_table(table)]
-    text = report_text(results)
-    if text:
-        out += ["## Classification report (test set)", "", "```", text.replace("```", "'''"),
-                "```", ""]
-
-    for title, key, seconds in (("Dataset", "dataset", False), ("Configuration", "config", False),
-                                ("Versions", "versions", False), ("Timings", "timings", True)):
-        table = kv_table(results.get(key), seconds=seconds)
-        if table is not None:
-            out += [f"## {title}", "", *md_table(table)]
-    schema = results.get("schema")
-    if schema is not None:
-        out += [f"*metrics.json schema {md_escape(schema)}*", ""]
-    return "\n".join(out).rstrip() + "\n"
+    return to_markdown(study_report(results, list(figures)), figures)
 
 
 # --- plain text ----------------------------------------------------------------------------------
