@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-import time
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -201,22 +200,26 @@ def test_malformed_file_raises_one_line_naming_file(
     assert problem in message
 
 
-@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
-def test_forged_huge_header_does_not_allocate(tmp_path: Path, compress: bool) -> None:
-    """Test that a header claiming 10**12 elements in a 100-byte file fails fast, small."""
+@pytest.mark.parametrize(
+    ("compress", "problem"),
+    [(False, "truncated payload"), (True, "likely a gzip bomb")],
+    ids=["plain", "gz"],
+)
+def test_forged_huge_header_does_not_allocate(tmp_path: Path, compress: bool, problem: str) -> None:
+    """Test that a header claiming 10**12 elements in a 100-byte file fails small, at the header."""
     data = _header(0x08, (1_000_000, 1_000_000)) + bytes(88)
     path = _write_bytes(tmp_path / "forged", data, compress)
+    with pytest.raises(DataFormatError, match=problem):
+        read_idx_header(path)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
-        with pytest.raises(DataFormatError, match="truncated payload") as info:
+        with pytest.raises(DataFormatError, match=problem) as info:
             read_idx(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0
     assert peak < 2**20
-    assert str(path) in str(info.value)
+    assert str(path) in str(info.value) and "1000000000000 payload bytes" in str(info.value)
 
 
 def test_forged_gzip_header_within_deflate_ratio_reads_only_real_data(tmp_path: Path) -> None:
@@ -244,7 +247,6 @@ def test_gzip_bomb_is_read_only_up_to_the_header_size(tmp_path: Path) -> None:
             out.write(bomb.compress(block))
         out.write(bomb.flush())
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(DataFormatError, match="trailing bytes"):
             read_idx(path)
@@ -252,7 +254,6 @@ def test_gzip_bomb_is_read_only_up_to_the_header_size(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * 2**20
-    assert time.perf_counter() - start < 2.0
 
 
 @pytest.mark.parametrize(
