@@ -457,3 +457,14 @@ def test_mutated_headers_and_bytes_give_an_array_or_one_line_error(
         header = read_idx_header(path)
         assert array.shape == header.shape and array.dtype == header.dtype
         assert array.nbytes == header.payload_bytes <= len(data)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gz"])
+def test_zero_size_shape_numpy_cannot_describe_is_refused(tmp_path: Path, compress: bool) -> None:
+    """Test that dims (2**31, 0, 2**32-1): no bytes, but sizes numpy cannot multiply: refused."""
+    path = _write_bytes(tmp_path / "z", _header(0x0C, (2**31, 0, 2**32 - 1)), compress)
+    with pytest.raises(DataFormatError, match="too large for any array") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+    empty = read_idx(_write_bytes(tmp_path / "e", _header(0x0C, (2**20, 0, 2**20)), compress))
+    assert empty.shape == (2**20, 0, 2**20) and empty.dtype == np.int32

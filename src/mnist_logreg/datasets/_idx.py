@@ -86,6 +86,7 @@ MAX_GZIP_RATIO = 64
 #: Declared gzip payloads up to this many bytes are accepted whatever the ratio (64 MiB).
 GZIP_FREE_BYTES = 64 * 2**20
 _GZIP_MAGIC = b"\x1f\x8b"
+_MAX_EXTENT = 2**62
 _CHUNK = 1 << 20
 
 
@@ -152,10 +153,13 @@ def _parse_header(stream: BinaryIO, path: Path, compressed: bool) -> IdxHeader:
             path,
             f"truncated header: {len(dims_bytes)} of the {4 * ndim} bytes of {ndim} dimensions",
         )
-    shape = struct.unpack(f">{ndim}I", dims_bytes)
+    shape = tuple(int(d) for d in struct.unpack(f">{ndim}I", dims_bytes))
+    # numpy refuses shapes whose non-zero sizes multiply past 2**63 bytes, even with a zero size
+    if math.prod(d for d in shape if d) * IDX_TYPES[code].itemsize >= _MAX_EXTENT:
+        raise _bad(path, f"dimensions {shape} are too large for any array (2**62 bytes or more)")
     return IdxHeader(
         dtype=IDX_TYPES[code].newbyteorder("="),
-        shape=tuple(int(d) for d in shape),
+        shape=shape,
         header_bytes=4 + 4 * ndim,
         compressed=compressed,
     )
