@@ -22,7 +22,7 @@ from mnist_logreg.datasets import (
     read_idx_header,
     write_idx,
 )
-from mnist_logreg.errors import DataFormatError, InputError
+from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 TYPE_CODES = {
@@ -468,3 +468,32 @@ def test_zero_size_shape_numpy_cannot_describe_is_refused(tmp_path: Path, compre
     assert str(path) in str(info.value)
     empty = read_idx(_write_bytes(tmp_path / "e", _header(0x0C, (2**20, 0, 2**20)), compress))
     assert empty.shape == (2**20, 0, 2**20) and empty.dtype == np.int32
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_multibyte_values_are_read_without_a_second_copy(tmp_path: Path, suffix: str) -> None:
+    """Test that reading 8 MB of int32 peaks near 8 MB (bytes swapped in place, not copied)."""
+    values = np.arange(2**21, dtype=np.int32).reshape(2**11, 2**10) - 2**20
+    path = write_idx(tmp_path / f"v{suffix}", values)
+    tracemalloc.start()
+    try:
+        result = read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(result, values)
+    assert result.dtype == np.dtype(np.int32) and result.flags.writeable
+    assert peak < values.nbytes * 1.3 + 2**21
+
+
+def test_out_of_memory_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test that a MemoryError while reading becomes one line naming the file."""
+    import mnist_logreg.datasets._idx as idx_module
+
+    def no_memory(*args: object) -> bytearray:
+        raise MemoryError
+
+    path = _write_bytes(tmp_path / "m", _valid_bytes())
+    monkeypatch.setattr(idx_module, "_read_plain_payload", no_memory)
+    with pytest.raises(MnistLogregError, match=f"not enough memory to read IDX file {path}$"):
+        read_idx(path)

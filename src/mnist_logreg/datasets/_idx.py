@@ -47,7 +47,7 @@ from typing import BinaryIO
 import numpy as np
 
 from mnist_logreg.atomic import atomic_open
-from mnist_logreg.errors import DataFormatError, InputError
+from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +312,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     InputError
         If the file does not exist or cannot be opened.
+    MnistLogregError
+        If the payload does not fit in memory (the message names the file).
     DataFormatError
         If the file is malformed: truncated header or payload, trailing bytes, bad magic number,
         unknown type code, number of dimensions 0 or above :data:`MAX_NDIM`, a gzip file whose
@@ -319,11 +321,14 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         stream. The message names the file and the problem.
     """
     path = Path(path)
-    header, payload = _read(path, header_only=False)
+    try:
+        header, payload = _read(path, header_only=False)
+    except MemoryError:
+        raise MnistLogregError(f"not enough memory to read IDX file {path}") from None
     big_endian = header.dtype.newbyteorder(">")
     array = np.frombuffer(payload, dtype=big_endian).reshape(header.shape)  # type: ignore[arg-type]
-    if big_endian.itemsize > 1:
-        array = array.astype(header.dtype)
+    if big_endian != header.dtype:  # a little-endian machine: swap the bytes in place, no copy
+        array = array.byteswap(inplace=True).view(header.dtype)
     logger.debug("read %s: %s %s", path, header.dtype.name, header.shape)
     return array
 
