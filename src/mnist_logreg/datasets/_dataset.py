@@ -76,14 +76,14 @@ def check_class_counts(
         If training holds fewer than two classes, or a test class has no training image.
     """
     if np.count_nonzero(train_counts) < 2:
-        present = [repr(class_names[i]) for i in np.flatnonzero(train_counts)]
+        present = [repr(class_names[int(i)]) for i in np.flatnonzero(train_counts)]
         raise InputError(
             f"{where}: the training images hold {len(present)} class(es) "
             f"{', '.join(present)}; a classifier needs at least two"
         )
     unseen = np.flatnonzero((test_counts > 0) & (train_counts == 0))
     if unseen.size:
-        names = ", ".join(repr(class_names[i]) for i in unseen[:5])
+        names = ", ".join(repr(class_names[int(i)]) for i in unseen[:5])
         more = f" and {unseen.size - 5} more" if unseen.size > 5 else ""
         raise InputError(
             f"{where}: test class(es) {names}{more} have no training images, so the study "

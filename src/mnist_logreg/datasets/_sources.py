@@ -19,7 +19,9 @@ Every source returns a :class:`~mnist_logreg.datasets.Dataset` of raw pixels. So
 ``idx:DIR``
     Any folder with ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each plain or gzipped (``.gz``).
-    If the folder has a ``SHA256SUMS`` manifest, the files it lists are verified.
+    If the folder has a ``SHA256SUMS`` manifest, the files it lists are verified. Without
+    ``class_names``, the classes are the distinct training labels (see
+    :mod:`mnist_logreg.datasets._idx_folder` for the order of the checks).
 ``openml:NAME``
     ``sklearn.datasets.fetch_openml(NAME, version=1, as_frame=False)``, cached by scikit-learn
     (``data_home``, default ``~/scikit_learn_data``). The first ``n - test_size`` rows are the
@@ -171,12 +173,12 @@ def _info_from_folder(
     class_names: Sequence[str],
     missing_hint: str,
 ) -> SourceInfo:
-    if not folder.is_dir():
-        reason = f"no: folder not found; {missing_hint}"
-        return SourceInfo(name, description, origin, str(folder), False, reason)
     try:
+        if not folder.is_dir():
+            reason = f"no: folder not found; {missing_hint}"
+            return SourceInfo(name, description, origin, str(folder), False, reason)
         details = idx_folder_info(folder, name=name, class_names=class_names)
-    except (MnistLogregError, OSError, MemoryError) as exc:  # a missing or malformed file
+    except (MnistLogregError, OSError, MemoryError) as exc:  # a bad path, a malformed file
         return SourceInfo(name, description, origin, str(folder), False, f"no: {_reason(exc)}")
     return SourceInfo(name, description, origin, str(folder), True, "yes", **details)
 
@@ -443,7 +445,8 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
         ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR`` or ``openml:NAME``.
     **options
         Source options: ``fashion-mnist``: ``path``; ``digits``: ``test_size`` (0.25),
-        ``random_state`` (0); ``idx:DIR``: ``class_names`` (default ``"0"`` .. highest label);
+        ``random_state`` (0); ``idx:DIR``: ``class_names`` (default: the distinct training
+        labels in increasing order, named by their values);
         ``openml:NAME``: ``version`` (1), ``test_size`` (10000 last rows), ``data_home``,
         ``parser`` (``"pandas"`` if installed, else ``"liac-arff"``), ``image_shape``
         (default square when the feature count is a square).
@@ -458,7 +461,10 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
     Raises
     ------
     InputError
-        Unknown name or option, missing folder or file (the message says how to get it).
+        Unknown name or option, missing folder or file (the message says how to get it);
+        unusable data (no training or test images, zero-pixel images, non-finite pixels, a single
+        training class, test classes absent from training, more than 1,000 classes), the message
+        naming the dataset.
     DataFormatError
         A malformed file, a checksum mismatch, image and label counts that differ, labels out of
         range; the message names the file.
