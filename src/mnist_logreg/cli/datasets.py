@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,26 @@ def _console() -> Console:
     return console
 
 
+def _printable(text: str) -> Text:
+    """Text with control characters (terminal escapes included) shown escaped, e.g. ``\\x1b``."""
+    return Text("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)))
+
+
+def _json_ready(value: Any) -> Any:
+    """Replace non-finite floats by None (standard JSON has no Infinity nor NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_json_ready(value), indent=2, allow_nan=False)
+
+
 def _counts(counts: Any) -> str:
     return ", ".join(str(c) for c in counts) if counts is not None else "-"
 
@@ -44,10 +65,10 @@ def _sources_table(sources: list[SourceInfo]) -> Table:
         if info.train_class_counts is None:
             counts = Text("-")
         table.add_row(
-            Text(info.name),
-            Text(info.origin),
-            Text(info.location),
-            Text(info.status),
+            _printable(info.name),
+            _printable(info.origin),
+            _printable(info.location),
+            _printable(info.status),
             Text(str(info.n_train) if info.n_train is not None else "-"),
             Text(str(info.n_test) if info.n_test is not None else "-"),
             counts,
@@ -56,7 +77,7 @@ def _sources_table(sources: list[SourceInfo]) -> Table:
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
-    console.print(Text(f"{summary['name']}: {summary['source']}"))
+    console.print(_printable(f"{summary['name']}: {summary['source']}"))
     shape = "x".join(str(d) for d in summary["image_shape"])
     console.print(
         Text(
@@ -83,14 +104,16 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         counts.add_column(header, justify="right" if header in ("train", "test") else "left")
     train_counts, test_counts = summary["train"]["class_counts"], summary["test"]["class_counts"]
     for label, name in enumerate(summary["class_names"]):
-        counts.add_row(str(label), Text(name), str(train_counts[label]), str(test_counts[label]))
+        counts.add_row(
+            str(label), _printable(name), str(train_counts[label]), str(test_counts[label])
+        )
     console.print(counts)
     if summary["checksums"]:
         checks = Table(title="SHA-256 of the files read")
         checks.add_column("file")
         checks.add_column("sha256", no_wrap=True)
         for file_name, digest in summary["checksums"].items():
-            checks.add_row(Text(file_name), digest)
+            checks.add_row(_printable(file_name), digest)
         console.print(checks)
     else:
         console.print("checksums: none (not read from files)")
@@ -116,13 +139,13 @@ def datasets_cli(
             raise InputError("--path needs a data set NAME (fashion-mnist)")
         sources = list_sources()
         if as_json:
-            typer.echo(json.dumps([info.as_dict() for info in sources], indent=2))
+            typer.echo(_dumps([info.as_dict() for info in sources]))
         else:
             console.print(_sources_table(sources))
         return
     options: dict[str, Any] = {} if path is None else {"path": path}
     summary = load_dataset(name, **options).summary()
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(_dumps(summary))
     else:
         _print_summary(console, summary)

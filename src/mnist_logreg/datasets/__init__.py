@@ -17,8 +17,15 @@ from mnist_logreg.datasets._checksums import (
     verify_checksums,
     verify_sha256,
 )
-from mnist_logreg.datasets._dataset import Dataset, check_images_labels
-from mnist_logreg.datasets._idx import IdxHeader, read_idx, read_idx_header, write_idx
+from mnist_logreg.datasets._dataset import MAX_CLASSES, Dataset, check_images_labels
+from mnist_logreg.datasets._idx import (
+    GZIP_FREE_BYTES,
+    MAX_GZIP_RATIO,
+    IdxHeader,
+    read_idx,
+    read_idx_header,
+    write_idx,
+)
 from mnist_logreg.datasets._sources import (
     DEFAULT_FASHION_MNIST_DIR,
     FASHION_MNIST_CLASSES,
@@ -36,7 +43,10 @@ __all__ = [
     "DEFAULT_FASHION_MNIST_DIR",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_ENV",
+    "GZIP_FREE_BYTES",
     "IDX_FILE_NAMES",
+    "MAX_CLASSES",
+    "MAX_GZIP_RATIO",
     "SOURCE_NAMES",
     "Dataset",
     "IdxHeader",

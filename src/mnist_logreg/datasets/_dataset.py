@@ -1,16 +1,127 @@
-"""The :class:`Dataset` every source returns, and the checks of images against labels."""
+"""The :class:`Dataset` every source returns, and the checks of images against labels.
+
+A :class:`Dataset` is checked whole when it is made, so every command that loads one fails at load
+time, before it creates any file, with one line naming the dataset: at least one training and one
+test image, images of at least one pixel, finite pixels, labels ``0 .. n_classes - 1`` one per
+image, at most :data:`MAX_CLASSES` classes, at least two classes in training, and every test class
+present in training (a classifier cannot be scored on a class it never saw).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mnist_logreg.errors import DataFormatError
+from mnist_logreg.errors import DataFormatError, InputError
 
-__all__ = ["Dataset", "check_images_labels"]
+__all__ = [
+    "MAX_CLASSES",
+    "Dataset",
+    "check_class_counts",
+    "check_images_labels",
+    "check_labels",
+    "check_n_classes",
+]
+
+#: Largest number of classes a data set may have (MNIST-style data sets have 10; a model of
+#: 1,000 classes of 784 pixels is 6 MB of coefficients).
+MAX_CLASSES = 1000
+
+
+def check_n_classes(n_classes: int, where: str, what: str = "classes") -> None:
+    """Check that a data set's number of classes is at most :data:`MAX_CLASSES`.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes (distinct labels or class names).
+    where : str
+        The dataset, for the message.
+    what : str, default "classes"
+        What was counted, for the message (e.g. ``"distinct labels in FILE"``).
+
+    Raises
+    ------
+    InputError
+        If ``n_classes`` exceeds :data:`MAX_CLASSES`.
+    """
+    if n_classes > MAX_CLASSES:
+        raise InputError(
+            f"{where}: {n_classes} {what}; at most {MAX_CLASSES} classes are supported "
+            "(are these really class labels?)"
+        )
+
+
+def check_class_counts(
+    train_counts: np.ndarray, test_counts: np.ndarray, class_names: Sequence[str], where: str
+) -> None:
+    """Check that training holds two classes or more and every test class occurs in training.
+
+    Parameters
+    ----------
+    train_counts, test_counts : ndarray of shape (n_classes,)
+        Images per class in each split.
+    class_names : sequence of str
+        Names of the classes, for the message.
+    where : str
+        The dataset, for the message.
+
+    Raises
+    ------
+    InputError
+        If training holds fewer than two classes, or a test class has no training image.
+    """
+    if np.count_nonzero(train_counts) < 2:
+        present = [repr(class_names[int(i)]) for i in np.flatnonzero(train_counts)]
+        raise InputError(
+            f"{where}: the training images hold {len(present)} class(es) "
+            f"{', '.join(present)}; a classifier needs at least two"
+        )
+    unseen = np.flatnonzero((test_counts > 0) & (train_counts == 0))
+    if unseen.size:
+        names = ", ".join(repr(class_names[int(i)]) for i in unseen[:5])
+        more = f" and {unseen.size - 5} more" if unseen.size > 5 else ""
+        raise InputError(
+            f"{where}: test class(es) {names}{more} have no training images, so the study "
+            "cannot score them"
+        )
+
+
+def check_labels(labels: np.ndarray, *, n_classes: int, labels_name: str) -> None:
+    """Check that labels are 1-D integers in ``0 .. n_classes - 1``.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+        The labels.
+    n_classes : int
+        Number of classes.
+    labels_name : str
+        Name used in error messages (a file path or an array name).
+
+    Raises
+    ------
+    DataFormatError
+        If the labels are not a 1-D integer array or a label is out of range.
+    """
+    if labels.ndim != 1:
+        raise DataFormatError(f"{labels_name}: labels must be 1-D, got shape {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise DataFormatError(f"{labels_name}: labels must be integers, got dtype {labels.dtype}")
+    if labels.size == 0:
+        return
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= n_classes:
+        bad = low if low < 0 else high
+        index = int(np.flatnonzero(labels == bad)[0])
+        raise DataFormatError(
+            f"{labels_name}: label {bad} at index {index} is outside 0..{n_classes - 1} "
+            f"({n_classes} classes)"
+        )
 
 
 def check_images_labels(
@@ -41,24 +152,26 @@ def check_images_labels(
     """
     if labels.ndim != 1:
         raise DataFormatError(f"{labels_name}: labels must be 1-D, got shape {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        raise DataFormatError(f"{labels_name}: labels must be integers, got dtype {labels.dtype}")
     if images.ndim < 1 or images.shape[0] != labels.shape[0]:
         n_images = images.shape[0] if images.ndim else 0
         raise DataFormatError(
             f"{images_name} holds {n_images} images but {labels_name} holds "
             f"{labels.shape[0]} labels"
         )
-    if labels.size == 0:
+    check_labels(labels, n_classes=n_classes, labels_name=labels_name)
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    """Refuse infinite or NaN pixels (min and max propagate both, with no temporary array)."""
+    if X.dtype.kind != "f" or X.size == 0:
         return
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= n_classes:
-        bad = low if low < 0 else high
-        index = int(np.flatnonzero(labels == bad)[0])
-        raise DataFormatError(
-            f"{labels_name}: label {bad} at index {index} is outside 0..{n_classes - 1} "
-            f"({n_classes} classes)"
-        )
+    if np.isfinite(X.min()) and np.isfinite(X.max()):
+        return
+    row, column = np.argwhere(~np.isfinite(X))[0]
+    raise InputError(
+        f"{name}: pixel {int(column)} of image {int(row)} is {X[row, column]}; "
+        "pixels must be finite"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,10 +202,16 @@ class Dataset:
     checksums : dict of str to str
         File name -> SHA-256 of the files read; empty where not applicable.
 
+    Raises
+    ------
+    InputError
+        On construction, if the data are unusable (see the module docstring); a
+        :class:`~mnist_logreg.errors.DataFormatError` for inconsistent shapes or labels.
+
     Notes
     -----
-    Construction validates shapes and labels and converts integer labels to int64; the arrays
-    themselves are not copied.
+    Construction validates shapes, pixels and labels and converts integer labels to int64; the
+    arrays themselves are not copied.
     """
 
     name: str
@@ -111,28 +230,44 @@ class Dataset:
         set_(self, "image_shape", tuple(int(d) for d in self.image_shape))
         set_(self, "class_names", tuple(str(c) for c in self.class_names))
         set_(self, "checksums", dict(self.checksums))
+        where = f"dataset {self.name}"
+        if not self.image_shape or min(self.image_shape) < 1:
+            raise InputError(f"{where}: images of shape {self.image_shape} hold no pixels")
+        if not self.class_names:
+            raise InputError(f"{where}: no class names")
+        check_n_classes(len(self.class_names), where)
         n_pixels = math.prod(self.image_shape)
-        for split in ("train", "test"):
+        for split, label in (("train", "training"), ("test", "test")):
             X = np.asarray(getattr(self, f"X_{split}"))
             y = np.asarray(getattr(self, f"y_{split}"))
             if X.ndim != 2 or X.shape[1] != n_pixels:
                 raise DataFormatError(
-                    f"dataset {self.name}: X_{split} must have shape (n_samples, {n_pixels}) "
+                    f"{where}: X_{split} must have shape (n_samples, {n_pixels}) "
                     f"for images of shape {self.image_shape}, got {X.shape}"
+                )
+            if X.dtype.kind not in "uif":
+                raise DataFormatError(
+                    f"{where}: X_{split} must hold integer or real pixels, got dtype {X.dtype}"
                 )
             check_images_labels(
                 X,
                 y,
                 n_classes=len(self.class_names),
-                images_name=f"dataset {self.name} X_{split}",
-                labels_name=f"dataset {self.name} y_{split}",
+                images_name=f"{where} X_{split}",
+                labels_name=f"{where} y_{split}",
             )
+            if X.shape[0] == 0:
+                raise InputError(f"{where} has no {label} images")
+            _check_finite(X, f"{where} X_{split}")
             set_(self, f"X_{split}", X)
             set_(self, f"y_{split}", y.astype(np.int64, copy=False))
+        check_class_counts(
+            self.class_counts("train"), self.class_counts("test"), self.class_names, where
+        )
         set_(self, "pixel_max", float(self.pixel_max))
-        if not self.pixel_max > 0:
+        if not (math.isfinite(self.pixel_max) and self.pixel_max > 0):
             raise DataFormatError(
-                f"dataset {self.name}: pixel_max must be > 0, got {self.pixel_max}"
+                f"{where}: pixel_max must be a finite number > 0, got {self.pixel_max}"
             )
 
     @property

@@ -13,12 +13,18 @@ Safety rules of the reader:
 
 - the file (or its decompressed stream) must hold exactly the payload the header announces; a
   truncated payload and trailing bytes are both errors;
-- nothing is allocated from the header alone: for a plain file, the size the header implies is
-  compared with the file size before the payload buffer is created; for a gzip file, the header's
-  size is first compared with what deflate can possibly produce from the compressed size (at most
-  1032 bytes out per byte in), then the stream is read in chunks with a cap of the header's size
-  plus one byte, so neither a forged header nor a gzip bomb can make the reader allocate more than
-  the real data (bounded by the header);
+- nothing is allocated from the header alone. The header is read first (from the gzip stream for a
+  gzip file) and its payload size ``prod(dims) * itemsize`` is checked against the file:
+
+  * plain file: the payload must equal the file size minus the header, checked before the payload
+    buffer is created;
+  * gzip file: the declared payload may be at most :data:`MAX_GZIP_RATIO` (64) times the
+    compressed file size, or :data:`GZIP_FREE_BYTES` (64 MiB) whatever the ratio. Real images
+    compress 2 to 10 times (MNIST: 4.8); deflate itself cannot exceed 1032. A larger promise is
+    refused as a likely gzip bomb before anything is decompressed (decompress such a file with
+    ``gunzip``: a plain file's size is checked exactly). The stream is then decompressed in chunks,
+    never more than the header plus the declared payload plus one byte;
+
 - every problem raises :class:`~mnist_logreg.errors.DataFormatError` with one line naming the file.
 
 Gzip is detected from the first two bytes (``1f 8b``), not from the file name; an IDX file always
@@ -31,6 +37,7 @@ import gzip
 import logging
 import math
 import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -40,11 +47,20 @@ from typing import BinaryIO
 import numpy as np
 
 from mnist_logreg.atomic import atomic_open
-from mnist_logreg.errors import DataFormatError, InputError
+from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IDX_TYPES", "MAX_NDIM", "IdxHeader", "read_idx", "read_idx_header", "write_idx"]
+__all__ = [
+    "GZIP_FREE_BYTES",
+    "IDX_TYPES",
+    "MAX_GZIP_RATIO",
+    "MAX_NDIM",
+    "IdxHeader",
+    "read_idx",
+    "read_idx_header",
+    "write_idx",
+]
 
 #: IDX type code -> big-endian numpy dtype.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -64,9 +80,13 @@ _TYPE_NAMES = ", ".join(
 
 #: Largest number of dimensions accepted. The format allows 255; real files use 1 to 4.
 MAX_NDIM = 32
-#: Upper bound on deflate's expansion ratio (a run of 258 bytes coded in about 2 bits).
-_MAX_DEFLATE_RATIO = 1032
+#: Largest accepted ratio of a gzip file's declared payload to its compressed size, above
+#: :data:`GZIP_FREE_BYTES` (deflate's own limit is 1032: a run of 258 bytes in about 2 bits).
+MAX_GZIP_RATIO = 64
+#: Declared gzip payloads up to this many bytes are accepted whatever the ratio (64 MiB).
+GZIP_FREE_BYTES = 64 * 2**20
 _GZIP_MAGIC = b"\x1f\x8b"
+_MAX_EXTENT = 2**62
 _CHUNK = 1 << 20
 
 
@@ -133,10 +153,13 @@ def _parse_header(stream: BinaryIO, path: Path, compressed: bool) -> IdxHeader:
             path,
             f"truncated header: {len(dims_bytes)} of the {4 * ndim} bytes of {ndim} dimensions",
         )
-    shape = struct.unpack(f">{ndim}I", dims_bytes)
+    shape = tuple(int(d) for d in struct.unpack(f">{ndim}I", dims_bytes))
+    # numpy refuses shapes whose non-zero sizes multiply past 2**63 bytes, even with a zero size
+    if math.prod(d for d in shape if d) * IDX_TYPES[code].itemsize >= _MAX_EXTENT:
+        raise _bad(path, f"dimensions {shape} are too large for any array (2**62 bytes or more)")
     return IdxHeader(
         dtype=IDX_TYPES[code].newbyteorder("="),
-        shape=tuple(int(d) for d in shape),
+        shape=shape,
         header_bytes=4 + 4 * ndim,
         compressed=compressed,
     )
@@ -146,16 +169,32 @@ def _describe(header: IdxHeader) -> str:
     return f"header {header.dtype.name} {header.shape} implies {header.payload_bytes} payload bytes"
 
 
-def _read_plain_payload(
-    stream: BinaryIO, path: Path, header: IdxHeader, file_size: int
-) -> bytearray:
-    """Read the payload of a plain file after checking its size against the file size."""
+def _check_plain_size(path: Path, header: IdxHeader, file_size: int) -> None:
+    """Check that a plain file holds exactly the payload its header announces."""
     expected = header.payload_bytes
     actual = file_size - header.header_bytes
     if actual < expected:
         raise _bad(path, f"truncated payload: {_describe(header)}, the file has {actual}")
     if actual > expected:
         raise _bad(path, f"{actual - expected} trailing bytes: {_describe(header)}, got {actual}")
+
+
+def _check_gzip_size(path: Path, header: IdxHeader, gz_size: int) -> None:
+    """Refuse a declared payload a ``gz_size``-byte gzip file cannot honestly hold."""
+    expected = header.payload_bytes
+    if expected <= GZIP_FREE_BYTES or expected <= MAX_GZIP_RATIO * gz_size:
+        return
+    raise _bad(
+        path,
+        f"{_describe(header)}, {expected / max(gz_size, 1):.0f} times the {gz_size}-byte gzip "
+        f"file; above {GZIP_FREE_BYTES // 2**20} MiB at most {MAX_GZIP_RATIO} times is accepted "
+        "(likely a gzip bomb or a forged header; gunzip a genuine file and read it plain)",
+    )
+
+
+def _read_plain_payload(stream: BinaryIO, path: Path, header: IdxHeader) -> bytearray:
+    """Read the payload of a plain file (its size already checked against the file size)."""
+    expected = header.payload_bytes
     buffer = bytearray(expected)  # safe: equal to the bytes really present on disk
     view = memoryview(buffer)
     filled = 0
@@ -167,16 +206,9 @@ def _read_plain_payload(
     return buffer
 
 
-def _read_gzip_payload(stream: BinaryIO, path: Path, header: IdxHeader, gz_size: int) -> bytearray:
+def _read_gzip_payload(stream: BinaryIO, path: Path, header: IdxHeader) -> bytearray:
     """Read a gzip payload in chunks, never more than the header's size plus one byte."""
     expected = header.payload_bytes
-    possible = _MAX_DEFLATE_RATIO * gz_size
-    if expected > possible:
-        raise _bad(
-            path,
-            f"truncated payload: {_describe(header)}, more than a {gz_size}-byte gzip file "
-            f"can hold (at most {possible})",
-        )
     buffer = bytearray()
     remaining = expected + 1
     while remaining > 0:
@@ -194,31 +226,42 @@ def _read_gzip_payload(stream: BinaryIO, path: Path, header: IdxHeader, gz_size:
 
 def _open_raw(path: Path) -> BinaryIO:
     try:
-        return open(path, "rb")
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise InputError(f"IDX file {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"IDX file {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"cannot open IDX file {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"IDX file {path} is a folder, not a file")
+    if not stat.S_ISREG(mode):  # a FIFO or a device could block or never end
+        raise InputError(f"IDX file {path} is not a regular file")
+    try:
+        return open(path, "rb")
     except OSError as exc:
         raise InputError(f"cannot open IDX file {path}: {exc.strerror or exc}") from None
 
 
 def _read(path: Path, header_only: bool) -> tuple[IdxHeader, bytearray | None]:
     with _open_raw(path) as raw:
-        file_size = os.fstat(raw.fileno()).st_size
-        compressed = _read_upto(raw, 2) == _GZIP_MAGIC
-        raw.seek(0)
+        try:
+            file_size = os.fstat(raw.fileno()).st_size
+            compressed = _read_upto(raw, 2) == _GZIP_MAGIC
+            raw.seek(0)
+        except OSError as exc:  # e.g. a FIFO or a device that cannot seek
+            raise InputError(f"cannot read IDX file {path}: {exc.strerror or exc}") from None
         if not compressed:
             header = _parse_header(raw, path, compressed=False)
+            _check_plain_size(path, header, file_size)
             if header_only:
                 return header, None
-            return header, _read_plain_payload(raw, path, header, file_size)
+            return header, _read_plain_payload(raw, path, header)
         try:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
                 header = _parse_header(stream, path, compressed=True)  # type: ignore[arg-type]
+                _check_gzip_size(path, header, file_size)
                 if header_only:
                     return header, None
-                payload = _read_gzip_payload(stream, path, header, file_size)  # type: ignore[arg-type]
+                payload = _read_gzip_payload(stream, path, header)  # type: ignore[arg-type]
         except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             message = " ".join(str(exc).split()) or type(exc).__name__
             raise _bad(path, f"corrupted gzip stream ({message})") from None
@@ -236,15 +279,16 @@ def read_idx_header(path: str | os.PathLike[str]) -> IdxHeader:
     Returns
     -------
     header : IdxHeader
-        Its dtype, shape, header length and compression. The payload length is not checked
-        (that needs the whole file; :func:`read_idx` checks it).
+        Its dtype, shape, header length and compression. The payload size is checked as far as
+        it can be without decompressing: exactly against the size of a plain file, against the
+        gzip cap (:data:`MAX_GZIP_RATIO`, :data:`GZIP_FREE_BYTES`) for a gzip file.
 
     Raises
     ------
     InputError
         If the file does not exist or cannot be opened.
     DataFormatError
-        If the header is malformed.
+        If the header is malformed or announces more than the file can hold.
     """
     header, _ = _read(Path(path), header_only=True)
     return header
@@ -268,17 +312,23 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     InputError
         If the file does not exist or cannot be opened.
+    MnistLogregError
+        If the payload does not fit in memory (the message names the file).
     DataFormatError
         If the file is malformed: truncated header or payload, trailing bytes, bad magic number,
-        unknown type code, number of dimensions 0 or above :data:`MAX_NDIM`, or a corrupted gzip
+        unknown type code, number of dimensions 0 or above :data:`MAX_NDIM`, a gzip file whose
+        header promises more than the cap (see the module docstring), or a corrupted gzip
         stream. The message names the file and the problem.
     """
     path = Path(path)
-    header, payload = _read(path, header_only=False)
+    try:
+        header, payload = _read(path, header_only=False)
+    except MemoryError:
+        raise MnistLogregError(f"not enough memory to read IDX file {path}") from None
     big_endian = header.dtype.newbyteorder(">")
     array = np.frombuffer(payload, dtype=big_endian).reshape(header.shape)  # type: ignore[arg-type]
-    if big_endian.itemsize > 1:
-        array = array.astype(header.dtype)
+    if big_endian != header.dtype:  # a little-endian machine: swap the bytes in place, no copy
+        array = array.byteswap(inplace=True).view(header.dtype)
     logger.debug("read %s: %s %s", path, header.dtype.name, header.shape)
     return array
 

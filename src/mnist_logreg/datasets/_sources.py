@@ -19,7 +19,9 @@ Every source returns a :class:`~mnist_logreg.datasets.Dataset` of raw pixels. So
 ``idx:DIR``
     Any folder with ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each plain or gzipped (``.gz``).
-    If the folder has a ``SHA256SUMS`` manifest, the files it lists are verified.
+    If the folder has a ``SHA256SUMS`` manifest, the files it lists are verified. Without
+    ``class_names``, the classes are the distinct training labels (see
+    :mod:`mnist_logreg.datasets._idx_folder` for the order of the checks).
 ``openml:NAME``
     ``sklearn.datasets.fetch_openml(NAME, version=1, as_frame=False)``, cached by scikit-learn
     (``data_home``, default ``~/scikit_learn_data``). The first ``n - test_size`` rows are the
@@ -41,14 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_logreg.datasets._checksums import (
-    SUMS_FILE_NAME,
-    parse_sha256sums,
-    sha256_file,
-    verify_checksums,
-)
-from mnist_logreg.datasets._dataset import Dataset, check_images_labels
-from mnist_logreg.datasets._idx import read_idx, read_idx_header
+from mnist_logreg.datasets._dataset import Dataset
+from mnist_logreg.datasets._idx_folder import IDX_FILE_NAMES, idx_folder_info, load_idx_folder
 from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 logger = logging.getLogger(__name__)
@@ -64,13 +60,6 @@ __all__ = [
     "load_dataset",
 ]
 
-#: The four standard IDX file names of an MNIST-style folder (each may also end in ``.gz``).
-IDX_FILE_NAMES: tuple[str, str, str, str] = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 FASHION_MNIST_ENV = "MNIST_LOGREG_FASHION_MNIST_DIR"
 DEFAULT_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
@@ -144,128 +133,6 @@ class SourceInfo:
         }
 
 
-# ----------------------------------------------------------------------------- IDX folders
-
-
-def _find_idx_files(folder: Path) -> dict[str, Path]:
-    """Return standard name -> existing file (plain preferred over ``.gz``) or raise InputError."""
-    if not folder.exists():
-        raise InputError(f"dataset folder {folder} does not exist")
-    if not folder.is_dir():
-        raise InputError(f"dataset folder {folder} is not a folder")
-    found: dict[str, Path] = {}
-    for name in IDX_FILE_NAMES:
-        candidates = [folder / name, folder / f"{name}.gz"]
-        existing = [path for path in candidates if path.is_file()]
-        if not existing:
-            raise InputError(f"dataset folder {folder} has no {name} (nor {name}.gz)")
-        found[name] = existing[0]
-    return found
-
-
-def _idx_checksums(folder: Path, files: Sequence[Path], *, require_sums: bool) -> dict[str, str]:
-    """Verify ``files`` against ``folder/SHA256SUMS`` when present; else just hash them."""
-    sums_path = folder / SUMS_FILE_NAME
-    if not sums_path.is_file():
-        if require_sums:
-            raise InputError(f"checksum file {sums_path} is missing")
-        return {path.name: sha256_file(path) for path in files}
-    expected = parse_sha256sums(sums_path)
-    listed = [path.name for path in files if path.name in expected]
-    unlisted = [path for path in files if path.name not in expected]
-    if unlisted and require_sums:
-        raise InputError(f"no checksum for {unlisted[0]} in {sums_path}")
-    checksums = verify_checksums(folder, expected, listed)
-    checksums.update({path.name: sha256_file(path) for path in unlisted})
-    return {path.name: checksums[path.name] for path in files}
-
-
-def _read_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim < 2:
-        raise DataFormatError(
-            f"{images_path}: images must have at least 2 dimensions (n_images, rows, cols), "
-            f"got shape {images.shape}"
-        )
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise DataFormatError(
-            f"{labels_path}: labels must be a 1-D integer array, got {labels.dtype} "
-            f"of shape {labels.shape}"
-        )
-    return images, labels
-
-
-def _load_idx_folder(
-    folder: Path,
-    *,
-    name: str,
-    source: str,
-    class_names: Sequence[str] | None,
-    require_sums: bool = False,
-) -> Dataset:
-    """Load the four standard IDX files of ``folder`` into a :class:`Dataset`."""
-    files = _find_idx_files(folder)
-    checksums = _idx_checksums(folder, list(files.values()), require_sums=require_sums)
-    train_images, train_labels, test_images, test_labels = (files[n] for n in IDX_FILE_NAMES)
-    X_train, y_train = _read_split(train_images, train_labels)
-    X_test, y_test = _read_split(test_images, test_labels)
-    if class_names is None:
-        highest = max([int(y.max()) for y in (y_train, y_test) if y.size], default=-1)
-        class_names = [str(label) for label in range(max(highest + 1, 0))]
-    for X, y, images_path, labels_path in (
-        (X_train, y_train, train_images, train_labels),
-        (X_test, y_test, test_images, test_labels),
-    ):
-        check_images_labels(
-            X,
-            y,
-            n_classes=len(class_names),
-            images_name=str(images_path),
-            labels_name=str(labels_path),
-        )
-    if X_train.shape[1:] != X_test.shape[1:]:
-        raise DataFormatError(
-            f"{test_images}: images of shape {X_test.shape[1:]} differ from the "
-            f"{X_train.shape[1:]} of {train_images}"
-        )
-    image_shape = tuple(X_train.shape[1:])
-    pixel_max = 255.0 if X_train.dtype == np.uint8 else float(max(_abs_max(X_train), 1.0))
-    return Dataset(
-        name=name,
-        X_train=X_train.reshape(X_train.shape[0], -1),
-        y_train=y_train,
-        X_test=X_test.reshape(X_test.shape[0], -1),
-        y_test=y_test,
-        image_shape=image_shape,
-        pixel_max=pixel_max,
-        class_names=tuple(class_names),
-        source=source,
-        checksums=checksums,
-    )
-
-
-def _abs_max(X: np.ndarray) -> float:
-    return float(np.abs(X).max()) if X.size else 0.0
-
-
-def _idx_folder_info(folder: Path, n_classes: int) -> dict[str, Any]:
-    """Sizes and class counts of an IDX folder from its label files and image headers only."""
-    files = _find_idx_files(folder)
-    info: dict[str, Any] = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        labels = read_idx(files[f"{prefix}-labels-idx1-ubyte"])
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise DataFormatError(f"{files[f'{prefix}-labels-idx1-ubyte']}: not a label file")
-        info[f"n_{split}"] = int(labels.shape[0])
-        info[f"{split}_class_counts"] = tuple(
-            int(c) for c in np.bincount(labels.astype(np.int64).clip(0), minlength=n_classes)
-        )
-    header = read_idx_header(files["train-images-idx3-ubyte"])
-    info["image_shape"] = header.shape[1:]
-    return info
-
-
 # ----------------------------------------------------------------------------- mnist
 
 
@@ -275,7 +142,7 @@ def bundled_mnist_dir() -> Path:
 
 
 def _load_mnist() -> Dataset:
-    return _load_idx_folder(
+    return load_idx_folder(
         bundled_mnist_dir(),
         name="mnist",
         source=f"MNIST handwritten digits ({_MNIST_ORIGIN}), bundled IDX files, "
@@ -292,22 +159,35 @@ def _mnist_info() -> SourceInfo:
         description="MNIST handwritten digits 0-9, 28x28 grey levels (bundled, default)",
         origin=_MNIST_ORIGIN,
         folder=folder,
-        n_classes=10,
+        class_names=MNIST_CLASSES,
         missing_hint="reinstall mnist-logreg: the bundled files are missing",
     )
 
 
 def _info_from_folder(
-    *, name: str, description: str, origin: str, folder: Path, n_classes: int, missing_hint: str
+    *,
+    name: str,
+    description: str,
+    origin: str,
+    folder: Path,
+    class_names: Sequence[str],
+    missing_hint: str,
 ) -> SourceInfo:
-    if not folder.is_dir():
-        reason = f"no: folder not found; {missing_hint}"
-        return SourceInfo(name, description, origin, str(folder), False, reason)
     try:
-        details = _idx_folder_info(folder, n_classes)
-    except InputError as exc:  # a missing or malformed file
-        return SourceInfo(name, description, origin, str(folder), False, f"no: {exc}")
+        if not folder.is_dir():
+            reason = f"no: folder not found; {missing_hint}"
+            return SourceInfo(name, description, origin, str(folder), False, reason)
+        details = idx_folder_info(folder, name=name, class_names=class_names)
+    except (MnistLogregError, OSError, MemoryError) as exc:  # a bad path, a malformed file
+        return SourceInfo(name, description, origin, str(folder), False, f"no: {_reason(exc)}")
     return SourceInfo(name, description, origin, str(folder), True, "yes", **details)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why a source is unavailable."""
+    if isinstance(exc, MemoryError):
+        return "out of memory while reading its label files"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- fashion-mnist
@@ -326,7 +206,7 @@ def _load_fashion_mnist(path: str | os.PathLike[str] | None = None) -> Dataset:
     folder = fashion_mnist_dir(path)
     if not folder.is_dir():
         raise InputError(f"fashion-mnist: folder {folder} does not exist; {_FASHION_HOWTO}")
-    return _load_idx_folder(
+    return load_idx_folder(
         folder,
         name="fashion-mnist",
         source=f"Fashion-MNIST ({_FASHION_ORIGIN}), IDX files in {folder}",
@@ -340,7 +220,7 @@ def _fashion_mnist_info() -> SourceInfo:
         description="Zalando Fashion-MNIST: 10 clothing classes, 28x28 grey levels",
         origin=_FASHION_ORIGIN,
         folder=fashion_mnist_dir(),
-        n_classes=len(FASHION_MNIST_CLASSES),
+        class_names=FASHION_MNIST_CLASSES,
         missing_hint=f"apt-get install dataset-fashion-mnist, or set {FASHION_MNIST_ENV}",
     )
 
@@ -490,7 +370,7 @@ def _load_openml(
     if X.size and (X == np.round(X)).all() and X.min() >= 0 and X.max() <= 255:
         X, pixel_max = X.astype(np.uint8), 255.0
     else:
-        pixel_max = max(_abs_max(X), 1.0)
+        pixel_max = max(float(np.abs(X).max()) if X.size else 0.0, 1.0)
     n_train = n_samples - test_size
     details = getattr(bunch, "details", None) or {}
     return Dataset(
@@ -565,7 +445,8 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
         ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR`` or ``openml:NAME``.
     **options
         Source options: ``fashion-mnist``: ``path``; ``digits``: ``test_size`` (0.25),
-        ``random_state`` (0); ``idx:DIR``: ``class_names`` (default ``"0"`` .. highest label);
+        ``random_state`` (0); ``idx:DIR``: ``class_names`` (default: the distinct training
+        labels in increasing order, named by their values);
         ``openml:NAME``: ``version`` (1), ``test_size`` (10000 last rows), ``data_home``,
         ``parser`` (``"pandas"`` if installed, else ``"liac-arff"``), ``image_shape``
         (default square when the feature count is a square).
@@ -580,7 +461,10 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
     Raises
     ------
     InputError
-        Unknown name or option, missing folder or file (the message says how to get it).
+        Unknown name or option, missing folder or file (the message says how to get it);
+        unusable data (no training or test images, zero-pixel images, non-finite pixels, a single
+        training class, test classes absent from training, more than 1,000 classes), the message
+        naming the dataset.
     DataFormatError
         A malformed file, a checksum mismatch, image and label counts that differ, labels out of
         range; the message names the file.
@@ -599,7 +483,7 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
         if not argument:
             raise InputError("dataset 'idx:DIR' needs a folder after 'idx:'")
         folder = Path(argument).expanduser()
-        return _load_idx_folder(
+        return load_idx_folder(
             folder,
             name=name,
             source=f"IDX files in {folder}",
@@ -616,15 +500,26 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
 def list_sources() -> list[SourceInfo]:
     """Describe every known source, cheaply (label files and image headers only).
 
+    A source that cannot be described (a broken folder, a failing library) is listed as
+    unavailable with the reason; this function does not raise.
+
     Returns
     -------
     sources : list of SourceInfo
         ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME`` in that order.
     """
-    return [
-        _mnist_info(),
-        _fashion_mnist_info(),
-        _digits_info(),
-        _idx_info(),
-        _openml_info(),
+    describers: list[tuple[str, Callable[[], SourceInfo]]] = [
+        ("mnist", _mnist_info),
+        ("fashion-mnist", _fashion_mnist_info),
+        ("digits", _digits_info),
+        ("idx:DIR", _idx_info),
+        ("openml:NAME", _openml_info),
     ]
+    sources = []
+    for name, describe in describers:
+        try:
+            sources.append(describe())
+        except Exception as exc:  # the listing must survive any one source
+            logger.debug("describing %s failed", name, exc_info=True)
+            sources.append(SourceInfo(name, name, "?", "?", False, f"no: {_reason(exc)}"))
+    return sources
