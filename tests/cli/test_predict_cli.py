@@ -106,7 +106,7 @@ def test_json_output_for_arrays(mnist, model_file: Path, tmp_path: Path, run_cli
 def test_per_file_errors_do_not_stop_the_others(
     mnist, model_file: Path, tmp_path: Path, run_cli
 ) -> None:
-    """Test that bad files get one stderr line each, good ones are predicted, exit code 1."""
+    """Test that bad files get one stderr line each, good ones are predicted, exit code 2."""
     good = tmp_path / "good.png"
     Image.fromarray(255 - mnist.X_test[1].reshape(28, 28)).save(good)
     blank = tmp_path / "blank.png"
@@ -117,7 +117,7 @@ def test_per_file_errors_do_not_stop_the_others(
     np.save(wrong, np.zeros((10, 10)))
     missing = tmp_path / "missing.png"
     result = run_cli("predict", model_file, blank, good, text, wrong, missing)
-    assert result.code == 1
+    assert result.code == 2
     assert result.out.splitlines()[0].startswith(f"{good}\t2\t")
     errors = result.err.splitlines()
     assert len(errors) == 4
