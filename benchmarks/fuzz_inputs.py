@@ -3,7 +3,7 @@
 Three targets, each fed ``--n`` generated inputs, in process:
 
 ``json``
-    ``POST /predict`` of the drawing page's server (:func:`mnist_logreg.serving.create_app`), through
+    ``POST /predict`` of the server (:func:`mnist_logreg.serving.create_app`), through
     Starlette's ASGI test client: random bytes, random JSON documents, near-valid bodies
     (``pixels`` arrays of random lengths and types, ``image`` data URLs of mutated pictures) and
     byte mutations of valid bodies, with a random Content-Type now and then. Allowed answers: 2xx,
@@ -46,7 +46,6 @@ import time
 import traceback
 import warnings
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -218,9 +217,11 @@ def random_json(rng: random.Random, depth: int = 0) -> Any:
     if kind == 2:
         return rng.choice((0, -1, 255, 256, 1e308, -0.0, 2**70, rng.uniform(-1e3, 1e3)))
     if kind == 3:
-        return "".join(rng.choice("ab\u00e9\u2603\x00\n\"\\ ") for _ in range(rng.randint(0, 12)))
+        return "".join(rng.choice('ab\u00e9\u2603\x00\n"\\ ') for _ in range(rng.randint(0, 12)))
     if kind == 4:
-        return rng.choice(("image", "pixels", "data:image/png;base64,", "data:image/jpeg;base64,AA"))
+        return rng.choice(
+            ("image", "pixels", "data:image/png;base64,", "data:image/jpeg;base64,AA")
+        )
     if kind == 5:
         return [random_json(rng, depth + 1) for _ in range(rng.randint(0, 5))]
     keys = ("image", "pixels", "x", "", "IMAGE")
@@ -239,7 +240,8 @@ def json_bodies(rng: random.Random, pictures: list[bytes]) -> Iterator[tuple[byt
         elif kind == 2:
             n = rng.choice((0, 1, 783, 784, 784, 784, 785))
             values = [
-                rng.choice((0, 1, 255, 255.5, -1, 1e400, "1", None, True, [], 17.25)) for _ in range(n)
+                rng.choice((0, 1, 255, 255.5, -1, 1e400, "1", None, True, [], 17.25))
+                for _ in range(n)
             ]
             body = json.dumps({"pixels": values}).encode()
         elif kind == 3:
@@ -259,7 +261,9 @@ def json_bodies(rng: random.Random, pictures: list[bytes]) -> Iterator[tuple[byt
         elif kind == 8:
             body = ("[" * rng.randint(1, 5000) + "]" * rng.randint(0, 5000)).encode()
         else:
-            body = json.dumps({"image": rng.choice(("", "data:", "%%%", "AAAA", "data:image/png;base64,="))}).encode()
+            body = json.dumps(
+                {"image": rng.choice(("", "data:", "%%%", "AAAA", "data:image/png;base64,="))}
+            ).encode()
         content_type = "application/json" if rng.random() < 0.95 else rng.choice(("text/plain", ""))
         yield body, content_type
 
@@ -334,7 +338,7 @@ def run_json(n: int, rng: random.Random, check: Callable[..., None], seed: int) 
                     assert len(result["probabilities"]) == 10 and len(result["pixels"]) == 784
                     return "ok"
                 error = response.json()["error"]
-                if status >= 500 and status != 503 or not isinstance(error, str) or "\n" in error:
+                if (status >= 500 and status != 503) or not isinstance(error, str) or "\n" in error:
                     raise AssertionError(f"status {status}: {error!r}")
                 return "our error"
 
@@ -373,7 +377,11 @@ def run_npy(n: int, rng: random.Random, check: Callable[..., None], seed: int) -
         path = Path(folder) / "input.npy"
         for i in range(n):
             seed_bytes = rng.choice(seeds)
-            data = mutate_npy_header(rng, seed_bytes) if rng.random() < 0.5 else mutate(rng, seed_bytes)
+            data = (
+                mutate_npy_header(rng, seed_bytes)
+                if rng.random() < 0.5
+                else mutate(rng, seed_bytes)
+            )
             path.write_bytes(data)
 
             def one() -> str:
@@ -390,6 +398,47 @@ def run_npy(n: int, rng: random.Random, check: Callable[..., None], seed: int) -
 
 
 RUNNERS = {"json": run_json, "pictures": run_pictures, "npy": run_npy}
+
+
+def _run_target(
+    name: str, args: argparse.Namespace, print_summary: Callable[[], None]
+) -> dict[str, Any]:
+    """Feed one target ``args.n`` inputs; return its summary row."""
+    row: dict[str, Any] = {"inputs": 0, "ok": 0, "our error": 0, "traceback": 0, "hang": 0}
+    row.update(longest=0.0, rate=0.0, peak_rss_mb=peak_rss_mb())
+    shown = 0
+
+    def on_hang(label: str) -> None:
+        row["hang"] += 1
+        print(f"HANG (over {args.time_limit:g} s): {label}", flush=True)
+        print_summary()
+
+    watchdog = Watchdog(args.time_limit, on_hang)
+
+    def check(label: str, one: Callable[[], str]) -> None:
+        nonlocal shown
+        watchdog.begin(label)
+        try:
+            outcome = one()
+        except Exception:
+            outcome = "traceback"
+            if shown < args.show:
+                shown += 1
+                print(f"TRACEBACK {label}\n{traceback.format_exc()}", flush=True)
+        finally:
+            watchdog.end()
+        row["inputs"] += 1
+        row[outcome] += 1
+        row["peak_rss_mb"] = peak_rss_mb()
+
+    start = time.monotonic()
+    RUNNERS[name](args.n, random.Random(f"{args.seed}-{name}"), check, args.seed)
+    elapsed = time.monotonic() - start
+    watchdog.limit = float("inf")
+    row.update(longest=watchdog.longest, rate=row["inputs"] / elapsed, peak_rss_mb=peak_rss_mb())
+    counts = {k: row[k] for k in ("ok", "our error", "traceback")}
+    print(f"{name}: {counts} in {elapsed:.1f} s, peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,42 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
 
     for name in targets:
-        counts: Counter[str] = Counter()
-        shown = 0
-        row: dict[str, Any] = {"inputs": 0, "ok": 0, "our error": 0, "traceback": 0, "hang": 0}
-        row.update(longest=0.0, rate=0.0, peak_rss_mb=peak_rss_mb())
-        summary[name] = row
-
-        def on_hang(label: str, row: dict[str, Any] = row) -> None:
-            row["hang"] += 1
-            print(f"HANG (over {args.time_limit:g} s): {label}", flush=True)
-            print_summary()
-
-        watchdog = Watchdog(args.time_limit, on_hang)
-
-        def check(label: str, one: Callable[[], str]) -> None:
-            nonlocal shown
-            watchdog.begin(label)
-            try:
-                outcome = one()
-            except Exception:
-                outcome = "traceback"
-                if shown < args.show:
-                    shown += 1
-                    print(f"TRACEBACK {label}\n{traceback.format_exc()}", flush=True)
-            finally:
-                watchdog.end()
-            counts[outcome] += 1
-            row["inputs"] += 1
-            row[outcome] += 1
-
-        start = time.monotonic()
-        RUNNERS[name](args.n, random.Random(f"{args.seed}-{name}"), check, args.seed)
-        elapsed = time.monotonic() - start
-        row.update(longest=watchdog.longest, rate=row["inputs"] / elapsed, peak_rss_mb=peak_rss_mb())
-        watchdog.limit = float("inf")
-        print(f"{name}: {dict(counts)} in {elapsed:.1f} s, peak RSS {row['peak_rss_mb']:.0f} MB",
-              flush=True)  # fmt: skip
+        summary[name] = _run_target(name, args, print_summary)
     print_summary()
     return 1 if any(row["traceback"] for row in summary.values()) else 0
 

@@ -57,7 +57,10 @@ def test_broken_26_byte_npy_is_named_in_one_line(tmp_path: Path) -> None:
         (_npy_with_header("{'descr': '<u1', 'fortran_order': False, 'shape': (True,)}"), "shape"),
         (_npy_with_header("(" * 3000 + ")" * 3000), "dict literal"),
         (_npy_with_header("{'descr': '\u00e9", version=3)[:-1] + b"\xff", "utf8 text"),
-        (_npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (784,)}"), "truncated"),
+        (
+            _npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (784,)}"),
+            "truncated",
+        ),
         (_npy_bytes(np.zeros(784, np.uint8)) + b"\x00", "1 trailing bytes|trailing bytes"),
     ],
 )

@@ -390,7 +390,7 @@ def _fix_png_crcs(data: bytes) -> bytes:
 def test_mutated_pictures_give_a_digit_or_our_error(
     seed: bytes, edits: list, fix_crcs: bool
 ) -> None:
-    """Test (Hypothesis) that mutated PNG/JPEG bytes give a (784,) image or a one-line InputError."""
+    """Test (Hypothesis) that mutated PNG/JPEG bytes give a (784,) image or one-line InputError."""
     data = bytearray(seed)
     for position, value, op in edits:
         position %= len(data) + 1

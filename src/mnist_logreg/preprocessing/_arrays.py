@@ -132,9 +132,7 @@ def read_npy_header(stream: BinaryIO, name: str) -> tuple[np.dtype, bool, tuple[
     return dtype, fortran_order, shape, 8 + size + length
 
 
-def _rows_shape(
-    shape: tuple[int, ...], image_shape: tuple[int, ...], name: str
-) -> tuple[int, int]:
+def _rows_shape(shape: tuple[int, ...], image_shape: tuple[int, ...], name: str) -> tuple[int, int]:
     """Return (n_images, n_features) for an accepted array shape, else raise InputError."""
     n_features = math.prod(image_shape)
     if shape == image_shape or shape == (n_features,):
