@@ -320,6 +320,21 @@ def test_large_jpeg_is_scaled_in_the_decoder_and_keeps_its_orientation(tmp_path:
     assert np.abs(out.astype(int) - expected.astype(int)).mean() < 4
 
 
+def test_jpeg_with_too_many_scans_is_refused_before_decoding() -> None:
+    """Test that a progressive JPEG whose last scan is repeated past 100 scans is refused."""
+    buffer = io.BytesIO()
+    Image.fromarray(_stroke_picture(256)).save(buffer, format="JPEG", progressive=True)
+    data = buffer.getvalue()
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    n_scans = data.count(b"\xff\xda")
+    assert 2 <= n_scans < 20
+    fine = data[:-2] + last_scan * (100 - n_scans) + data[-2:]
+    assert load_image(fine).shape == (784,)
+    too_many = data[:-2] + last_scan * (101 - n_scans) + data[-2:]
+    with pytest.raises(InputError, match="scan: JPEG with more than 100 scans"):
+        load_image(too_many, name="scan")
+
+
 def test_decoding_a_4_megapixel_picture_allocates_little() -> None:
     """Test that a 2000x2000 picture's decode and normalization allocate < 40 MB of arrays."""
     import tracemalloc

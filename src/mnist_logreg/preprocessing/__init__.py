@@ -11,6 +11,8 @@ __all__ = ["PixelScaler", "make_preprocessor"]
 # Real images and array files -> MNIST-style rows (the classical MNIST normalization).
 from mnist_logreg.preprocessing._images import (
     DEFAULT_MAX_IMAGE_PIXELS,
+    MAX_JPEG_SCANS,
+    MAX_WORKING_SIDE,
     MNIST_IMAGE_SHAPE,
     ModelInputSpec,
     image_to_gray,
@@ -24,6 +26,8 @@ from mnist_logreg.preprocessing._images import (
 
 __all__ += [
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "MAX_JPEG_SCANS",
+    "MAX_WORKING_SIDE",
     "MNIST_IMAGE_SHAPE",
     "ModelInputSpec",
     "image_to_gray",

@@ -37,7 +37,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -48,6 +48,7 @@ from mnist_logreg.preprocessing._arrays import load_idx_images, load_npy_images
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "MAX_JPEG_SCANS",
     "MAX_WORKING_SIDE",
     "MNIST_IMAGE_SHAPE",
     "ModelInputSpec",
@@ -66,6 +67,9 @@ MNIST_IMAGE_SHAPE: tuple[int, int] = (28, 28)
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 #: Decoded pictures are shrunk (integer box factor) to at most this many pixels a side.
 MAX_WORKING_SIDE = 1024
+#: JPEGs with more scans (start-of-scan markers) are refused before decoding: each progressive
+#: scan is a pass over the whole picture (about 4 ms at 4 megapixels), a cheap way to burn CPU.
+MAX_JPEG_SCANS = 100
 
 _BOX_FRACTION = 20.0 / 28.0  # MNIST: a 20x20 box in a 28x28 field
 _INK_THRESHOLD = 0.25  # relative to the range background..peak
@@ -257,9 +261,36 @@ def _reduced(image: Image.Image) -> Image.Image:
     return image.reduce(factor)
 
 
-def _decode(source: Any, max_pixels: int, name: str) -> np.ndarray:
+def _count_jpeg_scans(stream: BinaryIO, limit: int) -> int:
+    """Count start-of-scan markers (FF DA) in a JPEG stream, stopping past ``limit``.
+
+    In entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so FF DA
+    occurs only as a marker (or inside an embedded thumbnail, counted too).
+    """
+    count = 0
+    previous = b""
+    while count <= limit:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        count += (previous + chunk).count(b"\xff\xda")
+        previous = chunk[-1:]
+    stream.seek(0)
+    return count
+
+
+def _decode(stream: BinaryIO, max_pixels: int, name: str) -> np.ndarray:
     """Open, check the size from the header, decode (reduced) and return the gray levels."""
-    with Image.open(source, formats=("PNG", "JPEG")) as image:
+    head = stream.read(3)
+    stream.seek(0)
+    if head == b"\xff\xd8\xff":
+        scans = _count_jpeg_scans(stream, MAX_JPEG_SCANS)
+        if scans > MAX_JPEG_SCANS:
+            raise InputError(
+                f"{name}: JPEG with more than {MAX_JPEG_SCANS} scans (each one is a pass over "
+                "the whole picture; real pictures have at most a few dozen)"
+            )
+    with Image.open(stream, formats=("PNG", "JPEG")) as image:
         width, height = image.size
         if width * height > max_pixels:
             raise InputError(
@@ -279,10 +310,11 @@ def _decode(source: Any, max_pixels: int, name: str) -> np.ndarray:
         return _gray(small)
 
 
-def _read_gray(source: Any, name: str, max_pixels: int) -> np.ndarray:
+def _read_gray(source: io.BytesIO | Path, name: str, max_pixels: int) -> np.ndarray:
     """Decode a PNG or JPEG picture to gray levels, at most MAX_WORKING_SIDE pixels a side."""
     try:
-        return _decode(source, max_pixels, name)
+        with source if isinstance(source, io.BytesIO) else open(source, "rb") as stream:
+            return _decode(stream, max_pixels, name)
     except InputError:
         raise
     except FileNotFoundError:
