@@ -387,5 +387,12 @@ def test_serve_cli_binds_loopback_by_default(
     assert "reachable from other machines" in exposed.err
     missing = run_cli("serve", model_file.parent / "none.npz")
     assert missing.code == 2 and "model file not found" in missing.err
+    array = model_file.parent / "x.npy"
+    np.save(array, np.zeros((2, 784), dtype=np.uint8))
+    not_a_model = run_cli("serve", array)
+    assert not_a_model.code == 2 and not_a_model.err == (
+        f"mnist-logreg: error: MODEL {array} is a .npy array, not a model file "
+        "(usage: mnist-logreg serve MODEL)\n"
+    )
     bad_port = run_cli("serve", model_file, "--port", "70000")
     assert bad_port.code == 2 and "--port must be an integer from 0 to 65535" in bad_port.err

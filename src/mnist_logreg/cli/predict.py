@@ -32,8 +32,23 @@ _KIND_NAMES = {
 _PREDICT_BATCH = 8192
 
 
-def _check_model_argument(model_path: Path, files: list[Path]) -> None:
-    """Refuse, in one line, a MODEL argument that is recognisably an input file."""
+def check_model_argument(model_path: Path, files: list[Path], command: str = "predict") -> None:
+    """Refuse, in one line, a MODEL argument that is recognisably an input file.
+
+    Parameters
+    ----------
+    model_path : Path
+        The MODEL argument.
+    files : list of Path
+        The other file arguments: one that is a zip archive means the two were swapped.
+    command : str, default="predict"
+        The command, for the usage hint.
+
+    Raises
+    ------
+    InputError
+        If MODEL starts like a .npy array, an IDX file or a PNG/JPEG picture.
+    """
     try:
         kind = input_kind(model_path)
     except InputError:
@@ -47,7 +62,7 @@ def _check_model_argument(model_path: Path, files: list[Path]) -> None:
                 models.append(path)
         except InputError:
             continue
-    usage = "usage: mnist-logreg predict MODEL FILE..."
+    usage = f"usage: mnist-logreg {command} MODEL" + (" FILE..." if command == "predict" else "")
     if models:
         raise InputError(
             f"arguments swapped? MODEL {model_path} is {_KIND_NAMES[kind]} and FILE {models[0]} "
@@ -112,7 +127,7 @@ def predict_cli(
     """
     if top < 1:
         raise InputError(f"--top must be an integer >= 1. Got {top} instead.")
-    _check_model_argument(model_path, files)
+    check_model_argument(model_path, files)
     model = load_model(model_path)
     spec = ModelInputSpec.from_model(model, read_metadata(model_path))
     classes = np.asarray(model.classes_).tolist()
