@@ -79,12 +79,12 @@ def error_exit(message: str, code: int) -> None:
 
 
 _MEMORY_HINTS = {
-    "study": "try --max-train or a smaller dataset",
-    "compare": "try --max-train or a smaller dataset",
-    "fit": "try --max-train or a smaller dataset",
-    "predict": "while loading the model or printing the results; try fewer FILEs at a time",
-    "export": "the model file may be too large for this machine",
-    "serve": "the model file may be too large for this machine",
+    "study": "; try --max-train or a smaller dataset",
+    "compare": "; try --max-train or a smaller dataset",
+    "fit": "; try --max-train or a smaller dataset",
+    "predict": " loading the model or printing the results; try fewer FILEs at a time",
+    "export": " loading or converting the model file",
+    "serve": " loading the model file",
 }
 
 
@@ -92,8 +92,7 @@ def _out_of_memory_message(argv: Sequence[str] | None) -> str:
     """Name the command that ran out of memory and what to try (per-file errors come earlier)."""
     args = list(argv) if argv is not None else sys.argv[1:]
     command = next((str(a) for a in args if not str(a).startswith("-")), "")
-    hint = _MEMORY_HINTS.get(command)
-    return f"{command or 'mnist-logreg'}: out of memory" + (f"; {hint}" if hint else "")
+    return f"{command or 'mnist-logreg'}: out of memory{_MEMORY_HINTS.get(command, '')}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
