@@ -106,7 +106,7 @@ def test_json_output_for_arrays(mnist, model_file: Path, tmp_path: Path, run_cli
 def test_per_file_errors_do_not_stop_the_others(
     mnist, model_file: Path, tmp_path: Path, run_cli
 ) -> None:
-    """Test that bad files get one stderr line each, good ones are predicted, exit code 1."""
+    """Test that bad files get one stderr line each, good ones are predicted, exit code 2."""
     good = tmp_path / "good.png"
     Image.fromarray(255 - mnist.X_test[1].reshape(28, 28)).save(good)
     blank = tmp_path / "blank.png"
@@ -117,7 +117,7 @@ def test_per_file_errors_do_not_stop_the_others(
     np.save(wrong, np.zeros((10, 10)))
     missing = tmp_path / "missing.png"
     result = run_cli("predict", model_file, blank, good, text, wrong, missing)
-    assert result.code == 1
+    assert result.code == 2
     assert result.out.splitlines()[0].startswith(f"{good}\t2\t")
     errors = result.err.splitlines()
     assert len(errors) == 4
@@ -132,8 +132,98 @@ def test_bad_model_or_options_exit_2(model_file: Path, tmp_path: Path, run_cli) 
     missing = run_cli("predict", tmp_path / "none.npz", picture)
     assert missing.code == 2 and "model file not found" in missing.err
     not_a_model = run_cli("predict", picture, picture)
-    assert not_a_model.code == 2 and "not a valid mnist-logreg model file" in not_a_model.err
+    assert not_a_model.code == 2 and "is a PNG picture, not a model file" in not_a_model.err
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+    not_a_zip = run_cli("predict", text, picture)
+    assert not_a_zip.code == 2 and "not a valid mnist-logreg model file" in not_a_zip.err
     top = run_cli("predict", model_file, picture, "--top", "0")
     assert top.code == 2 and "--top" in top.err
-    for result in (missing, not_a_model, top):
+    for result in (missing, not_a_model, not_a_zip, top):
         assert len(result.err.strip().splitlines()) == 1
+
+
+def _one_clean_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_swapped_arguments_are_named(mnist, model_file: Path, tmp_path: Path, run_cli) -> None:
+    """Test 'predict x.npy model.npz' and a picture as MODEL: exit 2, one line saying so."""
+    npy = tmp_path / "x.npy"
+    np.save(npy, mnist.X_test[:2])
+    swapped = run_cli("predict", npy, model_file)
+    assert swapped.code == 2 and swapped.out == ""
+    line = _one_clean_line(swapped.err)
+    assert line.startswith("mnist-logreg: error: arguments swapped? MODEL ")
+    assert f"{npy} is a .npy array and FILE {model_file} looks like a model file" in line
+    picture = tmp_path / "seven.png"
+    Image.fromarray(mnist.X_test[0].reshape(28, 28)).save(picture)
+    not_a_model = run_cli("predict", picture, npy)
+    assert not_a_model.code == 2
+    assert f"MODEL {picture} is a PNG picture, not a model file" in _one_clean_line(not_a_model.err)
+
+
+def test_broken_npy_is_named_and_the_others_still_predicted(
+    mnist, model_file: Path, tmp_path: Path, run_cli
+) -> None:
+    """Test a 26-byte .npy with a broken header between good files: named, others predicted."""
+    first = tmp_path / "first.npy"
+    np.save(first, mnist.X_test[:2])
+    broken = tmp_path / "broken.npy"
+    broken.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{broken header!!")
+    last = tmp_path / "last.png"
+    Image.fromarray(mnist.X_test[2].reshape(28, 28)).save(last)
+    result = run_cli("predict", model_file, first, broken, model_file, last, "--json")
+    assert result.code == 2
+    entries = json.loads(result.out)
+    assert [(Path(e["file"]).name, e["index"]) for e in entries] == [
+        ("first.npy", 0),
+        ("first.npy", 1),
+        ("last.png", None),
+    ]
+    expected = load_model(model_file).predict(mnist.X_test[:3])
+    assert [e["label"] for e in entries] == expected.tolist()
+    errors = result.err.splitlines()
+    assert "Traceback" not in result.err and len(errors) == 2
+    assert errors[0] == (
+        f"mnist-logreg: error: {broken}: not a valid .npy array "
+        "(the header is not a Python dict literal)"
+    )
+    assert errors[1].startswith(f"mnist-logreg: error: {model_file}: a zip archive")
+
+
+def test_out_of_memory_names_the_input(
+    mnist, model_file: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test MemoryError reading one file (named, exit 1, others predicted) and loading the model."""
+    import mnist_logreg.cli.predict as predict_module
+
+    good = tmp_path / "good.npy"
+    np.save(good, mnist.X_test[:1])
+    huge = tmp_path / "huge.npy"
+    np.save(huge, mnist.X_test[:1])
+    real = predict_module.load_digit_file
+
+    def load(path, **kwargs):
+        if Path(path) == huge:
+            raise MemoryError
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(predict_module, "load_digit_file", load)
+    result = run_cli("predict", model_file, huge, good)
+    assert result.code == 1 and result.out.startswith(f"{good}\t7\t")
+    assert (
+        _one_clean_line(result.err)
+        == f"mnist-logreg: error: {huge}: out of memory reading this file"
+    )
+
+    def no_memory(path):
+        raise MemoryError
+
+    monkeypatch.setattr(predict_module, "load_model", no_memory)
+    model_oom = run_cli("predict", model_file, good)
+    line = _one_clean_line(model_oom.err)
+    assert model_oom.code == 1 and line.startswith("mnist-logreg: error: predict: out of memory")
+    assert "--max-train" not in line

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
@@ -15,6 +17,7 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.preprocessing import (
     ModelInputSpec,
     image_to_gray,
+    input_kind,
     load_digit_file,
     load_idx_images,
     load_image,
@@ -280,3 +283,142 @@ def test_model_input_spec_from_metadata_and_fallbacks() -> None:
     bad = {"image_shape": [28, 28], "class_names": ["only one"]}
     spec = ModelInputSpec.from_model(model, {"extra": bad})
     assert spec.image_shape == (8, 8) and spec.class_names == ("0", "1", "2")
+
+
+def _stroke_picture(side: int) -> np.ndarray:
+    """A dark stroke (a '1' with a foot) on white, side x side pixels, made of 8x8 blocks."""
+    small = np.full((side // 8, side // 8), 255, dtype=np.uint8)
+    n = side // 8
+    small[n // 5 : 4 * n // 5, n // 2 - n // 20 : n // 2 + n // 20 + 1] = 0
+    small[4 * n // 5 - 2 : 4 * n // 5, n // 3 : 2 * n // 3] = 0
+    return np.kron(small, np.ones((8, 8), dtype=np.uint8))
+
+
+def test_large_pictures_are_reduced_at_decode_to_the_same_digit() -> None:
+    """Test that a 2048-pixel picture (reduced by 2 when decoded) gives its 1024 half's digit."""
+    big = _stroke_picture(2048)
+    half = big[::2, ::2]  # the blocks make the 2x2 box average exact
+    assert np.array_equal(load_image(_png(big)), load_image(_png(half)))
+    rgba = np.zeros((2048, 2048, 4), dtype=np.uint8)
+    rgba[..., 3] = 255 - big  # black ink, opacity = darkness, on transparent
+    assert np.array_equal(load_image(_png(rgba, mode="RGBA")), load_image(_png(half)))
+
+
+def test_large_jpeg_is_scaled_in_the_decoder_and_keeps_its_orientation(tmp_path: Path) -> None:
+    """Test a 3000x1500 JPEG with EXIF orientation 6: rotated and read like its 750x375 half."""
+    picture = np.full((1500, 3000), 255, dtype=np.uint8)
+    picture[300:1200, 2000:2150] = 0  # a vertical bar, right of center
+    picture[300:450, 1700:2150] = 0  # and a flag to its left, at the top: a '7'-like shape
+    image = Image.fromarray(picture)
+    exif = image.getexif()
+    exif[0x0112] = 6  # displayed rotated 90 degrees clockwise
+    big = io.BytesIO()
+    image.save(big, format="JPEG", quality=95, exif=exif.tobytes())
+    rotated = np.asarray(image.transpose(Image.Transpose.ROTATE_270))
+    expected = load_image(_png(rotated))
+    out = load_image(big.getvalue())
+    assert np.abs(out.astype(int) - expected.astype(int)).mean() < 4
+
+
+def test_jpeg_with_too_many_scans_is_refused_before_decoding() -> None:
+    """Test that a progressive JPEG whose last scan is repeated past 100 scans is refused."""
+    buffer = io.BytesIO()
+    Image.fromarray(_stroke_picture(256)).save(buffer, format="JPEG", progressive=True)
+    data = buffer.getvalue()
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    n_scans = data.count(b"\xff\xda")
+    assert 2 <= n_scans < 20
+    fine = data[:-2] + last_scan * (100 - n_scans) + data[-2:]
+    assert load_image(fine).shape == (784,)
+    too_many = data[:-2] + last_scan * (101 - n_scans) + data[-2:]
+    with pytest.raises(InputError, match="scan: JPEG with more than 100 scans"):
+        load_image(too_many, name="scan")
+
+
+def test_decoding_a_4_megapixel_picture_allocates_little() -> None:
+    """Test that a 2000x2000 picture's decode and normalization allocate < 40 MB of arrays."""
+    import tracemalloc
+
+    data = _png(_stroke_picture(2000))
+    tracemalloc.start()
+    try:
+        pixels = load_image(data, max_pixels=4_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert pixels.shape == (784,) and pixels.max() == 255
+    assert peak < 40_000_000, peak  # 4M float64 gray levels alone would be 32 MB, each copy
+
+
+def test_a_zip_archive_is_named_as_such(tmp_path: Path) -> None:
+    """Test that a model file passed as an input is refused as a zip archive."""
+    archive = tmp_path / "model.npz"
+    np.savez(archive, x=np.zeros(3))
+    assert input_kind(archive) == "zip"
+    with pytest.raises(InputError, match="zip archive"):
+        load_digit_file(archive)
+
+
+def _picture_seeds() -> list[bytes]:
+    gray = _stroke_picture(64)
+    seeds = []
+    for image, fmt, options in [
+        (Image.fromarray(gray), "PNG", {}),
+        (Image.fromarray(gray).convert("P"), "PNG", {}),
+        (Image.fromarray(gray).convert("LA"), "PNG", {}),
+        (Image.fromarray(gray.astype(np.uint16) * 257), "PNG", {}),
+        (Image.fromarray(gray).convert("RGB"), "JPEG", {"quality": 70}),
+        (Image.fromarray(gray), "JPEG", {"progressive": True}),
+        (Image.fromarray(gray).convert("CMYK"), "JPEG", {}),
+    ]:
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        seeds.append(buffer.getvalue())
+    return seeds
+
+
+def _fix_png_crcs(data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    out, pos = bytearray(data[:8]), 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if pos + 12 + length > len(data):
+            break
+        body = data[pos + 4 : pos + 8 + length]
+        out += data[pos : pos + 4] + body + struct.pack(">I", zlib.crc32(body))
+        pos += 12 + length
+    return bytes(out + data[pos:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.sampled_from(_picture_seeds()),
+    edits=st.lists(
+        st.tuples(st.integers(0, 4000), st.integers(0, 255), st.sampled_from("sid")),
+        min_size=1,
+        max_size=8,
+    ),
+    fix_crcs=st.booleans(),
+)
+def test_mutated_pictures_give_a_digit_or_our_error(
+    seed: bytes, edits: list, fix_crcs: bool
+) -> None:
+    """Test (Hypothesis) that mutated PNG/JPEG bytes give a (784,) image or one-line InputError."""
+    data = bytearray(seed)
+    for position, value, op in edits:
+        position %= len(data) + 1
+        if op == "s" and position < len(data):
+            data[position] = value
+        elif op == "i":
+            data[position:position] = bytes([value]) * (1 + value % 4)
+        elif op == "d":
+            del data[position : position + 1 + value % 16]
+    blob = _fix_png_crcs(bytes(data)) if fix_crcs else bytes(data)
+    try:
+        pixels = load_image(blob, name="fuzzed.png", max_pixels=4_000_000)
+    except InputError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("fuzzed.png: ")
+    else:
+        assert pixels.shape == (784,) and pixels.dtype == np.uint8

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip(
     "starlette", reason="needs the 'serve' extra: pip install 'mnist-logreg[serve]'"
@@ -24,6 +26,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from mnist_logreg.datasets import load_dataset
+from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection import build_model
 from mnist_logreg.persistence import load_model, read_metadata, save_model
 from mnist_logreg.preprocessing import normalize_digit
@@ -89,7 +92,12 @@ def test_info(client: TestClient) -> None:
     info = client.get("/info").json()
     assert info["image_shape"] == [28, 28] and info["n_features"] == 784
     assert info["class_names"] == [str(d) for d in range(10)]
-    assert info["limits"]["max_body_bytes"] == 100_000
+    assert info["limits"] == {
+        "max_body_bytes": 100_000,
+        "max_image_pixels": 4_000_000,
+        "max_concurrent_decodes": 2,
+        "max_queued_decodes": 8,
+    }
 
 
 def test_predict_a_picture(client: TestClient, model: Any, mnist) -> None:
@@ -143,6 +151,15 @@ def test_predict_pixels_as_is(client: TestClient, model: Any, mnist) -> None:
         (b'{"image": "data:image/gif;base64,R0lGOD"}', {}, 422, "PNG or JPEG"),
         (b'{"image": "data:image/png;base64,%%%"}', {}, 422, "not valid base64"),
         (b'{"image": "aGVsbG8="}', {}, 422, "not a readable PNG or JPEG"),
+        (b'{"image": ["data:image/png;base64,"]}', {}, 422, "'image' must be a string"),
+        (b'{"image": null}', {}, 422, "got null"),
+        (b'{"pixels": {"0": 1}}', {}, 422, "got an object"),
+        (json.dumps({"pixels": [[0]] * 784}).encode(), {}, 422, "got an array"),
+        (json.dumps({"pixels": [None] * 784}).encode(), {}, 422, "got null"),
+        (b'"pixels"', {}, 422, "got a string"),
+        (b"null", {}, 422, "got null"),
+        (b"", {}, 400, "not valid JSON"),
+        (b'{"pixels": [0]', {}, 400, "not valid JSON"),
     ],
 )
 def test_malformed_requests_get_4xx(
@@ -164,6 +181,125 @@ def test_blank_and_oversized_pictures(client: TestClient, model: Any) -> None:
     small_limit = TestClient(create_app(model, None, max_image_pixels=1000))
     big = small_limit.post("/predict", json={"image": _data_url(np.zeros((100, 100), np.uint8))})
     assert big.status_code == 422 and "too large" in big.json()["error"]
+
+
+def _stroke_png(width: int, height: int) -> str:
+    """A data URL of a white width x height PNG with a dark vertical bar (a '1')."""
+    picture = np.full((height, width), 255, dtype=np.uint8)
+    picture[height // 5 : 4 * height // 5, width // 2 - width // 30 : width // 2 + width // 30] = 0
+    return _data_url(picture)
+
+
+def test_four_megapixel_pictures_pass_and_larger_ones_get_422(client: TestClient) -> None:
+    """Test the default picture limit: 2000x2000 is predicted, 2001x2000 refused from its header."""
+    at_limit = client.post("/predict", json={"image": _stroke_png(2000, 2000)})
+    assert at_limit.status_code == 200, at_limit.text
+    assert at_limit.json()["label"] == 1
+    over = client.post("/predict", json={"image": _stroke_png(2001, 2000)})
+    assert over.status_code == 422
+    assert over.json()["error"] == (
+        "'image': image of 2001x2000 pixels is too large (at most 4000000 pixels)"
+    )
+
+
+def test_decodes_beyond_the_queue_get_503(
+    model: Any, monkeypatch: pytest.MonkeyPatch, mnist
+) -> None:
+    """Test 2 decoding threads and a queue of 1: of 5 concurrent pictures, 2 get 503, 3 answers."""
+    import mnist_logreg.serving._app as app_module
+
+    real_load_image = app_module.load_image
+    release = threading.Event()
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+
+    def slow_load_image(*args: Any, **kwargs: Any) -> np.ndarray:
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        release.wait(timeout=60)
+        with lock:
+            running["now"] -= 1
+        return real_load_image(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "load_image", slow_load_image)
+    app = create_app(model, None, max_concurrent_decodes=2, max_queued_decodes=1)
+    body = {"image": _data_url(mnist.X_test[0].reshape(28, 28))}
+    statuses: list[int] = []
+    answers: list[Any] = []
+    with TestClient(app) as test_client:
+
+        def send() -> None:
+            response = test_client.post("/predict", json=body)
+            with lock:
+                statuses.append(response.status_code)
+                answers.append(response)
+
+        threads = [threading.Thread(target=send) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while statuses.count(503) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert statuses == [503, 503]  # the others are decoding (2) or queued (1)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(statuses) == [200, 200, 200, 503, 503]
+    assert running["most"] == 2
+    busy = [a for a in answers if a.status_code == 503]
+    assert all(a.headers["retry-after"] == "1" for a in busy)
+    assert busy[0].json()["error"] == (
+        "server busy: 3 pictures are being decoded or waiting (limit 3); retry shortly"
+    )
+    assert all(a.json()["label"] == 7 for a in answers if a.status_code == 200)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("max_concurrent_decodes", 0), ("max_queued_decodes", -1), ("max_image_pixels", 1.5)],
+)
+def test_create_app_validates_its_limits(model: Any, parameter: str, value: Any) -> None:
+    """Test that impossible limits are refused, naming the parameter."""
+    with pytest.raises(InputError, match=f"'{parameter}' parameter of create_app"):
+        create_app(model, None, **{parameter: value})
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(["image", "pixels", "x", ""]) | st.text(max_size=5), children
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=_JSON_VALUES)
+def test_fuzzed_json_bodies_get_our_4xx(client: TestClient, payload: Any) -> None:
+    """Test (Hypothesis) that arbitrary JSON bodies get 200 or a 4xx with our one-line error."""
+    response = client.post("/predict", json=payload)
+    assert response.status_code == 200 or 400 <= response.status_code < 500, response.text
+    if response.status_code != 200:
+        error = response.json()["error"]
+        assert isinstance(error, str) and error and "\n" not in error
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_fuzzed_byte_bodies_get_our_4xx(client: TestClient, body: bytes) -> None:
+    """Test (Hypothesis) that arbitrary bytes get a 4xx with our JSON error, never a 500."""
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500 or response.status_code == 200, response.text
+    if response.status_code != 200:
+        assert "\n" not in response.json()["error"]
 
 
 def test_huge_bodies_get_413(client: TestClient) -> None:
@@ -251,5 +387,12 @@ def test_serve_cli_binds_loopback_by_default(
     assert "reachable from other machines" in exposed.err
     missing = run_cli("serve", model_file.parent / "none.npz")
     assert missing.code == 2 and "model file not found" in missing.err
+    array = model_file.parent / "x.npy"
+    np.save(array, np.zeros((2, 784), dtype=np.uint8))
+    not_a_model = run_cli("serve", array)
+    assert not_a_model.code == 2 and not_a_model.err == (
+        f"mnist-logreg: error: MODEL {array} is a .npy array, not a model file "
+        "(usage: mnist-logreg serve MODEL)\n"
+    )
     bad_port = run_cli("serve", model_file, "--port", "70000")
     assert bad_port.code == 2 and "--port must be an integer from 0 to 65535" in bad_port.err

@@ -78,6 +78,23 @@ def error_exit(message: str, code: int) -> None:
     raise SystemExit(code)
 
 
+_MEMORY_HINTS = {
+    "study": "; try --max-train or a smaller dataset",
+    "compare": "; try --max-train or a smaller dataset",
+    "fit": "; try --max-train or a smaller dataset",
+    "predict": " loading the model or printing the results; try fewer FILEs at a time",
+    "export": " loading or converting the model file",
+    "serve": " loading the model file",
+}
+
+
+def _out_of_memory_message(argv: Sequence[str] | None) -> str:
+    """Name the command that ran out of memory and what to try (per-file errors come earlier)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command = next((str(a) for a in args if not str(a).startswith("-")), "")
+    return f"{command or 'mnist-logreg'}: out of memory{_MEMORY_HINTS.get(command, '')}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``), exiting with its status."""
     try:
@@ -99,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except MnistLogregError as exc:
         error_exit(str(exc), 1)
     except MemoryError:
-        error_exit("out of memory; try --max-train or a smaller dataset", 1)
+        error_exit(_out_of_memory_message(argv), 1)
     except OSError as exc:
         error_exit(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
     code = result if isinstance(result, int) else 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from mnist_logreg.cli.predict import check_model_argument
 from mnist_logreg.errors import InputError, MnistLogregError
 from mnist_logreg.persistence import load_model, read_metadata
 
@@ -31,6 +32,7 @@ def serve_cli(
     """Serve the drawing page: draw a digit, see the prediction and the class probabilities."""
     if not 0 <= port <= 65535:
         raise InputError(f"--port must be an integer from 0 to 65535. Got {port} instead.")
+    check_model_argument(model_path, [], command="serve")
     model = load_model(model_path)
     metadata = read_metadata(model_path)
     try:

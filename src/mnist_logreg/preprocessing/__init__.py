@@ -11,9 +11,12 @@ __all__ = ["PixelScaler", "make_preprocessor"]
 # Real images and array files -> MNIST-style rows (the classical MNIST normalization).
 from mnist_logreg.preprocessing._images import (
     DEFAULT_MAX_IMAGE_PIXELS,
+    MAX_JPEG_SCANS,
+    MAX_WORKING_SIDE,
     MNIST_IMAGE_SHAPE,
     ModelInputSpec,
     image_to_gray,
+    input_kind,
     load_digit_file,
     load_idx_images,
     load_image,
@@ -23,9 +26,12 @@ from mnist_logreg.preprocessing._images import (
 
 __all__ += [
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "MAX_JPEG_SCANS",
+    "MAX_WORKING_SIDE",
     "MNIST_IMAGE_SHAPE",
     "ModelInputSpec",
     "image_to_gray",
+    "input_kind",
     "load_digit_file",
     "load_idx_images",
     "load_image",

@@ -37,20 +37,23 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from mnist_logreg.datasets import read_idx
 from mnist_logreg.errors import InputError
+from mnist_logreg.preprocessing._arrays import load_idx_images, load_npy_images
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "MAX_JPEG_SCANS",
+    "MAX_WORKING_SIDE",
     "MNIST_IMAGE_SHAPE",
     "ModelInputSpec",
     "image_to_gray",
+    "input_kind",
     "load_digit_file",
     "load_idx_images",
     "load_image",
@@ -62,13 +65,24 @@ __all__ = [
 MNIST_IMAGE_SHAPE: tuple[int, int] = (28, 28)
 #: Images with more pixels than this are refused before they are decoded (decompression bombs).
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+#: Decoded pictures are shrunk (integer box factor) to at most this many pixels a side.
+MAX_WORKING_SIDE = 1024
+#: JPEGs with more scans (start-of-scan markers) are refused before decoding: each progressive
+#: scan is a pass over the whole picture (about 4 ms at 4 megapixels), a cheap way to burn CPU.
+MAX_JPEG_SCANS = 100
 
 _BOX_FRACTION = 20.0 / 28.0  # MNIST: a 20x20 box in a 28x28 field
 _INK_THRESHOLD = 0.25  # relative to the range background..peak
 _MIN_CONTRAST = 8.0  # gray levels (of 255) between background and peak; less is a blank image
 _BORDER_FRACTION = 0.05
-_NPY_MAGIC = b"\x93NUMPY"
-_GZIP_MAGIC = b"\x1f\x8b"
+_MAGIC_KINDS = (
+    (b"\x93NUMPY", "npy"),
+    (b"\x1f\x8b", "idx"),  # gzip
+    (b"\x00\x00", "idx"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"PK\x03\x04", "zip"),
+)
 
 
 def _check_image_shape(image_shape: Any) -> tuple[int, int]:
@@ -98,7 +112,11 @@ def image_to_gray(image: Image.Image) -> np.ndarray:
         Gray levels on the 0..255 scale (ITU-R 601 luma for color images). 16-bit and float images
         are rescaled from their own range to 0..255.
     """
-    image = ImageOps.exif_transpose(image)
+    return _gray(ImageOps.exif_transpose(image))
+
+
+def _gray(image: Image.Image) -> np.ndarray:
+    """Gray levels of an image already in its display orientation (see image_to_gray)."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         values = np.asarray(image, dtype=np.float64)
         finite = values[np.isfinite(values)]
@@ -109,10 +127,7 @@ def image_to_gray(image: Image.Image) -> np.ndarray:
         if hi - lo <= 0:
             return np.zeros(values.shape, dtype=np.float64)
         return (values - lo) * (255.0 / (hi - lo))
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info
-    )
-    if has_alpha:
+    if _has_alpha(image):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
@@ -180,10 +195,15 @@ def normalize_digit(
         lo, hi = 255.0 - hi, 255.0 - lo
     if hi - background < _MIN_CONTRAST:
         raise InputError(f"{name}: no digit found (no ink stands out from the background)")
-    ink = np.clip((gray - background) / (hi - background), 0.0, 1.0)
-    ink_rows, ink_cols = np.nonzero(ink > _INK_THRESHOLD)
-    top, bottom = int(ink_rows.min()), int(ink_rows.max()) + 1
-    left, right = int(ink_cols.min()), int(ink_cols.max()) + 1
+    ink = np.subtract(gray, background)
+    ink /= hi - background
+    np.clip(ink, 0.0, 1.0, out=ink)
+    inked = ink > _INK_THRESHOLD
+    ink_rows = np.flatnonzero(inked.any(axis=1))
+    ink_cols = np.flatnonzero(inked.any(axis=0))
+    del inked
+    top, bottom = int(ink_rows[0]), int(ink_rows[-1]) + 1
+    left, right = int(ink_cols[0]), int(ink_cols[-1]) + 1
     crop = ink[top:bottom, left:right]
 
     box_rows = max(1, round(_BOX_FRACTION * rows))
@@ -206,28 +226,111 @@ def normalize_digit(
     return np.rint(field * 255.0).astype(np.uint8).reshape(-1)
 
 
-def _open_image(source: Any, name: str, max_pixels: int) -> Image.Image:
-    try:
-        image = Image.open(source, formats=("PNG", "JPEG"))
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_BY_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in _ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """Shrink a decoded image by an integer box factor to at most MAX_WORKING_SIDE per side.
+
+    Transparency is premultiplied first (mode ``RGBa``), so averaging then compositing on white
+    gives the average of the composited pixels; palette and bilevel images become gray levels.
+    """
+    factor = math.ceil(max(image.size) / MAX_WORKING_SIDE)
+    if factor <= 1:
+        return image
+    if _has_alpha(image):
+        image = (image if image.mode == "RGBA" else image.convert("RGBA")).convert("RGBa")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+    elif image.mode not in ("L", "RGB", "I", "F"):
+        image = image.convert("L")
+    return image.reduce(factor)
+
+
+def _count_jpeg_scans(stream: BinaryIO, limit: int) -> int:
+    """Count start-of-scan markers (FF DA) in a JPEG stream, stopping past ``limit``.
+
+    In entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so FF DA
+    occurs only as a marker (or inside an embedded thumbnail, counted too).
+    """
+    count = 0
+    previous = b""
+    while count <= limit:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        count += (previous + chunk).count(b"\xff\xda")
+        previous = chunk[-1:]
+    stream.seek(0)
+    return count
+
+
+def _decode(stream: BinaryIO, max_pixels: int, name: str) -> np.ndarray:
+    """Open, check the size from the header, decode (reduced) and return the gray levels."""
+    head = stream.read(3)
+    stream.seek(0)
+    if head == b"\xff\xd8\xff":
+        scans = _count_jpeg_scans(stream, MAX_JPEG_SCANS)
+        if scans > MAX_JPEG_SCANS:
+            raise InputError(
+                f"{name}: JPEG with more than {MAX_JPEG_SCANS} scans (each one is a pass over "
+                "the whole picture; real pictures have at most a few dozen)"
+            )
+    with Image.open(stream, formats=("PNG", "JPEG")) as image:
         width, height = image.size
         if width * height > max_pixels:
             raise InputError(
                 f"{name}: image of {width}x{height} pixels is too large "
                 f"(at most {max_pixels} pixels)"
             )
+        factor = math.ceil(max(width, height) / MAX_WORKING_SIDE)
+        if factor > 1 and image.format == "JPEG":
+            # let the JPEG decoder scale by 1/2, 1/4 or 1/8 (and decode luma only)
+            image.draft("L", (math.ceil(width / factor), math.ceil(height / factor)))
+        orientation = image.getexif().get(_EXIF_ORIENTATION)
         image.load()
+        small = _reduced(image)
+        transpose = _TRANSPOSE_BY_ORIENTATION.get(orientation)  # type: ignore[arg-type]
+        if transpose is not None:
+            small = small.transpose(transpose)
+        return _gray(small)
+
+
+def _read_gray(source: io.BytesIO | Path, name: str, max_pixels: int) -> np.ndarray:
+    """Decode a PNG or JPEG picture to gray levels, at most MAX_WORKING_SIDE pixels a side."""
+    try:
+        with source if isinstance(source, io.BytesIO) else open(source, "rb") as stream:
+            return _decode(stream, max_pixels, name)
     except InputError:
         raise
     except FileNotFoundError:
         raise InputError(f"{name}: file not found") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a folder, not a file") from None
+    except PermissionError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
     except (UnidentifiedImageError, Image.DecompressionBombError):
         raise InputError(f"{name}: not a readable PNG or JPEG image") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+    except MemoryError:
+        raise
+    except Exception as exc:  # Pillow's decoders raise many exception types on bad data
+        # (OSError, ValueError, SyntaxError, EOFError, struct.error, TypeError, IndexError, ...)
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise InputError(f"{name}: cannot decode the image ({reason})") from None
-    return image
 
 
 def load_image(
@@ -239,6 +342,11 @@ def load_image(
 ) -> np.ndarray:
     """Read a PNG or JPEG picture of one digit and normalize it like MNIST.
 
+    Memory is bounded by the picture's declared size, checked from its header before decoding,
+    and by :data:`MAX_WORKING_SIDE`: larger pictures are shrunk by an integer box factor right
+    after decoding (JPEGs already inside the decoder, by 1/2, 1/4 or 1/8), so the MNIST
+    normalization works on at most 1024x1024 gray levels.
+
     Parameters
     ----------
     source : path-like or bytes
@@ -248,7 +356,7 @@ def load_image(
     name : str, optional
         How to name the input in error messages; default: the path, or ``"image"`` for bytes.
     max_pixels : int, default=DEFAULT_MAX_IMAGE_PIXELS
-        Larger images are refused from their header, before decoding.
+        Larger images (width x height, from the header) are refused before decoding.
 
     Returns
     -------
@@ -262,121 +370,31 @@ def load_image(
     """
     if isinstance(source, bytes | bytearray | memoryview):
         label = name or "image"
-        image = _open_image(io.BytesIO(bytes(source)), label, max_pixels)
+        gray = _read_gray(io.BytesIO(bytes(source)), label, max_pixels)
     else:
         label = name or str(source)
-        image = _open_image(Path(source), label, max_pixels)
-    with image:
-        gray = image_to_gray(image)
+        gray = _read_gray(Path(source), label, max_pixels)
     return normalize_digit(gray, image_shape=image_shape, name=label)
 
 
-def _rows_of(
-    array: np.ndarray, image_shape: tuple[int, ...], pixel_max: float, name: str
-) -> np.ndarray:
-    """Check an array of images and return it as rows of shape (n, n_features)."""
-    n_features = math.prod(image_shape)
-    if array.dtype.kind not in "buif":
-        raise InputError(f"{name}: arrays of dtype {array.dtype} are not pixel values")
-    shape = array.shape
-    image_shape = tuple(image_shape)
-    if shape == image_shape or shape == (n_features,):
-        rows = array.reshape(1, n_features)
-    elif shape[1:] == image_shape or (array.ndim == 2 and shape[1] == n_features):
-        rows = array.reshape(shape[0], n_features)
-    else:
-        expected = f"{image_shape}, ({n_features},), (n, {', '.join(map(str, image_shape))})"
-        raise InputError(
-            f"{name}: expected an array of shape {expected} or (n, {n_features}); got {shape}"
-        )
-    if rows.shape[0] == 0:
-        raise InputError(f"{name}: the array holds no images (shape {shape})")
-    if array.dtype.kind == "b":
-        rows = rows.astype(np.uint8) * np.uint8(min(255, pixel_max))
-    if array.dtype.kind == "f" and not np.all(np.isfinite(rows)):
-        raise InputError(f"{name}: the array holds NaN or infinite values")
-    lo, hi = rows.min(), rows.max()
-    if lo < 0 or hi > pixel_max:
-        raise InputError(
-            f"{name}: pixel values must lie in 0..{pixel_max:g} (the model's scale); "
-            f"got {lo:g}..{hi:g}"
-        )
-    return np.ascontiguousarray(rows)
-
-
-def load_npy_images(
-    path: str | os.PathLike[str],
-    *,
-    image_shape: tuple[int, ...] = MNIST_IMAGE_SHAPE,
-    pixel_max: float = 255.0,
-) -> np.ndarray:
-    """Read MNIST-style images from a ``.npy`` file (never unpickling anything).
+def input_kind(path: str | os.PathLike[str]) -> str:
+    """Tell what kind of input file ``path`` is from its first bytes (not its name).
 
     Parameters
     ----------
     path : path-like
-        A NumPy ``.npy`` file holding an array of shape ``image_shape``, (n_features,),
-        (n, \\*image_shape) or (n, n_features), e.g. (28, 28), (784,), (n, 28, 28), (n, 784).
-    image_shape : tuple of int, default=(28, 28)
-    pixel_max : float, default=255.0
-        The model's pixel scale; values must lie in 0..pixel_max.
 
     Returns
     -------
-    X : ndarray of shape (n, n_features)
-        The file's dtype (bool becomes uint8 0/pixel_max).
+    kind : str
+        ``"npy"`` (magic ``\\x93NUMPY``), ``"idx"`` (two zero bytes, or gzip), ``"png"``,
+        ``"jpeg"``, ``"zip"`` (an ``.npz`` archive such as a model file) or ``"unknown"``.
 
     Raises
     ------
     InputError
-        Missing or malformed file, object arrays, wrong shape or dtype, values out of range.
+        If the file is missing, a folder or unreadable.
     """
-    name = str(path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a file") from None
-    except ValueError as exc:
-        reason = "object arrays are refused" if "pickle" in str(exc) else " ".join(str(exc).split())
-        raise InputError(f"{name}: not a valid .npy array ({reason})") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{name}: cannot read the .npy file ({type(exc).__name__})") from None
-    if not isinstance(array, np.ndarray):  # an .npz archive
-        array.close()
-        raise InputError(f"{name}: expected one .npy array, got an .npz archive")
-    return _rows_of(array, tuple(image_shape), pixel_max, name)
-
-
-def load_idx_images(
-    path: str | os.PathLike[str],
-    *,
-    image_shape: tuple[int, ...] = MNIST_IMAGE_SHAPE,
-    pixel_max: float = 255.0,
-) -> np.ndarray:
-    """Read MNIST-style images from an IDX file (plain or gzip), e.g. ``t10k-images-idx3-ubyte``.
-
-    Parameters
-    ----------
-    path : path-like
-    image_shape : tuple of int, default=(28, 28)
-    pixel_max : float, default=255.0
-
-    Returns
-    -------
-    X : ndarray of shape (n, n_features)
-
-    Raises
-    ------
-    InputError
-        Malformed file (see :func:`mnist_logreg.datasets.read_idx`), wrong shape, values out of
-        range.
-    """
-    return _rows_of(read_idx(path), tuple(image_shape), pixel_max, str(path))
-
-
-def _sniff(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
@@ -386,11 +404,10 @@ def _sniff(path: Path) -> str:
         raise InputError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if head.startswith(_NPY_MAGIC):
-        return "npy"
-    if head.startswith(_GZIP_MAGIC) or head.startswith(b"\x00\x00"):
-        return "idx"
-    return "image"
+    for magic, kind in _MAGIC_KINDS:
+        if head.startswith(magic):
+            return kind
+    return "unknown"
 
 
 def load_digit_file(
@@ -427,7 +444,9 @@ def load_digit_file(
         With one line naming the file.
     """
     path = Path(path)
-    kind = _sniff(path)
+    kind = input_kind(path)
+    if kind == "zip":
+        raise InputError(f"{path}: a zip archive (a model file?), not a picture or an array file")
     if kind == "npy":
         return load_npy_images(path, image_shape=image_shape, pixel_max=pixel_max)
     if kind == "idx":

@@ -22,19 +22,34 @@ Routes
 Errors answer JSON ``{"error": "<one line>"}``: 400 body not JSON, 413 body larger than
 ``max_body_bytes`` (refused from its Content-Length header, or as soon as the streamed body
 passes the limit, without reading the rest), 415 content type not JSON, 422 wrong schema, size,
-type or value, an undecodable or blank picture; 404/405 for other paths and methods. Nothing is
-ever read from or written to the file system on behalf of a request: pictures are decoded in
-memory.
+type or value, an undecodable or blank picture, a picture over ``max_image_pixels``; 503 (with
+``Retry-After``) when ``max_concurrent_decodes`` pictures are being decoded and
+``max_queued_decodes`` more are waiting; 404/405 for other paths and methods. Nothing is ever read
+from or written to the file system on behalf of a request: pictures are decoded in memory.
+
+Memory
+------
+A picture's width x height is read from its header and checked before it is decoded; decoded
+pictures are shrunk to at most :data:`~mnist_logreg.preprocessing.MAX_WORKING_SIDE` pixels a
+side before the normalization (see :func:`~mnist_logreg.preprocessing.load_image`), so one
+decode costs at most a few tens of MB (about 27 MB for a 4-megapixel grayscale PNG, 46 MB for
+RGBA). Decodes run on a pool of ``max_concurrent_decodes`` threads of their own, so the total is
+bounded too, whatever the number of concurrent requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
 import math
 import re
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -49,7 +64,13 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.preprocessing import ModelInputSpec, load_image
 from mnist_logreg.serving._page import PAGE_CSP, PAGE_HTML
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_IMAGE_PIXELS", "create_app"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONCURRENT_DECODES",
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "DEFAULT_MAX_QUEUED_DECODES",
+    "create_app",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +78,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 #: Largest picture accepted, in pixels, checked from its header before decoding.
 DEFAULT_MAX_IMAGE_PIXELS = 4_000_000
+#: Pictures decoded at the same time (each on its own thread of a dedicated pool).
+DEFAULT_MAX_CONCURRENT_DECODES = 2
+#: Pictures waiting for a decoding thread; one more request is answered 503.
+DEFAULT_MAX_QUEUED_DECODES = 8
 
 _DATA_URL = re.compile(r"data:image/(png|jpeg|jpg);base64,", re.IGNORECASE)
 _SECURITY_HEADERS = {
@@ -76,7 +101,54 @@ class _RequestError(Exception):
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=_SECURITY_HEADERS)
+    headers = {**_SECURITY_HEADERS, **({"Retry-After": "1"} if status == 503 else {})}
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class _DecodePool:
+    """Run picture decodes on ``workers`` threads of their own, with at most ``queued`` waiting.
+
+    The thread pool bounds the decodes running at once (and so their memory); the count of
+    submitted, unfinished decodes bounds the queue: beyond it a request gets 503 at once. The
+    count is decreased when a decode really ends, not when its request gives up waiting.
+    """
+
+    def __init__(self, workers: int, queued: int) -> None:
+        self.workers = workers
+        self.limit = workers + queued
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _done(self, future: Future[Any] | None = None) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            if self._pending >= self.limit:
+                raise _RequestError(
+                    503,
+                    f"server busy: {self._pending} pictures are being decoded or waiting "
+                    f"(limit {self.limit}); retry shortly",
+                )
+            self._pending += 1
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
+            executor = self._executor
+        try:
+            future = executor.submit(function, *args)
+        except BaseException:
+            self._done()
+            raise
+        future.add_done_callback(self._done)
+        return await asyncio.wrap_future(future)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -167,6 +239,8 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_concurrent_decodes: int = DEFAULT_MAX_CONCURRENT_DECODES,
+    max_queued_decodes: int = DEFAULT_MAX_QUEUED_DECODES,
 ) -> Starlette:
     """Return the Starlette application of the drawing page for a fitted model.
 
@@ -182,7 +256,11 @@ def create_app(
     max_body_bytes : int, default=DEFAULT_MAX_BODY_BYTES
         Larger request bodies get 413.
     max_image_pixels : int, default=DEFAULT_MAX_IMAGE_PIXELS
-        Larger pictures get 422 before they are decoded.
+        Larger pictures (width x height, from their header) get 422 before they are decoded.
+    max_concurrent_decodes : int, default=DEFAULT_MAX_CONCURRENT_DECODES
+        Pictures decoded at the same time, >= 1.
+    max_queued_decodes : int, default=DEFAULT_MAX_QUEUED_DECODES
+        Pictures waiting for a decoding thread, >= 0; more requests with a picture get 503.
 
     Returns
     -------
@@ -190,7 +268,19 @@ def create_app(
         Serve it with uvicorn (``mnist-logreg serve`` binds 127.0.0.1 by default). See the module
         docstring for the routes.
     """
+    for parameter, value, low in [
+        ("max_body_bytes", max_body_bytes, 1),
+        ("max_image_pixels", max_image_pixels, 1),
+        ("max_concurrent_decodes", max_concurrent_decodes, 1),
+        ("max_queued_decodes", max_queued_decodes, 0),
+    ]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(
+                f"The '{parameter}' parameter of create_app must be an int >= {low}. "
+                f"Got {value!r} instead."
+            )
     spec = ModelInputSpec.from_model(model, metadata)
+    decodes = _DecodePool(max_concurrent_decodes, max_queued_decodes)
     classes = np.asarray(model.classes_)
     class_list = classes.tolist()
     display_scale = 255.0 / spec.pixel_max
@@ -224,7 +314,12 @@ def create_app(
                 "pixel_max": spec.pixel_max,
                 "classes": class_list,
                 "class_names": list(spec.class_names),
-                "limits": {"max_body_bytes": max_body_bytes, "max_image_pixels": max_image_pixels},
+                "limits": {
+                    "max_body_bytes": max_body_bytes,
+                    "max_image_pixels": max_image_pixels,
+                    "max_concurrent_decodes": max_concurrent_decodes,
+                    "max_queued_decodes": max_queued_decodes,
+                },
             },
             headers=_SECURITY_HEADERS,
         )
@@ -253,12 +348,14 @@ def create_app(
             if len(payload) != 1:
                 raise _RequestError(422, "body must hold exactly one of 'image' or 'pixels'")
             if "image" in payload:
-                x = await run_in_threadpool(_decode_image, payload["image"], spec, max_image_pixels)
+                x = await decodes.run(_decode_image, payload["image"], spec, max_image_pixels)
             else:
                 x = _decode_pixels(payload["pixels"], spec)
             result = await run_in_threadpool(_predict, x)
         except _RequestError as exc:
             return _error(exc.status, exc.message)
+        except MemoryError:
+            return _error(503, "out of memory while answering this request; retry shortly")
         return JSONResponse(result, headers=_SECURITY_HEADERS)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -269,7 +366,13 @@ def create_app(
         logger.exception("unexpected error while answering %s", request.url.path)
         return _error(500, "internal error (see the server log)")
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        decodes.shutdown()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", page, methods=["GET"]),
             Route("/info", info, methods=["GET"]),
