@@ -102,11 +102,11 @@ def test_resume_finishes_an_interrupted_run(reference_run: Path, run_cli, tmp_pa
     [
         (["--models", "lr,forest"], "unknown model 'forest'"),
         (["--models", ","], "no model given"),
-        (["--outer", "1"], "--outer must be >= 2"),
+        (["--outer", "1"], "--outer must be an integer in [2, 1000]"),
         (["--max-train", "4"], "--max-train must be at least 2 x --outer"),
         (["--max-train", "20"], "too few for --outer 3"),
         (["--max-train", "30", "--outer", "2", "--models", "knn"], "knn inner search would see"),
-        (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
+        (["--bootstrap", "-1"], "--bootstrap must be an integer in [0, 100000]"),
         (["--scheduler", "nowhere:1"], "--scheduler must be"),
     ],
 )

@@ -123,8 +123,8 @@ def test_resume_after_kill_equals_uninterrupted(
     original = study_module.write_checkpoint
     calls = []
 
-    def write_then_die(folder, record):
-        original(folder, record)
+    def write_then_die(folder, record, config):
+        original(folder, record, config)
         calls.append(record["fold"])
         if len(calls) == 2:
             raise KeyboardInterrupt
