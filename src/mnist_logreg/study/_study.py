@@ -113,7 +113,7 @@ def subsample_rows(y: np.ndarray, max_train: int | None, random_state: int) -> n
     n_classes = len(np.unique(y))
     if max_train < n_classes or n_samples - max_train < n_classes:
         raise InputError(
-            f"'max_train' = {max_train} cannot be a stratified subsample of {n_samples} rows with "
+            f"'max_train' {max_train} cannot be a stratified subsample of {n_samples} rows with "
             f"{n_classes} classes: it needs between {n_classes} and {n_samples - n_classes} rows "
             f"(or at least {n_samples}, all of them)."
         )
