@@ -276,7 +276,13 @@ def _validation_keys() -> dict[str, type]:
     return {k: float if isinstance(v, int | float) else type(v) for k, v in block.items()}
 
 
-def _check_validation(value: Any) -> None:
+_UPPER = {"log_loss": math.inf, "brier": 2.0}
+"""Upper bounds of the validation metrics that are not within [0, 1]."""
+_PER_CLASS = ("precision", "recall", "f1", "support", "roc_auc")
+
+
+def _check_validation(value: Any, classes: tuple[str, ...], n_validation: int) -> None:
+    """A study fold's ``validation`` block: every metric in range, counts adding up."""
     validation = _dict(value, "'validation'")
     expected = _validation_keys()
     if set(validation) != set(expected):
@@ -284,11 +290,36 @@ def _check_validation(value: Any) -> None:
         extra = sorted(set(validation) - set(expected))
         raise _Invalid(f"'validation' keys differ (missing {missing[:3]}, unexpected {extra[:3]})")
     for key, kind in expected.items():
-        if kind is float:
-            _optional_number(validation[key], f"'validation'[{key!r}]")
+        what = f"'validation'[{key!r}]"
+        if key == "n_samples":
+            _equal(validation[key], n_validation, what)
+        elif kind is float:
+            _optional_number(validation[key], what, 0.0, _UPPER.get(key, 1.0))
         elif not isinstance(validation[key], kind):
-            raise _Invalid(f"'validation'[{key!r}] must be a {kind.__name__}")
+            raise _Invalid(f"{what} must be a {kind.__name__}")
     _number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
+    if "confusion_matrix" in validation:
+        matrix = _list(validation["confusion_matrix"], "'confusion_matrix'", len(classes))
+        total = 0
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(_list(row, f"'confusion_matrix'[{i}]", len(classes))):
+                total += _int(count, f"'confusion_matrix'[{i}][{j}]", 0, n_validation)
+        if total != n_validation:
+            raise _Invalid(f"'confusion_matrix' counts {total} rows, not {n_validation}")
+    if "per_class" in validation:
+        per_class = _dict(validation["per_class"], "'per_class'")
+        if list(per_class) != list(classes):
+            raise _Invalid("'per_class' must have one entry per class, in order")
+        for label, entry in per_class.items():
+            entry = _dict(entry, f"'per_class'[{label!r}]")
+            if set(entry) != set(_PER_CLASS):
+                raise _Invalid(f"'per_class'[{label!r}] must have {', '.join(_PER_CLASS)}")
+            for key in _PER_CLASS:
+                what = f"'per_class'[{label!r}][{key!r}]"
+                if key == "support":
+                    _int(entry[key], what, 0, n_validation)
+                else:
+                    _optional_number(entry[key], what, 0.0, 1.0)
 
 
 # --- the study ----------------------------------------------------------------------------------
@@ -304,10 +335,13 @@ class StudyExpectations:
         The run's configuration.
     fold_sizes : dict of int to (int, int)
         ``(n_train, n_validation)`` of each outer fold.
+    classes : tuple of str
+        The training labels' classes, as the ``per_class`` keys name them.
     """
 
     config: StudyConfig
     fold_sizes: dict[int, tuple[int, int]]
+    classes: tuple[str, ...] = ()
     digest: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -325,9 +359,11 @@ class StudyExpectations:
         """
         nested = config.nested
         rows = subsample_rows(y_train, config.max_train, nested.random_state)
-        splits = outer_splits(np.asarray(y_train)[rows], nested.outer, nested.random_state)
+        y = np.asarray(y_train)[rows]
+        splits = outer_splits(y, nested.outer, nested.random_state)
         sizes = {k: (len(train), len(val)) for k, (train, val) in enumerate(splits, start=1)}
-        return cls(config=config, fold_sizes=sizes)
+        return cls(config=config, fold_sizes=sizes,
+                   classes=tuple(str(c) for c in np.unique(y)))
 
 
 def parse_study_checkpoint(data: bytes, name: str, expect: StudyExpectations) -> dict[str, Any]:
@@ -382,7 +418,7 @@ def _study_record(data: bytes, name: str, expect: StudyExpectations) -> dict[str
     n_train, n_validation = expect.fold_sizes[fold]
     _equal(_field(record, "n_train"), n_train, "'n_train'")
     _equal(_field(record, "n_validation"), n_validation, "'n_validation'")
-    _check_validation(_field(record, "validation"))
+    _check_validation(_field(record, "validation"), expect.classes, n_validation)
     _seconds(record, ("search", "refit"))
     return record
 
