@@ -29,6 +29,7 @@ from mnist_logreg.cli._options import (
 )
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
+    CHECKPOINTS,
     CONFIG_FILE,
     RunLayout,
     check_out,
@@ -115,6 +116,7 @@ def compare_cli(
             resume,
             CompareExpectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
         )
+        (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(f"Resuming {resume} with its saved settings; {len(completed)} of "
                   f"{len(config.compare.models) * (config.compare.outer + 1)} searches done.")
         with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
@@ -134,9 +136,10 @@ def compare_cli(
             n_bootstrap=n_bootstrap,
         )
         config.validate()
-        target = out or default_out("compare", config.dataset)
-        replaces = check_out(target, COMPARE_LAYOUT, force=force)
-        dataset_obj = load_dataset(config.dataset)
+    target = out or default_out("compare", config.dataset)
+    replaces = check_out(target, COMPARE_LAYOUT, force=force)
+    dataset_obj = load_dataset(config.dataset)
+    with flags_named():
         config.compare.validate_for(_labels_used(dataset_obj, config))
 
     with new_run_folder(target, config.to_dict(), COMPARE_LAYOUT, replaces=replaces) as folder:

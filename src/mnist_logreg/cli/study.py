@@ -28,6 +28,7 @@ from mnist_logreg.cli._options import (
 )
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
+    CHECKPOINTS,
     CONFIG_FILE,
     RunLayout,
     check_out,
@@ -125,6 +126,7 @@ def study_cli(
         completed = read_study_checkpoints(
             resume, StudyExpectations.from_labels(config, dataset_obj.y_train)
         )
+        (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(
             f"Resuming {resume} with its saved settings; "
             f"{len(completed)} outer fold(s) already done."
@@ -153,9 +155,10 @@ def study_cli(
             n_bootstrap=n_bootstrap,
         )
         config.validate()
-        target = out or default_out("study", config.dataset)
-        replaces = check_out(target, STUDY_LAYOUT, force=force)
-        dataset_obj = load_dataset(config.dataset)
+    target = out or default_out("study", config.dataset)
+    replaces = check_out(target, STUDY_LAYOUT, force=force)
+    dataset_obj = load_dataset(config.dataset)
+    with flags_named():
         config.nested.validate_for(_labels_used(dataset_obj, config))
 
     with new_run_folder(target, config.to_dict(), STUDY_LAYOUT, replaces=replaces) as folder:

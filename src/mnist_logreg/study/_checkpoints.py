@@ -17,14 +17,16 @@ without their JSON file (the arrays are written first) are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import math
+import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -233,6 +235,18 @@ def _digest(record: dict[str, Any], expected: str) -> None:
     digest = record.pop("config_sha256", None)
     if digest is not None and digest != expected:
         raise _Invalid("was written by a run with another configuration (config_sha256 differs)")
+
+
+@contextlib.contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    """Prefix the block's checkpoint errors with the run folder."""
+    try:
+        yield
+    except DataFormatError as exc:
+        message = str(exc)
+        if message.startswith(CHECKPOINTS + "/"):
+            raise DataFormatError(f"{folder}{os.sep}{message}") from exc
+        raise
 
 
 def _checkpoint_files(folder: Path) -> list[Path]:
@@ -444,9 +458,10 @@ def read_study_checkpoints(folder: Path, expect: StudyExpectations) -> dict[int,
         For the first file that is not a valid checkpoint of this run.
     """
     records: dict[int, dict[str, Any]] = {}
-    for path in _checkpoint_files(folder):
-        record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
-        records[int(record["fold"])] = record
+    with _in_folder(folder):
+        for path in _checkpoint_files(folder):
+            record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
+            records[int(record["fold"])] = record
     return records
 
 
@@ -666,6 +681,11 @@ def read_compare_checkpoints(
     DataFormatError
         For the first file that is not a valid checkpoint of this run.
     """
+    with _in_folder(folder):
+        return _read_compare(folder, expect)
+
+
+def _read_compare(folder: Path, expect: CompareExpectations) -> dict[tuple[str, int], Any]:
     files = {path.name: path for path in _checkpoint_files(folder)}
     records: dict[tuple[str, int], dict[str, Any]] = {}
     for name, path in files.items():
