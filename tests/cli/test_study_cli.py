@@ -316,6 +316,8 @@ def test_a_failed_forced_run_keeps_the_previous_results(
         (["--c-min", "-1"], "--c-min must be a finite number"),
         (["--n-jobs", "0"], "--n-jobs must be -1"),
         (["--n-jobs", "-5"], "--n-jobs must be -1"),
+        (["--n-jobs", "100000"], "--n-jobs must be -1 (one per core) or in [1, "),
+        (["--scheduler", "local:100000"], "--scheduler local:N starts N local workers, at most"),
         (["--max-train", "0"], "--max-train must be an integer in [1, "),
         (["--max-train", "6", "--outer", "2"], "--max-train 6 cannot be a stratified subsample"),
         (["--max-train", "30"], "too few for --outer 6 and --inner 5"),

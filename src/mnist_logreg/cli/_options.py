@@ -8,6 +8,7 @@ takes that help.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,13 +149,35 @@ def flags_named() -> Iterator[None]:
         raise type(exc)(name_flags(str(exc))) from exc
 
 
-def check_n_jobs(n_jobs: int) -> None:
-    """Raise :class:`InputError` unless ``--n-jobs`` is -1 or in [1, 4096] (before any work)."""
-    if n_jobs != -1 and not 1 <= n_jobs <= MAX_JOBS:
+def max_jobs() -> int:
+    """Most local worker processes ``--n-jobs`` or ``--scheduler local:N`` may start.
+
+    Four per core (at least 8): each worker is a process holding its own copy of the libraries,
+    so a mistyped ``--n-jobs 100000`` must not start them.
+    """
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_n_jobs(n_jobs: int, scheduler: str | None = None) -> None:
+    """Raise :class:`InputError` for a worker count that cannot run here (before any work).
+
+    Parameters
+    ----------
+    n_jobs : int
+        ``--n-jobs``: -1 (one per core) or 1 to :func:`max_jobs`.
+    scheduler : str or None
+        ``--scheduler``; ``local:N`` starts N local workers, bounded the same way.
+    """
+    limit = max_jobs()
+    if n_jobs != -1 and not 1 <= n_jobs <= limit:
         raise InputError(
-            f"--n-jobs must be -1 (one per core) or in [1, {MAX_JOBS}]. Got {n_jobs} instead."
+            f"--n-jobs must be -1 (one per core) or in [1, {limit}] (4 per core). "
+            f"Got {n_jobs} instead."
         )
-
-
-MAX_JOBS = 4096
-"""Most local worker processes ``--n-jobs`` may ask for."""
+    if scheduler is not None and scheduler.startswith("local:"):
+        text = scheduler.removeprefix("local:")
+        if text.isdigit() and int(text) > limit:
+            raise InputError(
+                f"--scheduler local:N starts N local workers, at most {limit} (4 per core). "
+                f"Got {scheduler!r} instead."
+            )

@@ -101,7 +101,7 @@ def compare_cli(
     """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
-    check_n_jobs(n_jobs)
+    check_n_jobs(n_jobs, scheduler)
     if resume is not None:
         saved = resume_run_folder(resume, out, "compare")
         try:
@@ -142,11 +142,12 @@ def compare_cli(
     with flags_named():
         config.compare.validate_for(_labels_used(dataset_obj, config))
 
-    with new_run_folder(target, config.to_dict(), COMPARE_LAYOUT, replaces=replaces) as folder:
-        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+    # The runner first: a scheduler that cannot be reached leaves no folder behind.
+    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+        with new_run_folder(target, config.to_dict(), COMPARE_LAYOUT, replaces=replaces) as folder:
             result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
-        _write_run_folder(folder.path, result)
-        folder.commit()
+            _write_run_folder(folder.path, result)
+            folder.commit()
     _print_summary(result, target)
 
 

@@ -112,7 +112,7 @@ def study_cli(
     """Run the whole study (nested CV of C, final model, test metrics, figures, report)."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
-    check_n_jobs(n_jobs)
+    check_n_jobs(n_jobs, scheduler)
     if resume is not None:
         saved = resume_run_folder(resume, out, "study")
         try:
@@ -161,11 +161,12 @@ def study_cli(
     with flags_named():
         config.nested.validate_for(_labels_used(dataset_obj, config))
 
-    with new_run_folder(target, config.to_dict(), STUDY_LAYOUT, replaces=replaces) as folder:
-        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+    # The runner first: a scheduler that cannot be reached leaves no folder behind.
+    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+        with new_run_folder(target, config.to_dict(), STUDY_LAYOUT, replaces=replaces) as folder:
             result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
-        _write_run_folder(folder.path, result)
-        folder.commit()
+            _write_run_folder(folder.path, result)
+            folder.commit()
     _print_summary(result, target)
 
 
