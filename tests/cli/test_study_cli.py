@@ -426,3 +426,22 @@ def test_resume_refuses_an_impossible_saved_configuration(
     result = run_cli("study", "--resume", folder, "--n-jobs", "1")
     assert result.code == 2
     assert "config.json" in _one_error_line(result)
+
+
+def test_force_refuses_links(reference_run: Path, run_cli, tmp_path) -> None:
+    """Test that --force replaces neither a link to a run folder nor a run holding a link."""
+    outside = tmp_path / "precious.npz"
+    outside.write_bytes(b"not ours")
+    folder = tmp_path / "run"
+    shutil.copytree(reference_run, folder)
+    (folder / "model.npz").unlink()
+    (folder / "model.npz").symlink_to(outside)
+    result = run_cli("study", *QUICK, "--out", folder, "--force")
+    assert result.code == 2 and "'model.npz'" in _one_error_line(result)
+    link = tmp_path / "link"
+    link.symlink_to(reference_run)
+    result = run_cli("study", *QUICK, "--out", link, "--force")
+    assert result.code == 2 and "symbolic link" in _one_error_line(result)
+    assert outside.read_bytes() == b"not ours"
+    assert (reference_run / "metrics.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "precious.npz", "run"]
