@@ -445,3 +445,18 @@ def test_force_refuses_links(reference_run: Path, run_cli, tmp_path) -> None:
     assert outside.read_bytes() == b"not ours"
     assert (reference_run / "metrics.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "precious.npz", "run"]
+
+
+def test_force_replaces_the_run_folder_it_is_run_from(
+    reference_run: Path, run_cli, tmp_path, monkeypatch
+) -> None:
+    """Test that `--out . --force` inside an earlier run folder replaces it via its parent."""
+    folder = tmp_path / "run"
+    shutil.copytree(reference_run, folder)
+    monkeypatch.chdir(folder)
+    result = run_cli("study", "--dataset", "digits", "--outer", "2", "--inner", "2",
+                     "--candidates", "2", "--bootstrap", "0", "--n-jobs", "1", "--out", ".",
+                     "--force")
+    assert result.code == 0, result.err
+    assert json.loads((folder / "metrics.json").read_text())["config"]["outer"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

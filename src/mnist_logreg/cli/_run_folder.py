@@ -280,7 +280,7 @@ def new_run_folder(
         raises first, a staging folder is removed (``out`` keeps the previous run); a new folder
         is kept with its checkpoints, for ``--resume``.
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "--out ." names its folder, whose parent holds the staging
     try:
         if replaces:
             path = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
