@@ -14,7 +14,9 @@ then ``--n`` inputs are fed to :func:`mnist_logreg.study.parse_study_checkpoint`
 Each input runs under a time limit (``--time-limit``, SIGALRM). Outcomes: ``ok`` (accepted; then
 the record is checked for what the summary relies on, ``unsound`` if it does not hold), ``error``
 (our one-line :class:`~mnist_logreg.errors.DataFormatError`), ``traceback`` (any other
-exception, or a multi-line message) and ``hang``. Exits 1 on any traceback, hang or unsound record.
+exception, or a multi-line message) and ``hang`` (past the limit, and again when retried once after
+the run; ``slow once`` if the retry is within it: a loaded machine can preempt one input). Exits 1
+on any traceback, hang or unsound record.
 
 Usage::
 
@@ -230,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: Counter[str] = Counter()
     by_kind: Counter[tuple[str, str]] = Counter()
     failures: list[str] = []
+    hung: list[tuple[int, str, Callable[[], bool]]] = []
     slowest = 0.0
     signal.signal(signal.SIGALRM, _alarm)
     start = time.perf_counter()
@@ -241,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             outcome = "ok" if case() else "unsound"
         except Hang:
             outcome = "hang"
+            hung.append((i, kind, case))
         except DataFormatError as exc:
             outcome = "error" if "\n" not in str(exc) else "traceback"
         except Exception as exc:
@@ -253,19 +257,40 @@ def main(argv: list[str] | None = None) -> int:
         outcomes[outcome] += 1
         by_kind[(kind, outcome)] += 1
     seconds = time.perf_counter() - start
+    # An input past the limit is tried once more: a hang only if it is slow again (on a shared,
+    # loaded machine one input can be preempted past the limit).
+    for i, kind, case in hung:
+        t0 = time.perf_counter()
+        signal.setitimer(signal.ITIMER_REAL, args.time_limit)
+        try:
+            case()
+            again = "ok"
+        except Hang:
+            again = "hang"
+        except Exception as exc:
+            again = type(exc).__name__
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        elapsed = (time.perf_counter() - t0) * 1000
+        failures.append(f"input {i} ({kind}) passed the time limit; retried: {again} "
+                        f"in {elapsed:.1f} ms")
+        if again != "hang":
+            outcomes["hang"] -= 1
+            outcomes["slow once"] += 1
+            by_kind[(kind, "hang")] -= 1
+            by_kind[(kind, "slow once")] += 1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"fuzz_checkpoints: {args.n} inputs, seed {args.seed}, time limit {args.time_limit} s")
     print(f"setup (tiny study + comparison on digits): {setup:.1f} s; fuzz: {seconds:.1f} s "
           f"({args.n / max(seconds, 1e-9):.0f} inputs/s), slowest input {slowest * 1000:.1f} ms")
-    print("outcomes: " + ", ".join(f"{k} {outcomes[k]}" for k in
-                                   ("ok", "error", "traceback", "hang", "unsound")))
+    names = ("ok", "error", "traceback", "hang", "slow once", "unsound")
+    print("outcomes: " + ", ".join(f"{k} {outcomes[k]}" for k in names))
     for kind in sorted({k for k, _ in by_kind}):
-        counts = ", ".join(f"{o} {by_kind[(kind, o)]}" for o in
-                           ("ok", "error", "traceback", "hang", "unsound") if by_kind[(kind, o)])
+        counts = ", ".join(f"{o} {by_kind[(kind, o)]}" for o in names if by_kind[(kind, o)])
         print(f"  {kind:14} {counts}")
     print(f"peak RSS: {peak_mb:.0f} MB")
-    for line in failures:
+    for line in failures[:20]:
         print("  " + line)
     bad = outcomes["traceback"] + outcomes["hang"] + outcomes["unsound"]
     return 1 if bad else 0
