@@ -102,11 +102,11 @@ def test_resume_finishes_an_interrupted_run(reference_run: Path, run_cli, tmp_pa
     [
         (["--models", "lr,forest"], "unknown model 'forest'"),
         (["--models", ","], "no model given"),
-        (["--outer", "1"], "--outer must be >= 2"),
+        (["--outer", "1"], "--outer must be an integer in [2, 1000]"),
         (["--max-train", "4"], "--max-train must be at least 2 x --outer"),
         (["--max-train", "20"], "too few for --outer 3"),
         (["--max-train", "30", "--outer", "2", "--models", "knn"], "knn inner search would see"),
-        (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
+        (["--bootstrap", "-1"], "--bootstrap must be an integer in [0, 100000]"),
         (["--scheduler", "nowhere:1"], "--scheduler must be"),
     ],
 )
@@ -130,3 +130,105 @@ def test_existing_folder_is_refused_and_out_with_resume_is_refused(run_cli, tmp_
     assert (out / "keep.txt").read_text() == "mine"
     result = run_cli("compare", "--resume", out, "--out", tmp_path / "other")
     assert result.code == 2 and "either --out or --resume" in result.err
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (folders as empty entries)."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"")
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+def test_force_refuses_a_foreign_folder_and_a_study_folder(run_cli, tmp_path) -> None:
+    """Test that compare --force replaces neither a folder of one's own files nor a study run."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    before = _snapshot(mine)
+    result = run_cli("compare", *QUICK, "--out", mine, "--force")
+    assert result.code == 2 and "nothing was deleted" in _one_error_line(result)
+    assert _snapshot(mine) == before
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "config.json").write_text(json.dumps({"command": "study"}))
+    before = _snapshot(study)
+    result = run_cli("compare", *QUICK, "--out", study, "--force")
+    assert result.code == 2 and "earlier compare run folder" in _one_error_line(result)
+    assert _snapshot(study) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "study"]
+
+
+def test_force_replaces_an_earlier_comparison(reference_run: Path, run_cli, tmp_path) -> None:
+    """Test that --force replaces an earlier compare run folder and leaves nothing beside it."""
+    folder = tmp_path / "run"
+    shutil.copytree(reference_run, folder)
+    result = run_cli("compare", "--dataset", "digits", "--quick", "--models", "knn",
+                     "--bootstrap", "0", "--n-jobs", "1", "--out", folder, "--force")
+    assert result.code == 0, result.err
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert list(metrics["models"]) == ["knn"]
+    assert not (folder / "confusion_matrix_lr.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--seed", "-1"], "--seed must be an integer in [0, 4294967295]"),
+        (["--n-jobs", "0"], "--n-jobs must be -1"),
+        (["--bootstrap", "100000000000"], "--bootstrap must be an integer in [0, 100000]"),
+        (["--outer", "100000"], "--outer must be an integer in [2, 1000]"),
+        (["--max-train", "5", "--outer", "2"], "--max-train 5 cannot be a stratified subsample"),
+    ],
+)
+def test_more_bad_options_leave_no_folder(run_cli, tmp_path, args, needle) -> None:
+    """Test that seeds, workers, resamples and subsample sizes are checked before any folder."""
+    out = tmp_path / "never"
+    result = run_cli("compare", "--dataset", "digits", "--quick", *args, "--out", out)
+    assert result.code == 2
+    assert needle in _one_error_line(result)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("knn-fold-9.json", None, "fold 9 is not one of this run's 3 outer folds"),
+        ("svm-fold-1.json", None, "model 'svm' is not one of this run's"),
+        ("knn-fold-2.json", b"{", "not valid JSON"),
+        ("knn-fold-2.json", b'{"model": "knn", "fold": "2"}', "'fold' is '2'"),
+        ("tree-final.npz", b"PK\x03\x04 broken", "arrays are unreadable"),
+        ("stray.txt", b"hello", "not a file the comparison writes"),
+    ],
+)
+def test_resume_names_a_bad_checkpoint(reference_run: Path, run_cli, tmp_path, name, content,
+                                       needle) -> None:
+    """Test that stray, malformed or foreign checkpoints are named in one line, exit 2."""
+    folder = tmp_path / "interrupted"
+    shutil.copytree(reference_run, folder)
+    (folder / "metrics.json").unlink()
+    if content is None:
+        content = (folder / "checkpoints" / "knn-fold-1.json").read_bytes()
+    (folder / "checkpoints" / name).write_bytes(content)
+    result = run_cli("compare", "--resume", folder, "--n-jobs", "1")
+    assert result.code == 2
+    line = _one_error_line(result)
+    assert needle in line and (name in line or "tree-final.json" in line), line
+    assert not (folder / "metrics.json").exists()
+
+
+def test_study_cannot_resume_a_comparison(reference_run: Path, run_cli, tmp_path) -> None:
+    """Test that `study --resume` on a compare run folder is refused in one line."""
+    folder = tmp_path / "interrupted"
+    shutil.copytree(reference_run, folder)
+    (folder / "metrics.json").unlink()
+    result = run_cli("study", "--resume", folder)
+    assert result.code == 2
+    assert "is a 'compare' run folder, not a study one" in _one_error_line(result)

@@ -190,9 +190,9 @@ def test_parse_models_refuses_unknown_names_and_drops_duplicates():
 
 def test_impossible_budgets_are_refused(digits):
     """Test that too few rows for the folds or the inner searches raise InputError."""
-    with pytest.raises(InputError, match="--outer must be >= 2"):
+    with pytest.raises(InputError, match=r"The 'outer' parameter must be an integer in \[2, "):
         CompareConfig(outer=1).validate()
-    with pytest.raises(InputError, match="too few for --outer 3"):
+    with pytest.raises(InputError, match="too few for 'outer' 3"):
         CompareConfig(outer=3).validate_for(digits.y_train[:20])
     with pytest.raises(InputError, match="knn inner search"):
         # 4 rows per class: 20 outer training rows, fewer than 2 folds x 11 neighbours need.

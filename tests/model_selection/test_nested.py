@@ -129,10 +129,14 @@ def test_process_runner_matches_serial(digits) -> None:
 
 def test_impossible_protocols_are_rejected(digits) -> None:
     """Test that too few rows per class or fewer than 2 folds give one-line InputErrors."""
-    with pytest.raises(InputError, match="--outer"):
+    with pytest.raises(InputError, match="'outer'"):
         NestedCVConfig(outer=1).validate()
-    with pytest.raises(InputError, match="--scoring"):
+    with pytest.raises(InputError, match="'scoring'"):
         NestedCVConfig(scoring="no_such_scorer").validate()
+    with pytest.raises(InputError, match="'scoring'"):
+        NestedCVConfig(scoring="r2").validate()  # a regression scorer, not for a classifier
+    with pytest.raises(InputError, match="'random_state'"):
+        NestedCVConfig(random_state=-1).validate()
     tiny_y = np.repeat(np.arange(3), 4)
     with pytest.raises(InputError, match="smallest class"):
         NestedCVConfig(outer=6, inner=5).validate_for(tiny_y)

@@ -1,19 +1,39 @@
-"""Writing results safely: atomic files and run folders that are never silently overwritten.
+"""Run folders that never lose data: checked before anything is created, replaced only when ours.
 
-Each file is written to a temporary file in the same folder and renamed over its final name, so a
-reader (or a killed run) never sees a half-written file. A run folder holds ``config.json`` from its
-start and ``checkpoints/fold-K.json`` for each finished outer fold, so ``--resume`` can finish it;
-``metrics.json`` is written last and marks the run complete. The commands that write run folders
-(``study``, ``compare``) start them with :func:`start_run_folder` in :func:`default_out`'s folder
-unless ``--out`` is given, and reopen them with :func:`resume_run_folder`.
+Each file is written atomically (temporary file + rename), so a reader, or a killed run, never sees
+a half-written file. A run folder holds ``config.json`` from its start (the run's configuration
+and the ``command`` that made it) and ``checkpoints/`` for each finished search, so ``--resume``
+can finish it; ``metrics.json`` is written last and marks the run complete.
+
+The commands that write run folders (``study``, ``compare``) go through three steps:
+
+1. :func:`check_out` before anything else is created: ``--out`` must be missing, an empty folder,
+   or, with ``--force``, a folder that is recognisably a run folder of the same command (its
+   ``config.json`` or ``metrics.json`` names the command, and it holds only files the command
+   writes; see :class:`RunLayout`). Anything else is refused with one line and left untouched.
+2. :func:`new_run_folder`, once every option and the dataset have been validated: a new folder is
+   created at ``--out``; a folder to replace is kept until the end and the new run is written
+   beside it, in a hidden staging folder of the same parent.
+3. :meth:`NewRunFolder.commit` after ``metrics.json`` is written: the staging folder takes the
+   old one's place (one ``renameat2(RENAME_EXCHANGE)`` on Linux, two renames elsewhere) and the
+   old run is deleted. A run that fails or is interrupted removes only its staging folder, so the
+   previous results stay as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import json
+import os
 import re
 import shutil
+import stat
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +45,57 @@ from mnist_logreg.errors import InputError
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
 COMPLETE_MARKER = "metrics.json"
+MAX_JSON_BYTES = 64 * 1024 * 1024
+"""Largest ``config.json``/``metrics.json`` read back (ours are a few hundred kilobytes)."""
+
+_TEMP_FILE = re.compile(r"\..+\.tmp")  # atomic_open's temporary files: .<name>.<random>.tmp
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The files one command writes in a run folder, to recognise a folder as one of its own.
+
+    Parameters
+    ----------
+    command : str
+        The command (``study``, ``compare``), as written in ``config.json`` and ``metrics.json``.
+    files : str
+        Regular expression that every file name at the top of the folder matches.
+    checkpoints : str
+        Regular expression that every file name in ``checkpoints/`` matches.
+    """
+
+    command: str
+    files: str
+    checkpoints: str
+
+    def holds_only_our_files(self, folder: Path) -> str | None:
+        """The first entry of ``folder`` this command would not have written, or ``None``."""
+        for entry in _entries(folder):
+            if entry.name == CHECKPOINTS and _is_plain_dir(entry):
+                for inner in _entries(entry):
+                    if not _is_ours(inner, self.checkpoints):
+                        return f"{CHECKPOINTS}/{inner.name}"
+            elif not _is_ours(entry, self.files):
+                return entry.name
+        return None
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot list the folder ({exc.strerror})") from exc
+
+
+def _is_plain_dir(path: Path) -> bool:
+    return stat.S_ISDIR(path.lstat().st_mode)
+
+
+def _is_ours(path: Path, pattern: str) -> bool:
+    if not stat.S_ISREG(path.lstat().st_mode):  # links, folders, devices: never ours
+        return False
+    return bool(re.fullmatch(pattern, path.name) or _TEMP_FILE.fullmatch(path.name))
 
 
 def to_json(data: Any) -> str:
@@ -53,12 +124,24 @@ def write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path, what: str) -> Any:
     """Read a JSON file, turning any problem into a one-line :class:`InputError`."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError as exc:
         raise InputError(f"{path}: {what} not found") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: {what} is unreadable or not valid JSON ({exc})") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: {what} is unreadable ({exc.strerror})") from exc
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(f"{path}: {what} is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: {what} is not valid JSON ({exc})") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-standard constant {name}")
 
 
 def default_out(kind: str, dataset: str) -> Path:
@@ -80,27 +163,183 @@ def default_out(kind: str, dataset: str) -> Path:
     return Path("runs") / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create_run_folder(out: Path, *, force: bool = False) -> Path:
-    """Create a fresh run folder; refuse an existing non-empty one unless ``force``."""
+def _recorded_command(folder: Path) -> str | None:
+    """The command named by the folder's ``metrics.json`` or ``config.json``, if any."""
+    for name in (COMPLETE_MARKER, CONFIG_FILE):
+        path = folder / name
+        if path.is_file():
+            try:
+                data = read_json(path, "run file")
+            except InputError:
+                return None
+            command = data.get("command") if isinstance(data, dict) else None
+            if isinstance(command, str):
+                return command
+    return None
+
+
+def check_out(out: Path, layout: RunLayout, *, force: bool) -> bool:
+    """Check ``--out`` before anything is created; return whether it holds a run to replace.
+
+    Parameters
+    ----------
+    out : Path
+        The folder to create.
+    layout : RunLayout
+        What the command writes, to recognise one of its run folders.
+    force : bool
+        Whether ``--force`` was given.
+
+    Returns
+    -------
+    bool
+        True when ``out`` is an earlier run folder of this command that ``--force`` replaces.
+
+    Raises
+    ------
+    InputError
+        If ``out`` is a file or a link, or a non-empty folder that is not replaceable.
+    """
     out = Path(out)
-    if out.exists() and not out.is_dir():
+    if out.is_symlink():
+        raise InputError(f"--out {out}: is a symbolic link; give the folder itself")
+    if not out.exists():
+        return False
+    if not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise InputError(
-                f"--out {out}: folder exists and is not empty; use --resume {out} to finish an "
-                "interrupted run or --force to replace it"
-            )
-        shutil.rmtree(out)
+    if not _entries(out):
+        return False
+    if not force:
+        raise InputError(
+            f"--out {out}: folder exists and is not empty; use --resume {out} to finish an "
+            f"interrupted run, or --force to replace an earlier {layout.command} run folder"
+        )
+    command = _recorded_command(out)
+    if command != layout.command:
+        raise InputError(
+            f"--out {out}: --force replaces only an earlier {layout.command} run folder, and this "
+            "folder is not one (no config.json or metrics.json naming the command); nothing was "
+            "deleted"
+        )
+    foreign = layout.holds_only_our_files(out)
+    if foreign is not None:
+        raise InputError(
+            f"--out {out}: --force refused: the folder holds {foreign!r}, which {layout.command} "
+            "does not write; nothing was deleted"
+        )
+    return True
+
+
+@dataclass
+class NewRunFolder:
+    """A run folder being written: ``path`` is where the files go now, ``out`` where they end.
+
+    When the run replaces an earlier one, ``path`` is a hidden staging folder beside ``out``,
+    swapped in by :meth:`commit`; otherwise ``path`` is ``out``.
+    """
+
+    out: Path
+    path: Path
+    layout: RunLayout
+    replaces: bool
+
+    def commit(self) -> None:
+        """Put the finished run in place: swap the staging folder with the old run, delete it."""
+        if not self.replaces:
+            return
+        # Checked again just before deleting: the folder may have changed while the run ran.
+        if check_out(self.out, self.layout, force=True):
+            shutil.rmtree(_swap(self.path, self.out))
+        else:  # the old run was removed meanwhile (an empty folder is replaced by the rename)
+            os.rename(self.path, self.out)
+        self.replaces = False
+        self.path = self.out
+
+
+@contextlib.contextmanager
+def new_run_folder(
+    out: Path, config: dict[str, Any], layout: RunLayout, *, replaces: bool
+) -> Iterator[NewRunFolder]:
+    """Create the run folder (or its staging folder) with ``config.json``; clean up on failure.
+
+    Parameters
+    ----------
+    out : Path
+        The checked ``--out`` (see :func:`check_out`).
+    config : dict
+        The run's configuration, what ``--resume`` will read back (``command`` is added).
+    layout : RunLayout
+        The command's files.
+    replaces : bool
+        What :func:`check_out` returned: write beside ``out`` and swap at the end.
+
+    Yields
+    ------
+    NewRunFolder
+        Call its :meth:`~NewRunFolder.commit` once ``metrics.json`` is written. If the block
+        raises first, a staging folder is removed (``out`` keeps the previous run); a new folder
+        is kept with its checkpoints, for ``--resume``.
+    """
+    out = Path(os.path.abspath(out))  # "--out ." names its folder, whose parent holds the staging
     try:
-        (out / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+        if replaces:
+            path = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
+            os.chmod(path, 0o777 & ~_umask())
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            path = out
+        (path / CHECKPOINTS).mkdir(exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
-    return out
+    folder = NewRunFolder(out=out, path=path, layout=layout, replaces=replaces)
+    try:
+        write_json(path / CONFIG_FILE, {"command": layout.command, **config})
+        yield folder
+    except BaseException:
+        if folder.replaces:
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise
 
 
-def open_run_folder_for_resume(folder: Path) -> dict[str, Any]:
-    """Check a run folder for ``--resume`` and return its saved configuration."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _swap(new: Path, out: Path) -> Path:
+    """Exchange the folders ``new`` and ``out``; return where the old ``out`` now lies."""
+    if _rename_exchange(new, out):
+        return new
+    old = new.with_name(new.name[: -len(".new")] + ".old")
+    os.rename(out, old)
+    try:
+        os.rename(new, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    return old
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step with Linux's ``renameat2``; False where it is unavailable."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(result == 0)
+
+
+def open_run_folder_for_resume(folder: Path, command: str) -> dict[str, Any]:
+    """Check a run folder for ``--resume`` and return its saved configuration (nothing written)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"--resume {folder}: no such run folder")
@@ -109,11 +348,18 @@ def open_run_folder_for_resume(folder: Path) -> dict[str, Any]:
     config = read_json(folder / CONFIG_FILE, "run configuration")
     if not isinstance(config, dict):
         raise InputError(f"{folder / CONFIG_FILE}: run configuration is not a JSON object")
-    (folder / CHECKPOINTS).mkdir(exist_ok=True)
+    recorded = config.pop("command", command)
+    if recorded != command:
+        raise InputError(
+            f"--resume {folder}: this is a {recorded!r} run folder, not a {command} one"
+        )
+    checkpoints = folder / CHECKPOINTS
+    if checkpoints.exists() and not _is_plain_dir(checkpoints):
+        raise InputError(f"{checkpoints}: is not a folder")
     return config
 
 
-def resume_run_folder(resume: Path, out: Path | None) -> dict[str, Any]:
+def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str, Any]:
     """Check ``--resume`` (given without ``--out``) and return the run's saved configuration.
 
     Parameters
@@ -122,57 +368,22 @@ def resume_run_folder(resume: Path, out: Path | None) -> dict[str, Any]:
         The interrupted run folder.
     out : Path or None
         The ``--out`` option, which must not be given together with ``--resume``.
+    command : str
+        The command resuming it, which must be the one that started it.
 
     Returns
     -------
     dict
-        The contents of the folder's ``config.json``.
+        The contents of the folder's ``config.json``, without its ``command``.
 
     Raises
     ------
     typer.BadParameter
         If ``out`` is given too (a usage error).
     InputError
-        If the folder is missing, already complete or has no readable configuration.
+        If the folder is missing, already complete, another command's, or has no readable
+        configuration.
     """
     if out is not None:
         raise typer.BadParameter("give either --out or --resume, not both", param_hint="--resume")
-    return open_run_folder_for_resume(resume)
-
-
-def start_run_folder(out: Path, config: dict[str, Any], *, force: bool = False) -> Path:
-    """Create a new run folder and save the run's configuration in it as ``config.json``.
-
-    Parameters
-    ----------
-    out : Path
-        The folder to create (see :func:`create_run_folder`).
-    config : dict
-        The run's configuration, what ``--resume`` will read back.
-    force : bool, default=False
-        Replace ``out`` if it exists and is not empty.
-
-    Returns
-    -------
-    Path
-        The created folder.
-    """
-    folder = create_run_folder(out, force=force)
-    write_json(folder / CONFIG_FILE, config)
-    return folder
-
-
-def read_checkpoints(folder: Path) -> dict[int, dict[str, Any]]:
-    """Finished outer folds saved in ``folder/checkpoints`` (keyed by fold number)."""
-    records: dict[int, dict[str, Any]] = {}
-    for path in sorted((Path(folder) / CHECKPOINTS).glob("fold-*.json")):
-        record = read_json(path, "fold checkpoint")
-        if not isinstance(record, dict) or "fold" not in record:
-            raise InputError(f"{path}: fold checkpoint lacks its fold number")
-        records[int(record["fold"])] = record
-    return records
-
-
-def write_checkpoint(folder: Path, record: dict[str, Any]) -> None:
-    """Save one finished outer fold atomically."""
-    write_json(Path(folder) / CHECKPOINTS / f"fold-{int(record['fold'])}.json", record)
+    return open_run_folder_for_resume(resume, command)

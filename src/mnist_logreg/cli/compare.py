@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import re
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,8 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
+    check_n_jobs,
+    flags_named,
     max_train_option,
     out_option,
     seed_option,
@@ -28,10 +30,12 @@ from mnist_logreg.cli._options import (
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
     CHECKPOINTS,
+    CONFIG_FILE,
+    RunLayout,
+    check_out,
     default_out,
-    read_json,
+    new_run_folder,
     resume_run_folder,
-    start_run_folder,
     write_atomic,
     write_json,
 )
@@ -49,10 +53,14 @@ from mnist_logreg.model_selection import (
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
     QUICK_MAX_TRAIN,
+    CompareExpectations,
     ComparisonConfig,
     ComparisonResult,
+    read_compare_checkpoints,
     run_comparison,
+    subsample_rows,
     training_rows,
+    write_compare_checkpoint,
 )
 
 
@@ -93,15 +101,31 @@ def compare_cli(
     """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
+    check_n_jobs(n_jobs, scheduler)
     if resume is not None:
-        config = ComparisonConfig.from_dict(resume_run_folder(resume, out))
-        config.validate()
-        completed = read_compare_checkpoints(resume)
-        folder = resume
-        err.print(f"Resuming {folder} with its saved settings; {len(completed)} of "
-                  f"{len(config.compare.models) * (config.compare.outer + 1)} searches done.")
+        saved = resume_run_folder(resume, out, "compare")
+        try:
+            config = ComparisonConfig.from_dict(saved)
+            config.validate()
+        except InputError as exc:
+            raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
         dataset_obj = load_dataset(config.dataset)
-    else:
+        with flags_named():
+            config.compare.validate_for(_labels_used(dataset_obj, config))
+        completed = read_compare_checkpoints(
+            resume,
+            CompareExpectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
+        )
+        (resume / CHECKPOINTS).mkdir(exist_ok=True)
+        err.print(f"Resuming {resume} with its saved settings; {len(completed)} of "
+                  f"{len(config.compare.models) * (config.compare.outer + 1)} searches done.")
+        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+            result = _run_with_progress(err, dataset_obj, config, runner, completed, resume)
+        _write_run_folder(resume, result)
+        _print_summary(result, resume)
+        return
+
+    with flags_named():
         if quick and max_train is None:
             max_train = QUICK_MAX_TRAIN
         config = ComparisonConfig(
@@ -112,61 +136,38 @@ def compare_cli(
             n_bootstrap=n_bootstrap,
         )
         config.validate()
-        dataset_obj = load_dataset(config.dataset)
-        rows = training_rows(dataset_obj, config.max_train, seed)
-        config.compare.validate_for(dataset_obj.y_train[rows])
-        folder = start_run_folder(
-            out or default_out("compare", config.dataset), config.to_dict(), force=force
-        )
-        completed = {}
+    target = out or default_out("compare", config.dataset)
+    replaces = check_out(target, COMPARE_LAYOUT, force=force)
+    dataset_obj = load_dataset(config.dataset)
+    with flags_named():
+        config.compare.validate_for(_labels_used(dataset_obj, config))
 
+    # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        result = _run_with_progress(err, dataset_obj, config, runner, completed, folder)
-    _write_run_folder(folder, result)
-    _print_summary(result, folder)
+        with new_run_folder(target, config.to_dict(), COMPARE_LAYOUT, replaces=replaces) as folder:
+            result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
+            _write_run_folder(folder.path, result)
+            folder.commit()
+    _print_summary(result, target)
 
 
-# --- checkpoints -------------------------------------------------------------------------------
+_MODEL = "(?:" + "|".join(re.escape(name) for name in MODEL_NAMES) + ")"
+COMPARE_LAYOUT = RunLayout(
+    command="compare",
+    files="|".join(
+        re.escape(name)
+        for name in (CONFIG_FILE, "metrics.json", "report.html", "report.md",
+                     "test_predictions.csv", "accuracy.png")
+    ) + rf"|confusion_matrix_{_MODEL}\.png",
+    checkpoints=rf"{_MODEL}-(?:fold-[0-9]+|final)\.json|{_MODEL}-final\.npz",
+)
+"""The files a comparison writes in its run folder."""
 
 
-def _checkpoint_stem(model: str, fold: int) -> str:
-    return f"{model}-final" if fold == FINAL else f"{model}-fold-{fold}"
-
-
-def write_compare_checkpoint(folder: Path, record: dict[str, Any]) -> None:
-    """Save one finished search and refit: ``<model>-fold-K.json`` or ``<model>-final.json``.
-
-    The final model's test scores go to ``<model>-final.npz`` (written first, so a JSON file
-    always has its arrays).
-    """
-    stem = _checkpoint_stem(str(record["model"]), int(record["fold"]))
-    data = {k: v for k, v in record.items() if k != "arrays"}
-    arrays = record.get("arrays")
-    if arrays:
-        buffer = io.BytesIO()
-        named: dict[str, Any] = {str(k): np.asarray(v) for k, v in arrays.items()}
-        np.savez(buffer, **named)
-        write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
-    write_json(Path(folder) / CHECKPOINTS / f"{stem}.json", data)
-
-
-def read_compare_checkpoints(folder: Path) -> dict[tuple[str, int], dict[str, Any]]:
-    """Finished searches saved in ``folder/checkpoints``, keyed by (model, fold)."""
-    records: dict[tuple[str, int], dict[str, Any]] = {}
-    for path in sorted((Path(folder) / CHECKPOINTS).glob("*.json")):
-        record = read_json(path, "comparison checkpoint")
-        if not isinstance(record, dict) or "model" not in record or "fold" not in record:
-            raise InputError(f"{path}: comparison checkpoint lacks its model or fold")
-        key = (str(record["model"]), int(record["fold"]))
-        if key[1] == FINAL:
-            arrays_path = path.with_suffix(".npz")
-            try:
-                with np.load(arrays_path, allow_pickle=False) as npz:
-                    record["arrays"] = {name: np.asarray(npz[name]) for name in npz.files}
-            except (OSError, ValueError) as exc:
-                raise InputError(f"{arrays_path}: unreadable checkpoint arrays ({exc})") from exc
-        records[key] = record
-    return records
+def _labels_used(dataset: Any, config: ComparisonConfig) -> np.ndarray:
+    """The training labels the comparison will use (after ``max_train``)."""
+    rows = subsample_rows(dataset.y_train, config.max_train, config.compare.random_state)
+    return np.asarray(dataset.y_train)[rows]
 
 
 # --- running and reporting --------------------------------------------------------------------
@@ -198,7 +199,7 @@ def _run_with_progress(
             progress.advance(work, done.estimated_seconds)
 
         def on_checkpoint(record: dict[str, Any]) -> None:
-            write_compare_checkpoint(folder, record)
+            write_compare_checkpoint(folder, record, config)
             progress.advance(searches)
             fold = int(record["fold"])
             where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 
+from mnist_logreg.cli._options import flags_named
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import build_model, validate_strategy
-from mnist_logreg.persistence import save_model
+from mnist_logreg.model_selection import build_model, validate_C, validate_strategy
+from mnist_logreg.persistence import read_metadata, save_model
 
 
 def fit_cli(
@@ -22,16 +22,13 @@ def fit_cli(
     C: float = typer.Option(..., "--C", help="Inverse regularization strength (scikit-learn's C)."),
     strategy: str = typer.Option("multinomial", "--strategy", help="multinomial or ovr."),
     out: Path = typer.Option(..., "--out", help="Model file to write (.npz)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it is a model file."),
 ) -> None:
     """Fit scale -> standardize -> logistic regression at C and save it as a model file."""
-    if not (np.isfinite(C) and C > 0):
-        raise InputError(f"--C must be a finite number > 0. Got {C!r} instead.")
+    with flags_named():
+        validate_C(C)
     validate_strategy(strategy)
-    if out.exists() and not force:
-        raise InputError(f"--out {out}: file exists; use --force to overwrite it")
-    if not out.parent.exists():
-        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    _check_model_out(out, force=force)
     data = load_dataset(dataset)
     model = build_model(C, pixel_max=float(data.pixel_max), strategy=strategy)  # type: ignore[arg-type]
     start = time.perf_counter()
@@ -56,3 +53,26 @@ def fit_cli(
         f"Fitted {strategy} logistic regression (C={C:g}) on {len(data.y_train)} {data.name} "
         f"images in {seconds:.1f} s; test accuracy {test_accuracy:.4f}. Saved {out}."
     )
+
+
+def _check_model_out(out: Path, *, force: bool) -> None:
+    """Refuse an ``--out`` that would overwrite anything but an earlier model file (``--force``)."""
+    if out.is_symlink():
+        raise InputError(f"--out {out}: is a symbolic link; give the file itself")
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a folder; give a model file name (.npz)")
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    if not out.exists():
+        return
+    if not force:
+        raise InputError(f"--out {out}: file exists; use --force to overwrite it")
+    if not out.is_file():
+        raise InputError(f"--out {out}: is not a regular file; nothing was changed")
+    try:
+        read_metadata(out)
+    except InputError as exc:
+        raise InputError(
+            f"--out {out}: --force overwrites only an mnist-logreg model file, and this file is "
+            f"not one ({exc}); nothing was changed"
+        ) from exc

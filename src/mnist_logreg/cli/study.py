@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, TextColumn
@@ -18,25 +20,39 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
+    check_n_jobs,
+    flags_named,
     max_train_option,
     out_option,
     seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_folder import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    RunLayout,
+    check_out,
     default_out,
-    read_checkpoints,
+    new_run_folder,
     resume_run_folder,
-    start_run_folder,
     write_atomic,
-    write_checkpoint,
     write_json,
 )
 from mnist_logreg.datasets import load_dataset
+from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection import NestedCVConfig, count_tasks, make_runner
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.persistence import save_model
-from mnist_logreg.study import StudyConfig, StudyResult, run_study
+from mnist_logreg.study import (
+    FIGURE_FILES,
+    StudyConfig,
+    StudyExpectations,
+    StudyResult,
+    read_study_checkpoints,
+    run_study,
+    subsample_rows,
+)
+from mnist_logreg.study import write_study_checkpoint as write_checkpoint
 
 HEADLINE = (
     ("accuracy", "Accuracy"),
@@ -96,17 +112,32 @@ def study_cli(
     """Run the whole study (nested CV of C, final model, test metrics, figures, report)."""
     err = Console(stderr=True)
     check_scheduler(scheduler)
+    check_n_jobs(n_jobs, scheduler)
     if resume is not None:
-        config = StudyConfig.from_dict(resume_run_folder(resume, out))
-        config.validate()
-        completed = read_checkpoints(resume)
-        folder = resume
+        saved = resume_run_folder(resume, out, "study")
+        try:
+            config = StudyConfig.from_dict(saved)
+            config.validate()
+        except InputError as exc:
+            raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
+        dataset_obj = load_dataset(config.dataset)
+        with flags_named():
+            config.nested.validate_for(_labels_used(dataset_obj, config))
+        completed = read_study_checkpoints(
+            resume, StudyExpectations.from_labels(config, dataset_obj.y_train)
+        )
+        (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(
-            f"Resuming {folder} with its saved settings; "
+            f"Resuming {resume} with its saved settings; "
             f"{len(completed)} outer fold(s) already done."
         )
-        dataset_obj = load_dataset(config.dataset)
-    else:
+        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
+            result = _run_with_progress(err, dataset_obj, config, runner, completed, resume)
+        _write_run_folder(resume, result)
+        _print_summary(result, resume)
+        return
+
+    with flags_named():
         config = StudyConfig(
             dataset=dataset,
             nested=NestedCVConfig(
@@ -124,17 +155,37 @@ def study_cli(
             n_bootstrap=n_bootstrap,
         )
         config.validate()
-        dataset_obj = load_dataset(config.dataset)
-        config.nested.validate_for(dataset_obj.y_train)
-        folder = start_run_folder(
-            out or default_out("study", config.dataset), config.to_dict(), force=force
-        )
-        completed = {}
+    target = out or default_out("study", config.dataset)
+    replaces = check_out(target, STUDY_LAYOUT, force=force)
+    dataset_obj = load_dataset(config.dataset)
+    with flags_named():
+        config.nested.validate_for(_labels_used(dataset_obj, config))
 
+    # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        result = _run_with_progress(err, dataset_obj, config, runner, completed, folder)
-    _write_run_folder(folder, result)
-    _print_summary(result, folder)
+        with new_run_folder(target, config.to_dict(), STUDY_LAYOUT, replaces=replaces) as folder:
+            result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
+            _write_run_folder(folder.path, result)
+            folder.commit()
+    _print_summary(result, target)
+
+
+STUDY_LAYOUT = RunLayout(
+    command="study",
+    files="|".join(
+        re.escape(name)
+        for name in (CONFIG_FILE, "metrics.json", "report.html", "report.md",
+                     "classification_report.txt", "model.npz", *FIGURE_FILES)
+    ),
+    checkpoints=r"fold-[0-9]+\.json",
+)
+"""The files a study writes in its run folder."""
+
+
+def _labels_used(dataset: Any, config: StudyConfig) -> np.ndarray:
+    """The training labels the study will use (after ``max_train``), checked before any file."""
+    rows = subsample_rows(dataset.y_train, config.max_train, config.nested.random_state)
+    return np.asarray(dataset.y_train)[rows]
 
 
 def _run_with_progress(
@@ -159,7 +210,7 @@ def _run_with_progress(
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:
-            write_checkpoint(folder, record)
+            write_checkpoint(folder, record, config)
             progress.advance(folds_done)
             accuracy = record["validation"].get("accuracy")
             progress.console.print(
@@ -203,8 +254,7 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
     for key, label in HEADLINE:
         if key in test:
             entry = test[key]
-            lo, hi = entry["ci95"]
-            table.add_row(label, f"{entry['value']:.4f}", f"[{lo:.4f}, {hi:.4f}]")
+            table.add_row(label, _fmt(entry["value"]), _fmt_interval(entry.get("ci95")))
     console.print(table)
     summary = result.results.get("outer_summary", {})
     if "accuracy" in summary:
@@ -218,3 +268,14 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
         f"Total {result.results['timings']['total_seconds']:.1f} s. "
         f"Report: {folder / 'report.html'}"
     )
+
+
+def _fmt(value: Any) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _fmt_interval(ci: Any) -> str:
+    """``[lo, hi]``, or ``—`` without an interval (``--bootstrap 0``, an undefined metric)."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return "—"
+    return f"[{ci[0]:.4f}, {ci[1]:.4f}]"

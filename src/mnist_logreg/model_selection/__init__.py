@@ -4,8 +4,10 @@ Tasks run in-process, in local worker processes, or on a Dask cluster (see ``_ex
 """
 
 from mnist_logreg.model_selection._candidates import (
+    C_BOUNDS,
     SAMPLINGS,
     sample_candidates,
+    validate_C,
     validate_c_range,
 )
 from mnist_logreg.model_selection._execution import (
@@ -18,8 +20,12 @@ from mnist_logreg.model_selection._execution import (
 )
 from mnist_logreg.model_selection._nested import (
     FINAL,
+    MAX_CANDIDATES,
+    MAX_FOLDS,
+    MAX_SEED,
     FoldOutcome,
     NestedCVConfig,
+    check_int,
     count_tasks,
     outer_splits,
     run_nested_cv,
@@ -32,6 +38,7 @@ from mnist_logreg.model_selection._pipeline import (
     validate_strategy,
 )
 from mnist_logreg.model_selection._search import (
+    CLASSIFICATION_SCORERS,
     CandidateScore,
     SearchResult,
     inner_splits,
@@ -40,7 +47,12 @@ from mnist_logreg.model_selection._search import (
 )
 
 __all__ = [
+    "CLASSIFICATION_SCORERS",
+    "C_BOUNDS",
     "FINAL",
+    "MAX_CANDIDATES",
+    "MAX_FOLDS",
+    "MAX_SEED",
     "SAMPLINGS",
     "STRATEGIES",
     "CandidateScore",
@@ -54,6 +66,7 @@ __all__ = [
     "build_classifier",
     "build_model",
     "build_preprocessor",
+    "check_int",
     "count_tasks",
     "inner_splits",
     "make_runner",
@@ -61,6 +74,7 @@ __all__ = [
     "run_nested_cv",
     "sample_candidates",
     "summarize_search",
+    "validate_C",
     "validate_c_range",
     "validate_scheduler",
     "validate_scoring",

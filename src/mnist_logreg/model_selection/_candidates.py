@@ -30,16 +30,39 @@ Sampling = Literal["loguniform", "uniform"]
 SAMPLINGS: tuple[str, ...] = ("loguniform", "uniform")
 
 
+C_BOUNDS: tuple[float, float] = (1e-12, 1e12)
+"""Smallest and largest C accepted. Beyond 1e12 the L2 term vanishes next to the data term in
+double precision (the fit is unregularized) and the solver's scaling 1 / (C n) underflows."""
+
+
+def validate_C(C: float, name: str = "C") -> None:
+    """Raise :class:`InputError` unless ``C`` is a finite number within :data:`C_BOUNDS`.
+
+    Parameters
+    ----------
+    C : float
+        The regularization strength.
+    name : str, default="C"
+        The parameter's name in the message.
+    """
+    low, high = C_BOUNDS
+    if isinstance(C, bool) or not isinstance(C, int | float) or not (
+        np.isfinite(C) and low <= C <= high
+    ):
+        raise InputError(
+            f"The {name!r} parameter must be a finite number in [{low:g}, {high:g}]. "
+            f"Got {C!r} instead."
+        )
+
+
 def validate_c_range(c_min: float, c_max: float) -> None:
-    """Raise :class:`InputError` unless ``0 < c_min < c_max`` and both are finite."""
-    if not (np.isfinite(c_min) and c_min > 0):
-        raise InputError(f"--c-min must be a finite number > 0. Got {c_min!r} instead.")
-    if not (np.isfinite(c_max) and c_max > 0):
-        raise InputError(f"--c-max must be a finite number > 0. Got {c_max!r} instead.")
+    """Raise :class:`InputError` unless ``c_min < c_max``, both finite and within C_BOUNDS."""
+    validate_C(c_min, "c_min")
+    validate_C(c_max, "c_max")
     if not c_min < c_max:
         raise InputError(
-            f"the C range is empty or reversed: --c-min {c_min:g} must be smaller than "
-            f"--c-max {c_max:g}."
+            f"the C range is empty or reversed: 'c_min' {c_min:g} must be smaller than "
+            f"'c_max' {c_max:g}."
         )
 
 
@@ -73,7 +96,7 @@ def sample_candidates(
         Sorted ascending, so a warm-started regularization path can visit them in order.
     """
     if n_candidates < 1:
-        raise InputError(f"--candidates must be >= 1. Got {n_candidates} instead.")
+        raise InputError(f"The 'n_candidates' parameter must be >= 1. Got {n_candidates} instead.")
     validate_c_range(c_min, c_max)
     rng = np.random.default_rng(random_state)
     if sampling == "loguniform":
@@ -87,6 +110,7 @@ def sample_candidates(
         )
     else:
         raise InputError(
-            f"--sampling must be one of {', '.join(SAMPLINGS)}. Got {sampling!r} instead."
+            f"The 'sampling' parameter must be one of {', '.join(SAMPLINGS)}. "
+            f"Got {sampling!r} instead."
         )
     return np.sort(np.clip(np.asarray(draws, dtype=np.float64), c_min, c_max))

@@ -44,7 +44,13 @@ from mnist_logreg.model_selection._compare_models import (
     predict_scores,
 )
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner, resolve_shared
-from mnist_logreg.model_selection._nested import FINAL, outer_splits
+from mnist_logreg.model_selection._nested import (
+    FINAL,
+    MAX_FOLDS,
+    MAX_SEED,
+    check_int,
+    outer_splits,
+)
 from mnist_logreg.model_selection._search import inner_splits
 
 logger = logging.getLogger(__name__)
@@ -88,8 +94,8 @@ class CompareConfig:
     def validate(self) -> None:
         """Raise :class:`InputError` for settings that can never work, naming the option."""
         parse_models(list(self.models))
-        if self.outer < 2:
-            raise InputError(f"--outer must be >= 2 folds. Got {self.outer} instead.")
+        check_int(self.outer, "outer", 2, MAX_FOLDS)
+        check_int(self.random_state, "random_state", 0, MAX_SEED)
         for name in self.models:
             self.budget(name).validate(name)
 
@@ -100,8 +106,8 @@ class CompareConfig:
             raise InputError("the training set has a single class; nothing to classify.")
         if counts.min() < self.outer:
             raise InputError(
-                f"the smallest class has {counts.min()} training rows, too few for --outer "
-                f"{self.outer}; lower --outer or raise --max-train."
+                f"the smallest class has {counts.min()} training rows, too few for 'outer' "
+                f"{self.outer}; lower 'outer' or raise 'max_train'."
             )
         n_outer_train = len(y) - int(np.ceil(len(y) / self.outer))
         smallest_outer = int(counts.min() * (self.outer - 1) // self.outer)
@@ -121,8 +127,8 @@ class CompareConfig:
                 raise InputError(
                     f"the {name} inner search would see {rows} rows ({per_class} of the smallest "
                     f"class), too few for its {budget.inner} inner folds (needs at least "
-                    f"{budget.inner} rows per class and {needed_rows} rows); raise --max-train "
-                    "or lower --outer."
+                    f"{budget.inner} rows per class and {needed_rows} rows); raise 'max_train' "
+                    "or lower 'outer'."
                 )
 
     def search_seed(self, search: int) -> int:

@@ -46,6 +46,33 @@ logger = logging.getLogger(__name__)
 FINAL = 0
 """Search number of the final model (outer folds are numbered from 1)."""
 
+MAX_FOLDS = 1000
+"""Most outer or inner folds accepted (each fold refits the model)."""
+MAX_CANDIDATES = 1000
+"""Most C candidates per search (every candidate's fitted model is kept while it is scored)."""
+MAX_SEED = 2**32 - 1
+"""Largest seed: scikit-learn's and NumPy's legacy generators take seeds in [0, 2**32 - 1]."""
+
+
+def check_int(value: Any, name: str, low: int, high: int) -> None:
+    """Raise :class:`InputError` unless ``value`` is an integer in ``[low, high]``.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter's name, for the message.
+    low, high : int
+        The accepted range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
+        low <= value <= high
+    ):
+        raise InputError(
+            f"The {name!r} parameter must be an integer in [{low}, {high}]. Got {value!r} instead."
+        )
+
 
 @dataclass(frozen=True)
 class NestedCVConfig:
@@ -63,20 +90,21 @@ class NestedCVConfig:
     solver_options: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
-        """Raise :class:`InputError` for settings that can never work, naming the option."""
-        if self.outer < 2:
-            raise InputError(f"--outer must be >= 2 folds. Got {self.outer} instead.")
-        if self.inner < 2:
-            raise InputError(f"--inner must be >= 2 folds. Got {self.inner} instead.")
-        if self.n_candidates < 1:
-            raise InputError(f"--candidates must be >= 1. Got {self.n_candidates} instead.")
+        """Raise :class:`InputError` for settings that can never work, naming the parameter."""
+        check_int(self.outer, "outer", 2, MAX_FOLDS)
+        check_int(self.inner, "inner", 2, MAX_FOLDS)
+        check_int(self.n_candidates, "n_candidates", 1, MAX_CANDIDATES)
         validate_c_range(self.c_min, self.c_max)
         if self.sampling not in ("loguniform", "uniform"):
             raise InputError(
-                f"--sampling must be loguniform or uniform. Got {self.sampling!r} instead."
+                f"The 'sampling' parameter must be loguniform or uniform. "
+                f"Got {self.sampling!r} instead."
             )
         validate_scoring(self.scoring)
         validate_strategy(self.strategy)
+        check_int(self.random_state, "random_state", 0, MAX_SEED)
+        if not isinstance(self.solver_options, dict):
+            raise InputError("The 'solver_options' parameter must be a mapping.")
 
     def validate_for(self, y: np.ndarray) -> None:
         """Check that every class has enough training rows for the outer and inner splits."""
@@ -88,8 +116,8 @@ class NestedCVConfig:
         if counts.min() < needed:
             raise InputError(
                 f"the smallest class has {counts.min()} training rows, too few for "
-                f"--outer {self.outer} and --inner {self.inner} (needs at least {needed}); "
-                "lower the fold counts or raise --max-train."
+                f"'outer' {self.outer} and 'inner' {self.inner} (needs at least {needed}); "
+                "lower the fold counts or raise 'max_train'."
             )
 
     def search_seeds(self, search: int) -> tuple[int, int]:
@@ -344,8 +372,12 @@ def count_tasks(config: NestedCVConfig, n_folds: int, include_final: bool = True
 
 __all__ = [
     "FINAL",
+    "MAX_CANDIDATES",
+    "MAX_FOLDS",
+    "MAX_SEED",
     "FoldOutcome",
     "NestedCVConfig",
+    "check_int",
     "count_tasks",
     "outer_splits",
     "run_nested_cv",

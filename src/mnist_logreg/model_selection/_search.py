@@ -78,12 +78,45 @@ class SearchResult:
         )
 
 
+CLASSIFICATION_SCORERS: tuple[str, ...] = (
+    "accuracy",
+    "balanced_accuracy",
+    "average_precision",
+    "d2_brier_score",
+    "d2_log_loss_score",
+    "f1_macro",
+    "f1_micro",
+    "f1_weighted",
+    "jaccard_macro",
+    "jaccard_micro",
+    "jaccard_weighted",
+    "matthews_corrcoef",
+    "neg_brier_score",
+    "neg_log_loss",
+    "precision_macro",
+    "precision_micro",
+    "precision_weighted",
+    "recall_macro",
+    "recall_micro",
+    "recall_weighted",
+    "roc_auc_ovo",
+    "roc_auc_ovo_weighted",
+    "roc_auc_ovr",
+    "roc_auc_ovr_weighted",
+)
+"""scikit-learn scorers that rank a multiclass (and a binary) probabilistic classifier.
+
+Not the binary-only ones (``f1``, ``roc_auc``...), regression ones (``r2``...), clustering ones
+(``rand_score``...), or ``top_k_accuracy`` (constant with two classes).
+"""
+
+
 def validate_scoring(scoring: str) -> None:
-    """Raise :class:`InputError` unless ``scoring`` is a scikit-learn scorer name."""
-    if scoring not in get_scorer_names():
-        examples = "accuracy, balanced_accuracy, f1_macro, neg_log_loss, roc_auc_ovr"
+    """Raise :class:`InputError` unless ``scoring`` is one of :data:`CLASSIFICATION_SCORERS`."""
+    if scoring not in CLASSIFICATION_SCORERS or scoring not in get_scorer_names():
         raise InputError(
-            f"--scoring {scoring!r} is not a scikit-learn scorer name (for example: {examples})."
+            f"The 'scoring' parameter must be a scorer for a multiclass classifier, one of "
+            f"{', '.join(CLASSIFICATION_SCORERS)}. Got {scoring!r} instead."
         )
 
 

@@ -4,27 +4,42 @@ This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers a
 data; the ``study`` command writes it to a run folder.
 """
 
-from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._config import MAX_BOOTSTRAP, StudyConfig, validate_run_sizes
 from mnist_logreg.study._study import (
     FIGURE_FILES,
     SCHEMA_VERSION,
     StudyResult,
     fold_record,
     run_study,
+    subsample_rows,
     training_rows,
     versions,
 )
 
 __all__ = [
     "FIGURE_FILES",
+    "MAX_BOOTSTRAP",
     "SCHEMA_VERSION",
     "StudyConfig",
     "StudyResult",
     "fold_record",
     "run_study",
+    "subsample_rows",
     "training_rows",
+    "validate_run_sizes",
     "versions",
 ]
+from mnist_logreg.study._checkpoints import (
+    CompareExpectations,
+    StudyExpectations,
+    config_digest,
+    parse_compare_checkpoint,
+    parse_study_checkpoint,
+    read_compare_checkpoints,
+    read_study_checkpoints,
+    write_compare_checkpoint,
+    write_study_checkpoint,
+)
 from mnist_logreg.study._compare import (
     QUICK_MAX_TRAIN,
     ComparisonConfig,
@@ -41,4 +56,16 @@ __all__ += [
     "outcome_record",
     "run_comparison",
     "score_metrics",
+]
+
+__all__ += [
+    "CompareExpectations",
+    "StudyExpectations",
+    "config_digest",
+    "parse_compare_checkpoint",
+    "parse_study_checkpoint",
+    "read_compare_checkpoints",
+    "read_study_checkpoints",
+    "write_compare_checkpoint",
+    "write_study_checkpoint",
 ]

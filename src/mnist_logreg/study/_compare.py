@@ -39,6 +39,7 @@ from mnist_logreg.model_selection import (
     plan_cost,
     run_model_comparison,
 )
+from mnist_logreg.study._config import validate_run_sizes
 from mnist_logreg.study._study import results_header, training_rows
 
 QUICK_MAX_TRAIN = 5000
@@ -74,14 +75,10 @@ class ComparisonConfig:
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first impossible option."""
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise InputError(f"The 'dataset' parameter must be a name. Got {self.dataset!r}.")
         self.compare.validate()
-        if self.max_train is not None and self.max_train < 2 * self.compare.outer:
-            raise InputError(
-                f"--max-train must be at least 2 x --outer ({2 * self.compare.outer}). "
-                f"Got {self.max_train} instead."
-            )
-        if self.n_bootstrap < 0:
-            raise InputError(f"--bootstrap must be >= 0. Got {self.n_bootstrap} instead.")
+        validate_run_sizes(self.max_train, self.n_bootstrap, self.compare.outer)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``config`` block of metrics.json and config.json)."""
@@ -104,7 +101,7 @@ class ComparisonConfig:
                 max_train=None if max_train is None else int(max_train),
                 n_bootstrap=int(data["n_bootstrap"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             raise InputError(
                 f"the saved comparison configuration is incomplete or invalid ({exc!r})"
             ) from exc

@@ -6,7 +6,34 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import NestedCVConfig
+from mnist_logreg.model_selection import NestedCVConfig, check_int
+
+MAX_BOOTSTRAP = 100_000
+"""Most bootstrap resamples (100,000 already pin a 95% interval's ends to about 0.1%)."""
+MAX_TRAIN = 2**40
+"""Largest ``max_train`` accepted (beyond any dataset's row count)."""
+
+
+def validate_run_sizes(max_train: int | None, n_bootstrap: int, outer: int) -> None:
+    """Raise :class:`InputError` for an impossible ``max_train`` or ``n_bootstrap``.
+
+    Parameters
+    ----------
+    max_train : int or None
+        Training rows to subsample (``None``: all); at least two per outer fold.
+    n_bootstrap : int
+        Bootstrap resamples, in ``[0, MAX_BOOTSTRAP]`` (0 skips the intervals).
+    outer : int
+        Outer folds of the run.
+    """
+    if max_train is not None:
+        check_int(max_train, "max_train", 1, MAX_TRAIN)
+        if max_train < 2 * outer:
+            raise InputError(
+                f"The 'max_train' parameter must be at least 2 x 'outer' ({2 * outer}). "
+                f"Got {max_train} instead."
+            )
+    check_int(n_bootstrap, "n_bootstrap", 0, MAX_BOOTSTRAP)
 
 
 @dataclass(frozen=True)
@@ -32,14 +59,10 @@ class StudyConfig:
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first impossible option."""
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise InputError(f"The 'dataset' parameter must be a name. Got {self.dataset!r}.")
         self.nested.validate()
-        if self.max_train is not None and self.max_train < 2 * self.nested.outer:
-            raise InputError(
-                f"--max-train must be at least 2 x --outer ({2 * self.nested.outer}). "
-                f"Got {self.max_train} instead."
-            )
-        if self.n_bootstrap < 0:
-            raise InputError(f"--bootstrap must be >= 0. Got {self.n_bootstrap} instead.")
+        validate_run_sizes(self.max_train, self.n_bootstrap, self.nested.outer)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``config`` block of metrics.json)."""
@@ -83,7 +106,7 @@ class StudyConfig:
                 max_train=None if max_train is None else int(max_train),
                 n_bootstrap=int(data["n_bootstrap"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             raise InputError(
                 f"the saved study configuration is incomplete or invalid ({exc!r})"
             ) from exc

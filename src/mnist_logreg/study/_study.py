@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from mnist_logreg import __version__
 from mnist_logreg.datasets import Dataset
+from mnist_logreg.errors import InputError
 from mnist_logreg.evaluation import (
     classification_metrics,
     evaluate_predictions,
@@ -80,13 +81,46 @@ def versions() -> dict[str, str]:
 
 def training_rows(dataset: Dataset, max_train: int | None, random_state: int) -> np.ndarray:
     """Row indices of the training set the study uses: all, or a seeded stratified subsample."""
-    n_samples = len(dataset.y_train)
+    return subsample_rows(dataset.y_train, max_train, random_state)
+
+
+def subsample_rows(y: np.ndarray, max_train: int | None, random_state: int) -> np.ndarray:
+    """Positions of a seeded stratified subsample of ``max_train`` labels (all when ``None``).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        The training labels.
+    max_train : int or None
+        Rows to keep; ``None`` or at least ``n_samples`` keeps them all.
+    random_state : int
+        Seed of the subsample.
+
+    Returns
+    -------
+    rows : ndarray of shape (n_rows,)
+        Sorted positions into ``y``.
+
+    Raises
+    ------
+    InputError
+        If ``max_train`` is below the class count, or leaves out fewer rows than there are
+        classes (a stratified subsample needs every class on both sides).
+    """
+    n_samples = len(y)
     if max_train is None or max_train >= n_samples:
         return np.arange(n_samples)
+    n_classes = len(np.unique(y))
+    if max_train < n_classes or n_samples - max_train < n_classes:
+        raise InputError(
+            f"'max_train' {max_train} cannot be a stratified subsample of {n_samples} rows with "
+            f"{n_classes} classes: it needs between {n_classes} and {n_samples - n_classes} rows "
+            f"(or at least {n_samples}, all of them)."
+        )
     rows, _ = train_test_split(
         np.arange(n_samples),
         train_size=max_train,
-        stratify=dataset.y_train,
+        stratify=y,
         random_state=random_state,
     )
     return np.sort(rows)

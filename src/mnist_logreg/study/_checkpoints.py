@@ -1,0 +1,715 @@
+"""Checkpoints of a run folder: one file per finished search, trusted only once validated.
+
+A study saves each finished outer fold as ``checkpoints/fold-K.json``; a comparison saves each
+finished search and refit as ``checkpoints/<model>-fold-K.json`` or ``<model>-final.json`` (the
+final model's test scores beside it in ``<model>-final.npz``). Each record carries
+``config_sha256``, the SHA-256 of the run's configuration (:func:`config_digest`).
+
+On ``--resume`` every file in ``checkpoints/`` is checked against the run's configuration and
+data before any of it is used: the name is one the run writes; the fold exists in the configured
+folds; every field is present with its type; numbers are finite and within their range; the
+candidates are exactly the ones the configuration draws for that search; the row counts are the
+fold's; the configuration digest matches. A file that fails raises
+:class:`~mnist_logreg.errors.DataFormatError` naming it and the first problem, in one line.
+Files written by an interrupted write (``.<name>.<random>.tmp``) and a final model's arrays
+without their JSON file (the arrays are written first) are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import stat
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnist_logreg.atomic import write_atomic
+from mnist_logreg.errors import DataFormatError
+from mnist_logreg.evaluation import classification_metrics
+from mnist_logreg.model_selection import FINAL, outer_splits
+from mnist_logreg.study._compare import VALIDATION_METRICS, ComparisonConfig
+from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._study import subsample_rows
+
+CHECKPOINTS = "checkpoints"
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
+"""Largest checkpoint file read (a final model's test scores on 10,000 rows take 0.8 MB)."""
+MAX_INT = 2**53
+"""Largest integer accepted in a checkpoint (exactly representable as a float)."""
+
+STUDY_NAME = re.compile(r"fold-(?P<fold>[1-9][0-9]{0,5})\.json")
+COMPARE_NAME = re.compile(
+    r"(?P<model>[a-z][a-z0-9-]*?)-(?:fold-(?P<fold>[1-9][0-9]{0,5})|final)\.(?P<ext>json|npz)"
+)
+_TEMP_FILE = re.compile(r"\..+\.tmp")
+
+
+class _Invalid(Exception):
+    """A field-level problem; turned into a DataFormatError naming the file."""
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of a run's configuration (canonical JSON: sorted keys, no spaces).
+
+    Parameters
+    ----------
+    config : mapping
+        The JSON-ready configuration (``StudyConfig.to_dict()``, ``ComparisonConfig.to_dict()``).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, allow_nan=False, default=_default) + "\n"
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def write_study_checkpoint(folder: Path, record: Mapping[str, Any], config: StudyConfig) -> None:
+    """Save one finished outer fold of a study atomically as ``checkpoints/fold-K.json``.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    record : mapping
+        The fold's record (:func:`~mnist_logreg.study.fold_record`).
+    config : StudyConfig
+        The run's configuration, whose digest the checkpoint carries.
+    """
+    data = {**record, "config_sha256": config_digest(config.to_dict())}
+    write_atomic(Path(folder) / CHECKPOINTS / f"fold-{int(record['fold'])}.json", _dumps(data))
+
+
+def write_compare_checkpoint(
+    folder: Path, record: Mapping[str, Any], config: ComparisonConfig
+) -> None:
+    """Save one finished search and refit of a comparison atomically.
+
+    ``<model>-fold-K.json`` or ``<model>-final.json``; the final model's test scores go to
+    ``<model>-final.npz``, written first, so a JSON file always has its arrays.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    record : mapping
+        The search's record (:func:`~mnist_logreg.study.outcome_record`).
+    config : ComparisonConfig
+        The run's configuration, whose digest the checkpoint carries.
+    """
+    fold = int(record["fold"])
+    stem = f"{record['model']}-final" if fold == FINAL else f"{record['model']}-fold-{fold}"
+    data = {k: v for k, v in record.items() if k != "arrays"}
+    data["config_sha256"] = config_digest(config.to_dict())
+    arrays = record.get("arrays")
+    if arrays:
+        buffer = io.BytesIO()
+        named: dict[str, Any] = {str(k): np.asarray(v) for k, v in arrays.items()}
+        np.savez(buffer, **named)
+        write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
+    write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.json", _dumps(data))
+
+
+# --- field checks -------------------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _field(record: Mapping[str, Any], key: str, where: str = "") -> Any:
+    if key not in record:
+        raise _Invalid(f"lacks {where}{key!r}")
+    return record[key]
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{what} must be a JSON object, got {_show(value)}")
+    return value
+
+
+def _list(value: Any, what: str, length: int | None = None) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Invalid(f"{what} must be a list, got {_show(value)}")
+    if length is not None and len(value) != length:
+        raise _Invalid(f"{what} must have {length} entries, got {len(value)}")
+    return value
+
+
+def _int(value: Any, what: str, low: int = 0, high: int = MAX_INT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Invalid(f"{what} must be an integer in [{low}, {high}], got {_show(value)}")
+    return value
+
+
+def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(f"{what} must be a number, got {_show(value)}")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise _Invalid(f"{what} is out of range, got {_show(value)}")
+    number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise _Invalid(f"{what} must be a finite number in [{low:g}, {high:g}], got {_show(value)}")
+    return number
+
+
+def _optional_number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> None:
+    if value is not None:
+        _number(value, what, low, high)
+
+
+def _equal(value: Any, expected: Any, what: str) -> None:
+    if type(value) is not type(expected) or value != expected:
+        raise _Invalid(f"{what} is {_show(value)}, but this run's is {_show(expected)}")
+
+
+def _seconds(record: dict[str, Any], keys: tuple[str, ...]) -> None:
+    seconds = _dict(_field(record, "seconds"), "'seconds'")
+    for key in keys:
+        _number(_field(seconds, key, "'seconds' "), f"'seconds'[{key!r}]", 0.0)
+
+
+def _scores(candidate: dict[str, Any], what: str, n_splits: int) -> None:
+    _number(_field(candidate, "mean_score", what + " "), f"{what}['mean_score']")
+    _number(_field(candidate, "std_score", what + " "), f"{what}['std_score']", 0.0)
+    splits = _list(_field(candidate, "split_scores", what + " "), f"{what}['split_scores']",
+                   n_splits)
+    for j, score in enumerate(splits):
+        _number(score, f"{what}['split_scores'][{j}]")
+
+
+def _parse_json(data: bytes) -> Any:
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise _Invalid(f"is larger than {MAX_CHECKPOINT_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _Invalid(f"is not valid JSON ({message[:80]})") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-standard constant {name}")
+
+
+def _checked(name: str, check: Callable[[], Any]) -> Any:
+    try:
+        return check()
+    except _Invalid as exc:
+        raise DataFormatError(f"{CHECKPOINTS}/{name}: invalid checkpoint: {exc}") from None
+
+
+def _digest(record: dict[str, Any], expected: str) -> None:
+    digest = record.pop("config_sha256", None)
+    if digest is not None and digest != expected:
+        raise _Invalid("was written by a run with another configuration (config_sha256 differs)")
+
+
+@contextlib.contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    """Prefix the block's checkpoint errors with the run folder."""
+    try:
+        yield
+    except DataFormatError as exc:
+        message = str(exc)
+        if message.startswith(CHECKPOINTS + "/"):
+            raise DataFormatError(f"{folder}{os.sep}{message}") from exc
+        raise
+
+
+def _checkpoint_files(folder: Path) -> list[Path]:
+    checkpoints = Path(folder) / CHECKPOINTS
+    if not checkpoints.exists():
+        return []
+    try:
+        entries = sorted(checkpoints.iterdir())
+    except OSError as exc:
+        raise DataFormatError(f"{checkpoints}: cannot list the folder ({exc.strerror})") from exc
+    files = []
+    for entry in entries:
+        if _TEMP_FILE.fullmatch(entry.name):
+            continue
+        if not stat.S_ISREG(entry.lstat().st_mode):
+            raise DataFormatError(f"{CHECKPOINTS}/{entry.name}: is not a plain file")
+        files.append(entry)
+    return files
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CHECKPOINT_BYTES + 1)
+    except OSError as exc:
+        raise DataFormatError(f"{CHECKPOINTS}/{path.name}: unreadable ({exc.strerror})") from exc
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise DataFormatError(
+            f"{CHECKPOINTS}/{path.name}: is larger than {MAX_CHECKPOINT_BYTES} bytes"
+        )
+    return data
+
+
+@cache
+def _validation_keys() -> dict[str, type]:
+    """The keys of a fold's ``validation`` block and their JSON types (``float`` for numbers)."""
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8]])
+    block = classification_metrics(y, y, proba, np.array([0, 1]))
+    block.pop("classification_report", None)
+    return {k: float if isinstance(v, int | float) else type(v) for k, v in block.items()}
+
+
+_UPPER = {"log_loss": math.inf, "brier": 2.0}
+"""Upper bounds of the validation metrics that are not within [0, 1]."""
+_PER_CLASS = ("precision", "recall", "f1", "support", "roc_auc")
+
+
+def _check_validation(value: Any, classes: tuple[str, ...], n_validation: int) -> None:
+    """A study fold's ``validation`` block: every metric in range, counts adding up."""
+    validation = _dict(value, "'validation'")
+    expected = _validation_keys()
+    if set(validation) != set(expected):
+        missing = sorted(set(expected) - set(validation))
+        extra = sorted(set(validation) - set(expected))
+        raise _Invalid(f"'validation' keys differ (missing {missing[:3]}, unexpected {extra[:3]})")
+    for key, kind in expected.items():
+        what = f"'validation'[{key!r}]"
+        if key == "n_samples":
+            _equal(validation[key], n_validation, what)
+        elif kind is float:
+            _optional_number(validation[key], what, 0.0, _UPPER.get(key, 1.0))
+        elif not isinstance(validation[key], kind):
+            raise _Invalid(f"{what} must be a {kind.__name__}")
+    _number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
+    if "confusion_matrix" in validation:
+        matrix = _list(validation["confusion_matrix"], "'confusion_matrix'", len(classes))
+        total = 0
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(_list(row, f"'confusion_matrix'[{i}]", len(classes))):
+                total += _int(count, f"'confusion_matrix'[{i}][{j}]", 0, n_validation)
+        if total != n_validation:
+            raise _Invalid(f"'confusion_matrix' counts {total} rows, not {n_validation}")
+    if "per_class" in validation:
+        per_class = _dict(validation["per_class"], "'per_class'")
+        if list(per_class) != list(classes):
+            raise _Invalid("'per_class' must have one entry per class, in order")
+        for label, entry in per_class.items():
+            entry = _dict(entry, f"'per_class'[{label!r}]")
+            if set(entry) != set(_PER_CLASS):
+                raise _Invalid(f"'per_class'[{label!r}] must have {', '.join(_PER_CLASS)}")
+            for key in _PER_CLASS:
+                what = f"'per_class'[{label!r}][{key!r}]"
+                if key == "support":
+                    _int(entry[key], what, 0, n_validation)
+                else:
+                    _optional_number(entry[key], what, 0.0, 1.0)
+
+
+# --- the study ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyExpectations:
+    """What a study's checkpoints must say: derived from its configuration and training labels.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The run's configuration.
+    fold_sizes : dict of int to (int, int)
+        ``(n_train, n_validation)`` of each outer fold.
+    classes : tuple of str
+        The training labels' classes, as the ``per_class`` keys name them.
+    """
+
+    config: StudyConfig
+    fold_sizes: dict[int, tuple[int, int]]
+    classes: tuple[str, ...] = ()
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", config_digest(self.config.to_dict()))
+
+    @classmethod
+    def from_labels(cls, config: StudyConfig, y_train: np.ndarray) -> StudyExpectations:
+        """Expectations of a study on a dataset with these training labels.
+
+        Parameters
+        ----------
+        config : StudyConfig
+        y_train : ndarray of shape (n_samples,)
+            All the dataset's training labels (``max_train`` is applied here).
+        """
+        nested = config.nested
+        rows = subsample_rows(y_train, config.max_train, nested.random_state)
+        y = np.asarray(y_train)[rows]
+        splits = outer_splits(y, nested.outer, nested.random_state)
+        sizes = {k: (len(train), len(val)) for k, (train, val) in enumerate(splits, start=1)}
+        return cls(config=config, fold_sizes=sizes,
+                   classes=tuple(str(c) for c in np.unique(y)))
+
+
+def parse_study_checkpoint(data: bytes, name: str, expect: StudyExpectations) -> dict[str, Any]:
+    """Parse and validate one study checkpoint file's bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        Its file name (``fold-K.json``), whose fold number must be the record's.
+    expect : StudyExpectations
+        The run's configuration and fold sizes.
+
+    Returns
+    -------
+    dict
+        The fold's record, as :func:`~mnist_logreg.study.fold_record` made it.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the first problem.
+    """
+    return _checked(name, lambda: _study_record(data, name, expect))  # type: ignore[no-any-return]
+
+
+def _study_record(data: bytes, name: str, expect: StudyExpectations) -> dict[str, Any]:
+    match = STUDY_NAME.fullmatch(name)
+    if match is None:
+        raise _Invalid("is not a file the study writes (fold-K.json)")
+    nested = expect.config.nested
+    record = _dict(_parse_json(data), "the checkpoint")
+    _digest(record, expect.digest)
+    fold = _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
+    if fold != int(match["fold"]):
+        raise _Invalid(f"says fold {fold}, but its name says fold {match['fold']}")
+    if fold > nested.outer:
+        raise _Invalid(f"fold {fold} is not one of this run's {nested.outer} outer folds")
+    _equal(_field(record, "scoring"), nested.scoring, "'scoring'")
+    expected_Cs = [float(c) for c in nested.candidates_for(fold)]
+    candidates = _list(_field(record, "candidates"), "'candidates'", len(expected_Cs))
+    for i, (candidate, C) in enumerate(zip(candidates, expected_Cs, strict=True)):
+        what = f"'candidates'[{i}]"
+        candidate = _dict(candidate, what)
+        _equal(_field(candidate, "C", what + " "), C, f"{what}['C']")
+        _scores(candidate, what, nested.inner)
+    best = _dict(_field(record, "best_params"), "'best_params'")
+    best_C = _number(_field(best, "C", "'best_params' "), "'best_params'['C']")
+    if best_C not in expected_Cs or set(best) != {"C"}:
+        raise _Invalid(f"'best_params' {_show(best)} is not one of the fold's candidates")
+    n_train, n_validation = expect.fold_sizes[fold]
+    _equal(_field(record, "n_train"), n_train, "'n_train'")
+    _equal(_field(record, "n_validation"), n_validation, "'n_validation'")
+    _check_validation(_field(record, "validation"), expect.classes, n_validation)
+    _seconds(record, ("search", "refit"))
+    return record
+
+
+def read_study_checkpoints(folder: Path, expect: StudyExpectations) -> dict[int, dict[str, Any]]:
+    """Every finished outer fold saved in ``folder/checkpoints``, validated, keyed by fold.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    expect : StudyExpectations
+        The run's configuration and fold sizes.
+
+    Returns
+    -------
+    dict of int to dict
+        Fold records by fold number.
+
+    Raises
+    ------
+    DataFormatError
+        For the first file that is not a valid checkpoint of this run.
+    """
+    records: dict[int, dict[str, Any]] = {}
+    with _in_folder(folder):
+        for path in _checkpoint_files(folder):
+            record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
+            records[int(record["fold"])] = record
+    return records
+
+
+# --- the comparison -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareExpectations:
+    """What a comparison's checkpoints must say: derived from its configuration and data.
+
+    Parameters
+    ----------
+    config : ComparisonConfig
+        The run's configuration.
+    fold_sizes : dict of int to (int, int)
+        ``(n_train, n_eval)`` of each outer fold and of the final model (fold 0, evaluated on
+        the test set).
+    n_classes : int
+        Classes of the training labels (the columns of the final model's test scores).
+    """
+
+    config: ComparisonConfig
+    fold_sizes: dict[int, tuple[int, int]]
+    n_classes: int
+    digest: str = field(init=False)
+    _candidates: dict[tuple[str, int], list[Any]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", config_digest(self.config.to_dict()))
+
+    @classmethod
+    def from_labels(
+        cls, config: ComparisonConfig, y_train: np.ndarray, n_test: int
+    ) -> CompareExpectations:
+        """Expectations of a comparison on a dataset with these training labels.
+
+        Parameters
+        ----------
+        config : ComparisonConfig
+        y_train : ndarray of shape (n_samples,)
+            All the dataset's training labels (``max_train`` is applied here).
+        n_test : int
+            Rows of the test set.
+        """
+        cv = config.compare
+        rows = subsample_rows(y_train, config.max_train, cv.random_state)
+        y = np.asarray(y_train)[rows]
+        splits = outer_splits(y, cv.outer, cv.random_state)
+        sizes = {k: (len(train), len(val)) for k, (train, val) in enumerate(splits, start=1)}
+        sizes[FINAL] = (len(y), int(n_test))
+        return cls(config=config, fold_sizes=sizes, n_classes=len(np.unique(y)))
+
+    def candidates(self, model: str, fold: int) -> list[Any]:
+        """The candidates of ``model`` in search ``fold``, as they read back from JSON."""
+        if (model, fold) not in self._candidates:
+            drawn = self.config.compare.candidates(model, fold)
+            self._candidates[(model, fold)] = json.loads(_dumps(drawn))
+        return self._candidates[(model, fold)]
+
+
+def parse_compare_checkpoint(
+    data: bytes, name: str, expect: CompareExpectations, arrays: bytes | None = None
+) -> dict[str, Any]:
+    """Parse and validate one comparison checkpoint (its JSON and, for a final model, arrays).
+
+    Parameters
+    ----------
+    data : bytes
+        The JSON file's content.
+    name : str
+        Its file name (``<model>-fold-K.json`` or ``<model>-final.json``).
+    expect : CompareExpectations
+        The run's configuration, fold sizes and class count.
+    arrays : bytes, optional
+        The content of ``<model>-final.npz`` (required for a final model).
+
+    Returns
+    -------
+    dict
+        The search's record, as :func:`~mnist_logreg.study.outcome_record` made it (a final
+        model's with ``"arrays": {"scores": ndarray}``).
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the first problem.
+    """
+    return _checked(  # type: ignore[no-any-return]
+        name, lambda: _compare_record(data, name, expect, arrays)
+    )
+
+
+def _compare_record(
+    data: bytes, name: str, expect: CompareExpectations, arrays: bytes | None
+) -> dict[str, Any]:
+    match = COMPARE_NAME.fullmatch(name)
+    if match is None or match["ext"] != "json":
+        raise _Invalid("is not a file the comparison writes (<model>-fold-K.json, "
+                       "<model>-final.json)")
+    cv = expect.config.compare
+    name_fold = FINAL if match["fold"] is None else int(match["fold"])
+    if match["model"] not in cv.models:
+        raise _Invalid(f"model {match['model']!r} is not one of this run's "
+                       f"({', '.join(cv.models)})")
+    if name_fold > cv.outer:
+        raise _Invalid(f"fold {name_fold} is not one of this run's {cv.outer} outer folds")
+    record = _dict(_parse_json(data), "the checkpoint")
+    _digest(record, expect.digest)
+    _equal(_field(record, "model"), match["model"], "'model'")
+    _equal(_field(record, "fold"), name_fold, "'fold'")
+    model, fold = match["model"], name_fold
+    budget = cv.budget(model)
+    _equal(_field(record, "scoring"), "accuracy", "'scoring'")
+    expected = expect.candidates(model, fold)
+    candidates = _list(_field(record, "candidates"), "'candidates'", len(expected))
+    for i, (candidate, params) in enumerate(zip(candidates, expected, strict=True)):
+        what = f"'candidates'[{i}]"
+        candidate = _dict(candidate, what)
+        _equal(_field(candidate, "params", what + " "), params, f"{what}['params']")
+        _scores(candidate, what, budget.inner)
+    best = _dict(_field(record, "best_params"), "'best_params'")
+    if best not in expected:
+        raise _Invalid(f"'best_params' {_show(best)} is not one of the search's candidates")
+    n_train, n_eval = expect.fold_sizes[fold]
+    _equal(_field(record, "n_train"), n_train, "'n_train'")
+    n_search = n_train if budget.search_rows is None else min(budget.search_rows, n_train)
+    _equal(_field(record, "n_search"), n_search, "'n_search'")
+    _equal(_field(record, "n_eval"), n_eval, "'n_eval'")
+    _seconds(record, ("search", "fit", "predict"))
+    _number(_field(record, "predict_seconds_per_10k"), "'predict_seconds_per_10k'", 0.0)
+    _int(_field(record, "model_bytes"), "'model_bytes'")
+    _dict(_field(record, "details"), "'details'")
+    proba = _field(record, "scores_are_proba")
+    if not isinstance(proba, bool):
+        raise _Invalid(f"'scores_are_proba' must be true or false, got {_show(proba)}")
+    if fold == FINAL:
+        if "validation" in record:
+            raise _Invalid("a final model's checkpoint has no 'validation'")
+        if arrays is None:
+            raise _Invalid("its test scores (the .npz file beside it) are missing")
+        scores = _scores_array(arrays, (n_eval, expect.n_classes))
+        if proba and not bool(np.all((scores >= 0.0) & (scores <= 1.0))):
+            raise _Invalid("its test probabilities are not all within [0, 1]")
+        record["arrays"] = {"scores": scores}
+    else:
+        validation = _dict(_field(record, "validation"), "'validation'")
+        if set(validation) != set(VALIDATION_METRICS):
+            raise _Invalid(f"'validation' must have exactly {', '.join(VALIDATION_METRICS)}")
+        for key in VALIDATION_METRICS:
+            _optional_number(validation[key], f"'validation'[{key!r}]")
+        _number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
+    return record
+
+
+def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """The ``scores`` array of a final model's ``.npz``: float, of ``shape``, finite.
+
+    Sizes are checked before anything is decompressed or allocated: the archive must hold one
+    ``scores.npy`` whose declared size and header agree with ``shape``.
+    """
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise _Invalid(f"its arrays are larger than {MAX_CHECKPOINT_BYTES} bytes")
+    expected_bytes = shape[0] * shape[1] * 8
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if [info.filename for info in infos] != ["scores.npy"]:
+                raise _Invalid("its arrays must be exactly one 'scores' array")
+            if infos[0].file_size > expected_bytes + 4096:
+                raise _Invalid("its 'scores' array is larger than the test set's")
+            with archive.open(infos[0]) as handle:
+                raw = handle.read(expected_bytes + 4096 + 1)
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        array_shape, fortran, dtype = header(stream)
+    except _Invalid:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            NotImplementedError, RuntimeError, TypeError, KeyError, SyntaxError,
+            RecursionError, MemoryError) as exc:
+        raise _Invalid(f"its arrays are unreadable ({type(exc).__name__})") from None
+    if tuple(array_shape) != shape or dtype != np.dtype("<f8") or fortran:
+        raise _Invalid(f"its 'scores' array must be float64 of shape {shape}, got "
+                       f"{dtype} of shape {_show(array_shape)}")
+    body = raw[stream.tell():]
+    if len(body) != expected_bytes:
+        raise _Invalid("its 'scores' array is truncated or has trailing bytes")
+    scores = np.frombuffer(body, dtype="<f8").reshape(shape).copy()
+    if not bool(np.all(np.isfinite(scores))):
+        raise _Invalid("its 'scores' array has non-finite values")
+    return scores
+
+
+def read_compare_checkpoints(
+    folder: Path, expect: CompareExpectations
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every finished search saved in ``folder/checkpoints``, validated, keyed by (model, fold).
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    expect : CompareExpectations
+        The run's configuration, fold sizes and class count.
+
+    Returns
+    -------
+    dict of (str, int) to dict
+        Records by model and fold (0 for the final model).
+
+    Raises
+    ------
+    DataFormatError
+        For the first file that is not a valid checkpoint of this run.
+    """
+    with _in_folder(folder):
+        return _read_compare(folder, expect)
+
+
+def _read_compare(folder: Path, expect: CompareExpectations) -> dict[tuple[str, int], Any]:
+    files = {path.name: path for path in _checkpoint_files(folder)}
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    for name, path in files.items():
+        match = COMPARE_NAME.fullmatch(name)
+        if match is not None and match["ext"] == "npz":
+            if match["fold"] is not None:
+                raise DataFormatError(f"{CHECKPOINTS}/{name}: is not a file the comparison writes")
+            continue  # a final model's arrays, read with its JSON (or left by a cut-off write)
+        arrays_name = name[: -len(".json")] + ".npz" if name.endswith("-final.json") else None
+        arrays = (_read_bytes(files[arrays_name])
+                  if arrays_name is not None and arrays_name in files else None)
+        record = parse_compare_checkpoint(_read_bytes(path), name, expect, arrays)
+        records[(str(record["model"]), int(record["fold"]))] = record
+    return records
+
+
+__all__ = [
+    "CompareExpectations",
+    "StudyExpectations",
+    "config_digest",
+    "parse_compare_checkpoint",
+    "parse_study_checkpoint",
+    "read_compare_checkpoints",
+    "read_study_checkpoints",
+    "write_compare_checkpoint",
+    "write_study_checkpoint",
+]
