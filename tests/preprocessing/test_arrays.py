@@ -131,7 +131,7 @@ def test_fortran_order_big_endian_and_version_2_are_read(tmp_path: Path) -> None
 def test_idx_shape_is_checked_before_the_payload(tmp_path: Path) -> None:
     """Test that an IDX of the wrong image shape is refused from its header, payload unread."""
     path = tmp_path / "wrong-idx3-ubyte"
-    path.write_bytes(b"\x00\x00\x08\x03" + struct.pack(">3I", 3, 27, 27) + b"\x00" * 10)
+    path.write_bytes(b"\x00\x00\x08\x03" + struct.pack(">3I", 3, 27, 27) + b"\x00" * (3 * 27 * 27))
     with pytest.raises(InputError, match=r"got \(3, 27, 27\)"):
         load_idx_images(path)
     labels = write_idx(tmp_path / "labels-idx1-ubyte", np.zeros(784 * 2, np.uint8))
