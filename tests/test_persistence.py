@@ -282,7 +282,7 @@ def test_edited_array_fails_the_digest(saved, multinomial, tmp_path) -> None:
 
 
 def test_nan_coefficient_is_refused_even_with_an_updated_digest(saved, multinomial, tmp_path):
-    """Test that NaN or infinite coefficients, or a zero scale, are refused after resealing."""
+    """Test that NaN, infinite or overflowing coefficients and bad scales are refused."""
     coef = multinomial[-1].coef_.copy()
     coef[0, 0] = np.nan
     nan = _edited(saved, tmp_path / "nan.npz", arrays={"s2.coef_": coef})
@@ -295,6 +295,11 @@ def test_nan_coefficient_is_refused_even_with_an_updated_digest(saved, multinomi
     scale[5] = 0.0
     zero = _edited(saved, tmp_path / "zero.npz", arrays={"s1.scale_": scale})
     _one_line_error(zero, r"scale_ holds values <= 0")
+    scale[5] = 1e-300  # positive and finite, but standardized pixels overflow float32
+    tiny = _edited(saved, tmp_path / "tiny.npz", arrays={"s1.scale_": scale})
+    _one_line_error(tiny, "step 'standardize' maps pixels in 0..16 beyond the float32 range")
+    huge = _edited(saved, tmp_path / "huge.npz", arrays={"s2.coef_": np.full((10, 64), 1e306)})
+    _one_line_error(huge, "step 'classifier': coef_ and intercept_ are so large")
 
 
 def test_classes_disagreeing_with_coef_are_refused(saved, tmp_path) -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "build_model",
     "check_array",
     "check_metadata",
+    "check_prediction_range",
 ]
 
 #: Most steps a pipeline may have, and most classes a model may have.
@@ -538,6 +539,7 @@ class CheckedMetadata:
     classes: list[Any]
     class_kinds: str
     arrays: list[ArraySpec]
+    input_max: float
 
 
 def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
@@ -593,8 +595,10 @@ def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
     if len(set(names)) != len(names):
         raise _fail("steps: names", "unique", names)
     scalers = [s["params"].get("pixel_max", 255.0) for s in steps if s["kind"] == "PixelScaler"]
-    _check_extra(metadata["extra"], dims, float(scalers[0]) if len(scalers) == 1 else None)
-    return CheckedMetadata(kind, steps, dims, classes, class_kinds, specs)
+    extra = metadata["extra"]
+    _check_extra(extra, dims, float(scalers[0]) if len(scalers) == 1 else None)
+    input_max = float(scalers[0] if scalers else extra.get("pixel_max", 255.0))
+    return CheckedMetadata(kind, steps, dims, classes, class_kinds, specs, input_max)
 
 
 def check_array(spec: ArraySpec, array: np.ndarray, checked: CheckedMetadata) -> None:
@@ -648,3 +652,51 @@ def build_model(checked: CheckedMetadata, arrays: Mapping[str, np.ndarray]) -> A
     if checked.kind == "estimator":
         return built[0][1]
     return Pipeline(built)
+
+
+def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
+    """Refuse a model whose raw prediction can overflow for an image with pixels in range.
+
+    Every transform step is affine and increasing per feature (``x / pixel_max``,
+    ``(x - mean) / scale`` with positive scales), so over pixels in ``0..input_max`` each
+    feature reaching the linear layer lies between its images of 0 and ``input_max``, and
+    ``|z_k| <= |b_k| + sum_j |W_kj| max(|t_j(0)|, |t_j(input_max)|)``. The transforms' outputs
+    must fit in float32 (their computing dtype) and that bound in the coefficients' dtype, so
+    every probability computed from in-range pixels is finite.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the step whose values are out of range.
+    """
+    steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
+    low = np.zeros(checked.dims.n_features)
+    high = np.full(checked.dims.n_features, checked.input_max)
+    limit = float(np.finfo(np.float32).max)
+    with np.errstate(all="ignore"):
+        for name, step in steps[:-1]:
+            if isinstance(step, PixelScaler):
+                low, high = low / step.pixel_max, high / step.pixel_max
+            elif isinstance(step, StandardScaler):
+                if step.with_mean:
+                    low, high = low - step.mean_, high - step.mean_
+                if step.with_std:
+                    low, high = low / step.scale_, high / step.scale_
+            reach = _reach(low, high)
+            if not (np.isfinite(reach).all() and reach.max() <= limit):
+                raise DataFormatError(
+                    f"step {name!r} maps pixels in 0..{checked.input_max:g} beyond the float32 "
+                    "range (scale_ too small or mean_ too large)"
+                )
+        name, classifier = steps[-1]
+        bound = np.abs(classifier.coef_) @ _reach(low, high) + np.abs(classifier.intercept_)
+    if not (np.isfinite(bound).all() and bound.max() <= np.finfo(classifier.coef_.dtype).max):
+        raise DataFormatError(
+            f"step {name!r}: coef_ and intercept_ are so large that raw predictions overflow "
+            f"for pixels in 0..{checked.input_max:g}"
+        )
+
+
+def _reach(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Largest absolute value of each feature over ``[low, high]``."""
+    return np.maximum(np.abs(low), np.abs(high))

@@ -83,6 +83,7 @@ from mnist_logreg._model_schema import (
     build_model,
     check_array,
     check_metadata,
+    check_prediction_range,
 )
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError, InputError
@@ -106,9 +107,9 @@ FORMAT_NAME = "mnist-logreg-model"
 FORMAT_VERSION = 2
 #: Environment variable holding the HMAC key when ``key`` is not given.
 KEY_ENV = "MNIST_LOGREG_MODEL_KEY"
-#: Default cap on a model file's size and on its total uncompressed size (256 MiB; an MNIST
-#: model is about 70 kB).
-MAX_MODEL_BYTES = 256 * 2**20
+#: Default cap on a model file's size and on its total uncompressed size (64 MiB; an MNIST
+#: model is about 70 kB, 784 features x 1,000 classes in float64 about 6 MB).
+MAX_MODEL_BYTES = 64 * 2**20
 #: Cap on the metadata entry's uncompressed size.
 MAX_METADATA_BYTES = 2**20
 #: Most entries an archive may have (metadata, integrity and the arrays).
@@ -700,14 +701,16 @@ def _read_archive(handle: BinaryIO, size: int, *, key: bytes | None, max_bytes: 
         signed = _verify_integrity(entries, key)
     elif key is not None:
         raise DataFormatError("format version 1 files carry no HMAC signature, but a key was given")
-    arrays = {
-        spec.entry: _parse_npy(entries[f"{spec.entry}.npy"], spec.field) for spec in checked.arrays
-    }
+    arrays = {}
+    for spec in checked.arrays:  # free each entry once parsed: peak ~ total + largest array
+        arrays[spec.entry] = _parse_npy(entries.pop(f"{spec.entry}.npy"), spec.field)
+    del entries
     if version == 1:
         _verify_v1_checksums(metadata, checked, arrays)
         logger.info("model file in format version 1: its metadata has no checksum; re-save it")
     for spec in checked.arrays:
         check_array(spec, arrays[spec.entry], checked)
     model = build_model(checked, arrays)
+    check_prediction_range(model, checked)
     _smoke_test(model, checked.dims.n_features)
     return ModelFile(model, metadata, version, signed)
