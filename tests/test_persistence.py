@@ -297,7 +297,11 @@ def test_nan_coefficient_is_refused_even_with_an_updated_digest(saved, multinomi
     _one_line_error(zero, r"scale_ holds values <= 0")
     scale[5] = 1e-300  # positive and finite, but standardized pixels overflow float32
     tiny = _edited(saved, tmp_path / "tiny.npz", arrays={"s1.scale_": scale})
-    _one_line_error(tiny, "step 'standardize' maps pixels in 0..16 beyond the float32 range")
+    _one_line_error(tiny, "step 'standardize' maps pixels in 0..16 beyond the range of float32")
+    mean = multinomial[1].mean_.copy()
+    mean[0] = 1e39  # a finite float64 that overflows when standardizing in float32
+    big = _edited(saved, tmp_path / "big.npz", arrays={"s1.mean_": mean})
+    _one_line_error(big, "beyond the range of float32")
     huge = _edited(saved, tmp_path / "huge.npz", arrays={"s2.coef_": np.full((10, 64), 1e306)})
     _one_line_error(huge, "step 'classifier': coef_ and intercept_ are so large")
 
@@ -443,6 +447,8 @@ def test_truncated_foreign_and_missing_files(saved, tmp_path) -> None:
     _one_line_error(text, "truncated or corrupted")
     with pytest.raises(InputError, match="not found"):
         load_model(tmp_path / "absent.npz")
+    with pytest.raises(InputError, match="not a regular file"):
+        load_model(tmp_path)
 
 
 def test_newer_format_version_is_refused(saved, tmp_path) -> None:

@@ -659,10 +659,12 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
 
     Every transform step is affine and increasing per feature (``x / pixel_max``,
     ``(x - mean) / scale`` with positive scales), so over pixels in ``0..input_max`` each
-    feature reaching the linear layer lies between its images of 0 and ``input_max``, and
-    ``|z_k| <= |b_k| + sum_j |W_kj| max(|t_j(0)|, |t_j(input_max)|)``. The transforms' outputs
-    must fit in float32 (their computing dtype) and that bound in the coefficients' dtype, so
-    every probability computed from in-range pixels is finite.
+    feature reaching the linear layer lies between its images of an all-0 and an all-input_max
+    image, computed here by the steps themselves (in their own dtypes: a float64 mean_ beyond
+    the float32 range overflows exactly as it would when predicting). Then
+    ``|z_k| <= |b_k| + sum_j |W_kj| max(|t_j(0)|, |t_j(input_max)|)``, which must stay below
+    half the largest number of the dtype the product is computed in. So every probability
+    computed from in-range pixels is finite.
 
     Raises
     ------
@@ -670,33 +672,23 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
         Naming the step whose values are out of range.
     """
     steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
-    low = np.zeros(checked.dims.n_features)
-    high = np.full(checked.dims.n_features, checked.input_max)
-    limit = float(np.finfo(np.float32).max)
+    X = np.zeros((2, checked.dims.n_features), dtype=np.float32)
+    X[1] = checked.input_max
     with np.errstate(all="ignore"):
         for name, step in steps[:-1]:
-            if isinstance(step, PixelScaler):
-                low, high = low / step.pixel_max, high / step.pixel_max
-            elif isinstance(step, StandardScaler):
-                if step.with_mean:
-                    low, high = low - step.mean_, high - step.mean_
-                if step.with_std:
-                    low, high = low / step.scale_, high / step.scale_
-            reach = _reach(low, high)
-            if not (np.isfinite(reach).all() and reach.max() <= limit):
+            X = step.transform(X)
+            if not np.isfinite(X).all():
                 raise DataFormatError(
-                    f"step {name!r} maps pixels in 0..{checked.input_max:g} beyond the float32 "
-                    "range (scale_ too small or mean_ too large)"
+                    f"step {name!r} maps pixels in 0..{checked.input_max:g} beyond the range of "
+                    f"{X.dtype} (scale_ too small or mean_ too large)"
                 )
         name, classifier = steps[-1]
-        bound = np.abs(classifier.coef_) @ _reach(low, high) + np.abs(classifier.intercept_)
-    if not (np.isfinite(bound).all() and bound.max() <= np.finfo(classifier.coef_.dtype).max):
+        coef, intercept = classifier.coef_, classifier.intercept_
+        reach = np.abs(X).max(axis=0).astype(np.float64)
+        bound = np.abs(coef.astype(np.float64)) @ reach + np.abs(intercept.astype(np.float64))
+    dtype = np.result_type(X.dtype, coef.dtype, intercept.dtype)
+    if not (np.isfinite(bound).all() and bound.max() <= np.finfo(dtype).max / 2):
         raise DataFormatError(
             f"step {name!r}: coef_ and intercept_ are so large that raw predictions overflow "
-            f"for pixels in 0..{checked.input_max:g}"
+            f"{dtype} for pixels in 0..{checked.input_max:g}"
         )
-
-
-def _reach(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Largest absolute value of each feature over ``[low, high]``."""
-    return np.maximum(np.abs(low), np.abs(high))

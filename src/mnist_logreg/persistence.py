@@ -43,7 +43,8 @@ Loading, in order (nothing is decompressed before the sizes are known to be hone
 4. every entry read with its bound; the digest (and the HMAC when a key is given) verified;
 5. every array parsed (``.npy`` header checked before any data is touched) and checked: dtype,
    exact shape, finite values, positive scales, classes equal to the metadata's;
-6. the estimators rebuilt from checked values only, and asked for one prediction.
+6. the estimators rebuilt from checked values only; their raw predictions bounded for every
+   image with pixels in the model's range (so probabilities are finite); one prediction made.
 
 Every failure raises :class:`~mnist_logreg.errors.DataFormatError` (a missing file:
 :class:`~mnist_logreg.errors.InputError`) with one line naming the file and the field.
@@ -381,10 +382,16 @@ def read_model_file(
     """
     path = Path(path)
     raw_key = _key_bytes(key)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: model file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file; give a model file (.npz)")
     try:
-        with path.open("rb") as handle:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
+    try:
+        with handle:
             size = os.fstat(handle.fileno()).st_size
             return _read_archive(handle, size, key=raw_key, max_bytes=max_bytes)
     except DataFormatError as exc:
