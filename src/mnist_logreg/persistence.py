@@ -134,8 +134,9 @@ _EOCD_SIGNATURE = b"PK\x05\x06"
 _ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
 _MAX_CENTRAL_DIRECTORY = MAX_ENTRIES * (46 + 3 * 2**16)
 
-# What the zip and npy machinery raises on damaged bytes (RuntimeError: encrypted entries).
-_DAMAGE = (
+# What zipfile and zlib raise on damaged bytes (RuntimeError: encrypted entries); caught only
+# around the ZIP reading calls, so that no other failure is mistaken for a damaged file.
+_ZIP_DAMAGE = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
     zlib.error,
@@ -281,9 +282,10 @@ def save_model(
     steps_meta = []
     steps = _steps_of(model)
     for index, (name, step) in enumerate(steps):
-        kind = type(step).__name__
+        step_type: type = type(step)
+        kind = step_type.__name__
         schema = STEP_SCHEMAS.get(kind)
-        if schema is None or schema.cls is not type(step):
+        if schema is None or schema.cls is not step_type:
             known = ", ".join(sorted(STEP_SCHEMAS))
             raise InputError(f"cannot save a model step of type {kind}; known step types: {known}")
         params = {k: _json_value(v) for k, v in step.get_params(deep=False).items()}
@@ -396,11 +398,6 @@ def read_model_file(
             return _read_archive(handle, size, key=raw_key, max_bytes=max_bytes)
     except DataFormatError as exc:
         raise DataFormatError(f"{path}: {exc}") from None
-    except _DAMAGE as exc:
-        raise DataFormatError(
-            f"{path}: not a valid mnist-logreg model file (truncated or corrupted: "
-            f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
-        ) from None
 
 
 def load_model(path: str | os.PathLike[str], *, key: bytes | str | None = None) -> Any:
@@ -489,10 +486,21 @@ def _check_entries(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
     return by_name
 
 
+def _damaged(exc: BaseException) -> DataFormatError:
+    message = " ".join(str(exc).split())[:120]
+    return DataFormatError(
+        "not a valid mnist-logreg model file (truncated or corrupted: "
+        f"{type(exc).__name__}: {message})"
+    )
+
+
 def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """The entry's bytes, never more than its declared (already bounded) size; CRC checked."""
-    with archive.open(info) as stream:
-        data = stream.read(info.file_size + 1)
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(info.file_size + 1)
+    except _ZIP_DAMAGE as exc:
+        raise _damaged(exc) from None
     if len(data) != info.file_size:
         raise DataFormatError(
             f"archive entry {info.filename!r} holds {len(data)} bytes, declares {info.file_size}"
@@ -706,7 +714,11 @@ def _read_archive(handle: BinaryIO, size: int, *, key: bytes | None, max_bytes: 
     if size > max_bytes:
         raise DataFormatError(f"file of {size} bytes exceeds the limit of {max_bytes}")
     _check_end_record(handle, size)
-    with zipfile.ZipFile(handle) as archive:
+    try:
+        archive = zipfile.ZipFile(handle)
+    except _ZIP_DAMAGE as exc:
+        raise _damaged(exc) from None
+    with archive:
         by_name = _check_entries(archive.infolist())
         if by_name[_METADATA].file_size > MAX_METADATA_BYTES:
             raise DataFormatError(
