@@ -304,6 +304,10 @@ def test_nan_coefficient_is_refused_even_with_an_updated_digest(saved, multinomi
     _one_line_error(big, "beyond the range of float32")
     huge = _edited(saved, tmp_path / "huge.npz", arrays={"s2.coef_": np.full((10, 64), 1e306)})
     _one_line_error(huge, "step 'classifier': coef_ and intercept_ are so large")
+    # float32 coefficients multiply float32 pixels in float32, even with a float64 intercept
+    big32 = np.full((10, 64), 3e36, dtype=np.float32)
+    huge32 = _edited(saved, tmp_path / "huge32.npz", arrays={"s2.coef_": big32})
+    _one_line_error(huge32, "raw predictions overflow float32")
 
 
 def test_classes_disagreeing_with_coef_are_refused(saved, tmp_path) -> None:

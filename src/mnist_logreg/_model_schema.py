@@ -663,7 +663,8 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
     image, computed here by the steps themselves (in their own dtypes: a float64 mean_ beyond
     the float32 range overflows exactly as it would when predicting). Then
     ``|z_k| <= |b_k| + sum_j |W_kj| max(|t_j(0)|, |t_j(input_max)|)``, which must stay below
-    half the largest number of the dtype the product is computed in. So every probability
+    half the largest number of the dtype ``X @ coef_.T`` is computed in (float32 when both are
+    float32, whatever the intercept's dtype). So every probability
     computed from in-range pixels is finite.
 
     Raises
@@ -686,7 +687,7 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
         coef, intercept = classifier.coef_, classifier.intercept_
         reach = np.abs(X).max(axis=0).astype(np.float64)
         bound = np.abs(coef.astype(np.float64)) @ reach + np.abs(intercept.astype(np.float64))
-    dtype = np.result_type(X.dtype, coef.dtype, intercept.dtype)
+    dtype = np.result_type(X.dtype, coef.dtype)  # of X @ coef_.T, before intercept_ is added
     if not (np.isfinite(bound).all() and bound.max() <= np.finfo(dtype).max / 2):
         raise DataFormatError(
             f"step {name!r}: coef_ and intercept_ are so large that raw predictions overflow "
