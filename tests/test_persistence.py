@@ -334,6 +334,10 @@ def test_classes_disagreeing_with_coef_are_refused(saved, tmp_path) -> None:
         (lambda m: _step(m, "LogisticRegression")["params"].update(solver="x"), "params.solver"),
         (lambda m: _step(m, "LogisticRegression")["params"].update(evil=1), "unknown parameter"),
         (lambda m: _step(m, "PixelScaler")["params"].update(dtype="object"), "params.dtype"),
+        (
+            lambda m: _step(m, "PixelScaler")["params"].update(pixel_max=1e39),
+            "pixel_max 1e[+]?39 is not a positive finite float32",
+        ),
         (lambda m: _step(m, "StandardScaler")["params"].update(with_mean=1), "params.with_mean"),
         (lambda m: _step(m, "StandardScaler")["attributes"].update(foo_=1), "unknown scalar"),
         (lambda m: _step(m, "StandardScaler")["arrays"].pop("scale_"), "scale_ is missing"),

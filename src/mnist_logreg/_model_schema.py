@@ -262,6 +262,16 @@ class StepSchema:
     )
 
 
+def _pixel_scaler_cross_check(params: dict[str, Any], fitted: dict[str, Any]) -> str | None:
+    dtype = params.get("dtype", np.float32)
+    pixel_max = params.get("pixel_max", 255.0)
+    with np.errstate(all="ignore"):
+        in_dtype = dtype(pixel_max)
+    if not (np.isfinite(in_dtype) and in_dtype > 0):
+        return f"pixel_max {pixel_max!r} is not a positive finite {np.dtype(dtype).name}"
+    return None
+
+
 def _standard_scaler_cross_check(params: dict[str, Any], fitted: dict[str, Any]) -> str | None:
     if params.get("with_mean", True) and fitted.get("mean_") is None:
         return "with_mean is true but mean_ is missing"
@@ -303,6 +313,7 @@ STEP_SCHEMAS: dict[str, StepSchema] = {
         attributes={"n_features_in_": _integer(1)},
         arrays={},
         required=frozenset({"n_features_in_"}),
+        cross_check=_pixel_scaler_cross_check,
     ),
     "StandardScaler": StepSchema(
         cls=StandardScaler,
