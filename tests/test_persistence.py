@@ -301,7 +301,11 @@ def test_nan_coefficient_is_refused_even_with_an_updated_digest(saved, multinomi
     mean = multinomial[1].mean_.copy()
     mean[0] = 1e39  # a finite float64 that overflows when standardizing in float32
     big = _edited(saved, tmp_path / "big.npz", arrays={"s1.mean_": mean})
-    _one_line_error(big, "beyond the range of float32")
+    _one_line_error(big, "step 'standardize': mean_ holds values beyond the range of float32")
+    scale = multinomial[1].scale_.copy()
+    scale[0] = 1e39  # would become inf in float32 and silently zero its pixel
+    wide = _edited(saved, tmp_path / "wide.npz", arrays={"s1.scale_": scale})
+    _one_line_error(wide, "step 'standardize': scale_ holds values beyond the range of float32")
     huge = _edited(saved, tmp_path / "huge.npz", arrays={"s2.coef_": np.full((10, 64), 1e306)})
     _one_line_error(huge, "step 'classifier': coef_ and intercept_ are so large")
     # float32 coefficients multiply float32 pixels in float32, even with a float64 intercept

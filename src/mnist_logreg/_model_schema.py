@@ -688,6 +688,16 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
     X[1] = checked.input_max
     with np.errstate(all="ignore"):
         for name, step in steps[:-1]:
+            if isinstance(step, StandardScaler):
+                # sklearn casts mean_ and scale_ to the data's dtype; a scale_ that overflows
+                # to inf would silently zero its feature
+                for attribute in ("mean_", "scale_"):
+                    value = getattr(step, attribute, None)
+                    if value is not None and not np.isfinite(value.astype(X.dtype)).all():
+                        raise DataFormatError(
+                            f"step {name!r}: {attribute} holds values beyond the range of "
+                            f"{X.dtype}, the dtype it computes in"
+                        )
             X = step.transform(X)
             if not np.isfinite(X).all():
                 raise DataFormatError(
