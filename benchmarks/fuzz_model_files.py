@@ -45,11 +45,13 @@ hang
     over ``--timeout`` CPU seconds.
 
 Prints a summary (inputs, outcomes per mutation, most common errors, peak RSS from
-``resource.getrusage``, slowest input) and exits 1 on any traceback or hang.
+``resource.getrusage``, slowest input) and exits 1 on any traceback or hang. Run it with
+``-W error::RuntimeWarning`` to also count any numpy overflow or invalid-value warning (while
+loading, or while a loaded model predicts) as a traceback.
 
 Usage::
 
-    nice python benchmarks/fuzz_model_files.py --n 100000 --seed 0
+    nice python -W error::RuntimeWarning benchmarks/fuzz_model_files.py --n 100000 --seed 0
     python benchmarks/fuzz_model_files.py --n 2000 --save-failures /tmp/fuzz-failures
 """
 
