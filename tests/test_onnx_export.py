@@ -126,3 +126,37 @@ def test_bare_classifier_and_unknown_steps() -> None:
         to_onnx(Pipeline([("minmax", MinMaxScaler().fit(X)), ("classifier", clf)]))
     with pytest.raises(InputError, match="last step"):
         to_onnx(MinMaxScaler().fit(X))
+
+
+def test_inconsistent_or_non_finite_models_are_refused() -> None:
+    """Test that NaN weights, a zero scale or classes_ unlike coef_ never become a graph."""
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, size=(300, 12)).astype(np.float32)
+    y = rng.integers(0, 3, size=300)
+    fitted = build_model(1.0, pixel_max=255.0).fit(X, y)
+
+    def copy():
+        model = clone(fitted)
+        for (_, new), (_, old) in zip(model.steps, fitted.steps, strict=True):
+            new.__dict__.update({k: np.copy(v) for k, v in vars(old).items() if k.endswith("_")})
+        return model
+
+    to_onnx(copy())  # the intact copy exports
+    nan = copy()
+    nan[-1].coef_[0, 0] = np.nan
+    with pytest.raises(InputError, match="coef_ or intercept_ holds NaN"):
+        to_onnx(nan)
+    extra_class = copy()
+    extra_class[-1].classes_ = np.arange(4)
+    with pytest.raises(InputError, match=r"coef_ \(3, 12\), intercept_ \(3,\) and classes_ \(4,\)"):
+        to_onnx(extra_class)
+    zero_scale = copy()
+    zero_scale[1].scale_[2] = 0.0
+    with pytest.raises(InputError, match="scale_ must be finite and > 0"):
+        to_onnx(zero_scale)
+    bad_pixel_max = copy()
+    bad_pixel_max[0].pixel_max = float("inf")
+    with pytest.raises(InputError, match="pixel_max must be finite and > 0"):
+        to_onnx(bad_pixel_max)

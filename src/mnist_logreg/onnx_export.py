@@ -145,7 +145,9 @@ def to_onnx(model: Any, *, metadata: dict[str, Any] | None = None) -> onnx.Model
     Raises
     ------
     InputError
-        If a step is of an unknown type or the classifier is not fitted.
+        If a step is of an unknown type, the classifier is not fitted, or the arrays disagree
+        in shape (``coef_`` rows against ``classes_``, scaler arrays against ``n_features``)
+        or hold NaN, infinite or (scales) non-positive values.
     """
     steps = _steps(model)
     *transforms, (clf_name, clf) = steps
@@ -160,8 +162,7 @@ def to_onnx(model: Any, *, metadata: dict[str, Any] | None = None) -> onnx.Model
         classes = np.asarray(clf.classes_)
     except AttributeError:
         raise InputError(f"cannot export step {clf_name!r}: it is not fitted") from None
-    n_outputs, n_features = coef.shape
-    n_classes = len(classes)
+    n_outputs, n_features, n_classes = _check_linear_layer(clf_name, coef, intercept, classes)
 
     g = _Graph()
     x, x_type = INPUT_NAME, TensorProto.FLOAT
@@ -170,15 +171,18 @@ def to_onnx(model: Any, *, metadata: dict[str, Any] | None = None) -> onnx.Model
             # np.divide(X, dtype(pixel_max), dtype=dtype): one rounding, in the step's dtype
             if np.dtype(step.dtype) == np.float64:
                 x, x_type = g.cast(x, TensorProto.DOUBLE, f"{name}_cast"), TensorProto.DOUBLE
+            _check_values(name, "pixel_max", np.asarray(step.pixel_max, dtype=np.float64), ())
             pixel_max = np.array(step.pixel_max, dtype=_NP_TYPE[x_type])
             x = g.op("Div", [x, g.const("pixel_max", pixel_max)], f"{name}_div")
         elif isinstance(step, StandardScaler):
             # sklearn: X -= mean_.astype(X.dtype); X /= scale_.astype(X.dtype)
             np_type = _NP_TYPE[x_type]
             if step.with_mean and getattr(step, "mean_", None) is not None:
+                _check_values(name, "mean_", step.mean_, (n_features,), positive=False)
                 mean = g.const("mean", step.mean_.astype(np_type))
                 x = g.op("Sub", [x, mean], f"{name}_sub")
             if step.with_std and getattr(step, "scale_", None) is not None:
+                _check_values(name, "scale_", step.scale_, (n_features,))
                 scale = g.const("scale", step.scale_.astype(np_type))
                 x = g.op("Div", [x, scale], f"{name}_div")
         else:
@@ -247,6 +251,45 @@ def to_onnx(model: Any, *, metadata: dict[str, Any] | None = None) -> onnx.Model
     helper.set_model_props(onnx_model, {str(k): _json(v) for k, v in props.items()})
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
+
+
+def _check_values(
+    step: str, attribute: str, value: Any, shape: tuple[int, ...], *, positive: bool = True
+) -> None:
+    """Refuse a transform's array of the wrong shape, or with NaN, infinite or (scales) <= 0."""
+    array = np.asarray(value)
+    if array.shape != shape or array.dtype.kind not in "iuf":
+        raise InputError(
+            f"cannot export step {step!r}: {attribute} has shape {array.shape} and dtype "
+            f"{array.dtype}, expected shape {shape} of numbers"
+        )
+    if not np.isfinite(array).all() or (positive and not (array > 0).all()):
+        rule = "finite and > 0" if positive else "finite"
+        raise InputError(f"cannot export step {step!r}: {attribute} must be {rule}")
+
+
+def _check_linear_layer(
+    name: str, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray
+) -> tuple[int, int, int]:
+    """Shapes of ``coef_``, ``intercept_`` and ``classes_`` agree and the weights are finite."""
+    n_classes = len(classes) if classes.ndim == 1 else -1
+    n_outputs = 1 if n_classes == 2 else n_classes
+    if (
+        n_classes < 2
+        or coef.ndim != 2
+        or coef.shape[0] != n_outputs
+        or coef.shape[1] < 1
+        or intercept.shape != (n_outputs,)
+        or coef.dtype.kind != "f"
+    ):
+        raise InputError(
+            f"cannot export step {name!r}: coef_ {coef.shape}, intercept_ {intercept.shape} and "
+            f"classes_ {classes.shape} do not agree (expected ({n_outputs}, n_features), "
+            f"({n_outputs},) for {n_classes} classes)"
+        )
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise InputError(f"cannot export step {name!r}: coef_ or intercept_ holds NaN or inf")
+    return n_outputs, coef.shape[1], n_classes
 
 
 def _json(value: Any) -> str:

@@ -1,74 +1,180 @@
-"""Model files: NumPy ``.npz`` arrays plus JSON metadata. Loading never executes code.
+"""Model files: a ZIP of ``.npy`` entries (arrays plus JSON metadata). Loading never runs code.
 
-Format (version 1)
+Format (version 2)
 ------------------
-A model file is a ZIP archive written by :func:`numpy.savez_compressed` holding
+A model file is a ZIP archive (deflate) that :func:`numpy.load` can also open. Its entries:
 
-``metadata``
-    a uint8 array with UTF-8 JSON::
+``metadata.npy``
+    a uint8 array holding UTF-8 JSON (no NaN or Infinity, no duplicate keys)::
 
-        {"format": "mnist-logreg-model", "format_version": 1, "package_version": "0.1.0",
+        {"format": "mnist-logreg-model", "format_version": 2, "package_version": "0.1.0",
          "created_utc": "...", "kind": "pipeline" | "estimator",
          "steps": [{"name": "scale", "kind": "PixelScaler", "params": {...},
                     "attributes": {...}, "arrays": {"mean_": "s1.mean_", ...}}, ...],
-         "classes": [...], "n_features_in": 784, "extra": {...},
-         "sha256": {"s1.mean_": "<hex>", ...}}
+         "classes": [...], "n_features_in": 784, "extra": {...}}
 
-one array per fitted array attribute
-    named ``s<step>.<attribute>``, each checked against ``sha256`` on load (the hash covers
-    dtype, shape and the raw little-endian bytes).
+``s<step>.<attribute>.npy``
+    one array per fitted array attribute (``.npy`` format 1.0 or 2.0, never object dtypes).
 
-Only known step kinds can be loaded (pixel scaling, StandardScaler, this package's logistic
-regression and its one-vs-rest variant); they are rebuilt from their parameters and fitted
-attributes, so the loaded object predicts exactly as the saved one did. Arrays are read with
-``allow_pickle=False``: object arrays, and hence code, can never be loaded. A truncated,
-corrupted, tampered or newer-format file raises :class:`~mnist_logreg.errors.DataFormatError`
-with a one-line message.
+``integrity.npy``
+    a uint8 array holding UTF-8 JSON ``{"sha256": "<hex>"}``, plus ``"hmac_sha256": "<hex>"``
+    when the file was saved with a key. Both are computed over the byte string ::
+
+        b"mnist-logreg-model 2\\n" + for each other entry, by name:
+            name + b"\\n" + decimal length + b"\\n" + the entry's exact (decompressed) bytes
+
+    so a change to any byte of the metadata or of any array is detected.
+
+What the digest proves: the file is, byte for byte, what ``save_model`` wrote (no corruption, no
+accidental or partial edit). It does not prove who wrote it: anyone can edit a file and recompute
+the SHA-256. Only the optional HMAC-SHA256 (``key=``, or the ``MNIST_LOGREG_MODEL_KEY`` environment
+variable) detects deliberate tampering, by anyone who does not know the key.
+
+Loading, in order (nothing is decompressed before the sizes are known to be honest):
+
+1. the file's size (at most ``max_bytes``) and the ZIP's central directory: at most
+   ``MAX_ENTRIES`` entries with plain ``*.npy`` names, no duplicates, no encryption, stored or
+   deflated only;
+2. ``metadata.npy`` (declared size at most ``MAX_METADATA_BYTES``, read with that bound), parsed
+   and checked field by field (:mod:`mnist_logreg._model_schema`): steps, parameters, classes,
+   feature count, printable strings. That gives the exact shape of every array;
+3. the entry names must be exactly the expected ones, each declared uncompressed size at most
+   the expected array's size (plus a small ``.npy`` header), the total at most ``max_bytes``;
+4. every entry read with its bound; the digest (and the HMAC when a key is given) verified;
+5. every array parsed (``.npy`` header checked before any data is touched) and checked: dtype,
+   exact shape, finite values, positive scales, classes equal to the metadata's;
+6. the estimators rebuilt from checked values only; their raw predictions bounded for every
+   image with pixels in the model's range (so probabilities are finite); one prediction made.
+
+Every failure raises :class:`~mnist_logreg.errors.DataFormatError` (a missing file:
+:class:`~mnist_logreg.errors.InputError`) with one line naming the file and the field.
+
+Version 1 files (written before the whole-file digest existed) are still read, with every
+check above except that the metadata is not covered by a checksum: version 1 stored a SHA-256
+per array in the metadata (``"sha256": {"s1.mean_": ...}``), which is verified. Saving a loaded
+version 1 model writes version 2.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import hmac
 import io
 import json
+import logging
+import math
 import os
+import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg import __version__
+from mnist_logreg._model_schema import (
+    STEP_SCHEMAS,
+    CheckedMetadata,
+    build_model,
+    check_array,
+    check_metadata,
+    check_prediction_range,
+)
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError, InputError
-from mnist_logreg.linear_model import LogisticRegression, OneVsRestLogisticRegression
-from mnist_logreg.preprocessing import PixelScaler
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "KEY_ENV",
+    "MAX_MODEL_BYTES",
+    "ModelFile",
+    "load_model",
+    "read_metadata",
+    "read_model_file",
+    "save_model",
+]
+
+logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "mnist-logreg-model"
-FORMAT_VERSION = 1
+#: Version written by :func:`save_model`; versions 1 and 2 are read.
+FORMAT_VERSION = 2
+#: Environment variable holding the HMAC key when ``key`` is not given.
+KEY_ENV = "MNIST_LOGREG_MODEL_KEY"
+#: Default cap on a model file's size and on its total uncompressed size (64 MiB; an MNIST
+#: model is about 70 kB, 784 features x 1,000 classes in float64 about 6 MB).
+MAX_MODEL_BYTES = 64 * 2**20
+#: Cap on the metadata entry's uncompressed size.
+MAX_METADATA_BYTES = 2**20
+#: Most entries an archive may have (metadata, integrity and the arrays).
+MAX_ENTRIES = 64
+#: Largest ``.npy`` header accepted (numpy writes 128 bytes for these arrays).
+MAX_NPY_HEADER = 4096
 
-_KINDS: dict[str, Any] = {
-    "PixelScaler": PixelScaler,
-    "StandardScaler": StandardScaler,
-    "LogisticRegression": LogisticRegression,
-    "OneVsRestLogisticRegression": OneVsRestLogisticRegression,
-}
+_METADATA = "metadata.npy"
+_INTEGRITY = "integrity.npy"
+_MAX_INTEGRITY_BYTES = 4096
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,99}\.npy")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _ALLOWED_DTYPE_KINDS = set("biufU")  # bool, int, uint, float, unicode: never object
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_HEADER = re.compile(
+    r"\{'descr': '(?P<descr>[<>|=][biufU][0-9]{1,5})', 'fortran_order': (?P<fortran>True|False), "
+    r"'shape': \((?P<shape>(?:[0-9]{1,12}, )*(?:[0-9]{1,12},?)?)\), \} *\n"
+)
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+_MAX_CENTRAL_DIRECTORY = MAX_ENTRIES * (46 + 3 * 2**16)
+
+# What zipfile and zlib raise on damaged bytes (RuntimeError: encrypted entries); caught only
+# around the ZIP reading calls, so that no other failure is mistaken for a damaged file.
+_ZIP_DAMAGE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeDecodeError,
+)
 
 
-def _array_digest(array: np.ndarray) -> str:
-    """SHA-256 over dtype, shape and the little-endian bytes of ``array``."""
-    canonical = np.ascontiguousarray(array)
-    if canonical.dtype.byteorder == ">":
-        canonical = canonical.astype(canonical.dtype.newbyteorder("<"))
-    digest = hashlib.sha256()
-    digest.update(canonical.dtype.str.encode())
-    digest.update(repr(tuple(canonical.shape)).encode())
-    digest.update(canonical.tobytes())
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class ModelFile:
+    """A loaded, fully checked model file.
+
+    Attributes
+    ----------
+    model : Pipeline or estimator
+        Rebuilt from the file; predicts from raw pixels.
+    metadata : dict
+        The file's JSON metadata (format, steps, classes, ``extra``...).
+    format_version : int
+        1 or 2.
+    signed : bool
+        Whether an HMAC key was given and the file's HMAC-SHA256 matched it.
+    """
+
+    model: Any
+    metadata: dict[str, Any]
+    format_version: int
+    signed: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------------
 
 
 def _json_value(value: Any) -> Any:
@@ -88,28 +194,67 @@ def _json_value(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__dtype__"}:
-            return np.dtype(value["__dtype__"]).type
-        if set(value) == {"__dict__"}:
-            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
-        raise DataFormatError("unexpected object in model metadata")
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
 def _steps_of(model: Any) -> list[tuple[str, Any]]:
     if isinstance(model, Pipeline):
         return list(model.steps)
     return [("model", model)]
 
 
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _json_npy(value: Any) -> bytes:
+    text = json.dumps(value, allow_nan=False, ensure_ascii=True)
+    return _npy_bytes(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+
+
+def _signed_message(entries: Mapping[str, bytes], hasher: Any) -> Any:
+    """Feed the digest's byte string (see the module docstring) to ``hasher``; return it."""
+    hasher.update(b"mnist-logreg-model 2\n")
+    for name in sorted(entries):
+        if name != _INTEGRITY:
+            data = entries[name]
+            hasher.update(f"{name}\n{len(data)}\n".encode("ascii"))
+            hasher.update(data)
+    return hasher
+
+
+def _key_bytes(key: bytes | str | None) -> bytes | None:
+    """The HMAC key: ``key``, else the environment variable, else None."""
+    if key is None:
+        key = os.environ.get(KEY_ENV) or None
+    if key is None:
+        return None
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if not raw:
+        raise InputError("The 'key' for model files must not be empty.")
+    return raw
+
+
+def _archive(entries: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
 def save_model(
-    model: Any, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    extra: dict[str, Any] | None = None,
+    key: bytes | str | None = None,
 ) -> None:
     """Save a fitted model or pipeline of known steps to ``path`` (atomically).
+
+    The file is built in memory and read back through the same checks as :func:`load_model`
+    before it is written, so a file this function writes always loads.
 
     Parameters
     ----------
@@ -119,14 +264,29 @@ def save_model(
     path : path-like
         Destination, conventionally ending in ``.npz``.
     extra : dict, optional
-        JSON-serializable information stored with the model (dataset, image shape, ...).
+        JSON-serializable information stored with the model (dataset, image shape, pixel scale,
+        class names, ...); strings must be printable, numbers finite.
+    key : bytes or str, optional
+        Secret key: also store an HMAC-SHA256 of the file, which :func:`load_model` verifies
+        when given the same key. Default: the ``MNIST_LOGREG_MODEL_KEY`` environment variable
+        when set, else no HMAC.
+
+    Raises
+    ------
+    InputError
+        The model has an unknown step type, is not fitted, or holds values a model file may not
+        hold (NaN coefficients, unprintable class names, ...).
     """
-    arrays: dict[str, np.ndarray] = {}
+    raw_key = _key_bytes(key)
+    arrays: dict[str, bytes] = {}
     steps_meta = []
-    for index, (name, step) in enumerate(_steps_of(model)):
-        kind = type(step).__name__
-        if _KINDS.get(kind) is not type(step):
-            known = ", ".join(sorted(_KINDS))
+    steps = _steps_of(model)
+    for index, (name, step) in enumerate(steps):
+        step_type: type = type(step)
+        kind = step_type.__name__
+        schema = STEP_SCHEMAS.get(kind)
+        if schema is None or schema.cls is not step_type:
+            known = ", ".join(sorted(STEP_SCHEMAS))
             raise InputError(f"cannot save a model step of type {kind}; known step types: {known}")
         params = {k: _json_value(v) for k, v in step.get_params(deep=False).items()}
         attributes: dict[str, Any] = {}
@@ -142,9 +302,9 @@ def save_model(
                         f"cannot save {name}.{attr}: arrays of dtype {value.dtype} "
                         "are not supported"
                     )
-                key = f"s{index}.{attr}"
-                arrays[key] = value
-                array_keys[attr] = key
+                key_name = f"s{index}.{attr}"
+                arrays[f"{key_name}.npy"] = _npy_bytes(value)
+                array_keys[attr] = key_name
             else:
                 try:
                     attributes[attr] = _json_value(value)
@@ -159,8 +319,7 @@ def save_model(
                 "arrays": array_keys,
             }
         )
-    final_step = _steps_of(model)[-1][1]
-    classes = getattr(final_step, "classes_", None)
+    classes = getattr(steps[-1][1], "classes_", None)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -169,117 +328,426 @@ def save_model(
         "kind": "pipeline" if isinstance(model, Pipeline) else "estimator",
         "steps": steps_meta,
         "classes": None if classes is None else np.asarray(classes).tolist(),
-        "n_features_in": _json_value(getattr(_steps_of(model)[0][1], "n_features_in_", None)),
+        "n_features_in": _json_value(getattr(steps[0][1], "n_features_in_", None)),
         "extra": extra or {},
-        "sha256": {key: _array_digest(value) for key, value in arrays.items()},
     }
-    buffer = io.BytesIO()
-    entries: dict[str, Any] = {
-        "metadata": np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8),
-        **arrays,
-    }
-    np.savez_compressed(buffer, **entries)
-    write_atomic(path, buffer.getvalue())
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the JSON metadata of a model file (checked format and version)."""
-    metadata, _ = _read(path, load_arrays=False)
-    return metadata
-
-
-def _read(
-    path: str | os.PathLike[str], *, load_arrays: bool
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: model file not found")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "metadata" not in archive.files:
-                raise DataFormatError(f"{path}: not an mnist-logreg model file (no metadata)")
-            metadata = json.loads(archive["metadata"].tobytes().decode("utf-8"))
-            arrays = {}
-            if load_arrays:
-                arrays = {k: archive[k] for k in archive.files if k != "metadata"}
-    except DataFormatError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        EOFError,
-        OSError,
-        KeyError,
-        ValueError,
-        UnicodeDecodeError,
-        json.JSONDecodeError,
-    ) as exc:
-        reason = "object arrays are refused" if "pickle" in str(exc) else exc.__class__.__name__
-        raise DataFormatError(
-            f"{path}: not a valid mnist-logreg model file (truncated or corrupted: {reason})"
-        ) from exc
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise DataFormatError(f"{path}: not an mnist-logreg model file (format tag missing)")
-    version = metadata.get("format_version")
-    if not isinstance(version, int):
-        raise DataFormatError(f"{path}: model file has no valid format_version")
-    if version > FORMAT_VERSION:
-        raise DataFormatError(
-            f"{path}: written in model format version {version} by mnist-logreg "
-            f"{metadata.get('package_version', '?')}; this version reads up to {FORMAT_VERSION} "
-            "(upgrade mnist-logreg)"
-        )
-    return metadata, arrays
+        entries = {_METADATA: _json_npy(metadata), **arrays}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot save the model: metadata is not plain JSON ({exc})") from None
+    integrity = {"sha256": _signed_message(entries, hashlib.sha256()).hexdigest()}
+    if raw_key is not None:
+        integrity["hmac_sha256"] = _signed_message(
+            entries, hmac.new(raw_key, digestmod=hashlib.sha256)
+        ).hexdigest()
+    data = _archive({**entries, _INTEGRITY: _json_npy(integrity)})
+    try:
+        _read_archive(io.BytesIO(data), len(data), key=raw_key, max_bytes=MAX_MODEL_BYTES)
+    except DataFormatError as exc:
+        raise InputError(f"cannot save the model: {exc}") from None
+    write_atomic(path, data)
 
 
-def load_model(path: str | os.PathLike[str]) -> Any:
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+def read_model_file(
+    path: str | os.PathLike[str],
+    *,
+    key: bytes | str | None = None,
+    max_bytes: int = MAX_MODEL_BYTES,
+) -> ModelFile:
+    """Read, check and rebuild a model file (see the module docstring for every check).
+
+    Parameters
+    ----------
+    path : path-like
+        The model file.
+    key : bytes or str, optional
+        HMAC key: when given (or set in ``MNIST_LOGREG_MODEL_KEY``), the file must carry an
+        HMAC-SHA256 made with this key.
+    max_bytes : int, default=MAX_MODEL_BYTES
+        Cap on the file's size and on its total uncompressed size.
+
+    Returns
+    -------
+    model_file : ModelFile
+
+    Raises
+    ------
+    InputError
+        The file does not exist.
+    DataFormatError
+        Anything else: one line naming the file and what is wrong.
+    """
+    path = Path(path)
+    raw_key = _key_bytes(key)
+    if not path.exists():
+        raise InputError(f"{path}: model file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file; give a model file (.npz)")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
+    try:
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            return _read_archive(handle, size, key=raw_key, max_bytes=max_bytes)
+    except DataFormatError as exc:
+        raise DataFormatError(f"{path}: {exc}") from None
+
+
+def load_model(path: str | os.PathLike[str], *, key: bytes | str | None = None) -> Any:
     """Load a model file saved by :func:`save_model`; the result predicts from raw pixels.
+
+    Parameters
+    ----------
+    path : path-like
+    key : bytes or str, optional
+        HMAC key the file must be signed with (default: ``MNIST_LOGREG_MODEL_KEY`` when set).
 
     Raises
     ------
     DataFormatError
-        Truncated, corrupted, tampered (checksum mismatch) or newer-format file.
+        Truncated, corrupted, edited (digest mismatch), inconsistent, oversized or newer-format
+        file; a wrong or missing HMAC when a key is given.
     """
-    metadata, arrays = _read(path, load_arrays=True)
-    try:
-        checksums = metadata["sha256"]
-        steps_meta = metadata["steps"]
-        expected_keys = {key for step in steps_meta for key in step["arrays"].values()}
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DataFormatError(f"{path}: model metadata is incomplete ({exc!r})") from exc
-    if set(arrays) != expected_keys or set(checksums) != expected_keys:
-        raise DataFormatError(f"{path}: model arrays do not match the metadata (tampered file?)")
-    for key, array in arrays.items():
-        if array.dtype.kind not in _ALLOWED_DTYPE_KINDS:
-            raise DataFormatError(f"{path}: array {key!r} has unsupported dtype {array.dtype}")
-        if _array_digest(array) != checksums[key]:
+    return read_model_file(path, key=key).model
+
+
+def read_metadata(
+    path: str | os.PathLike[str], *, key: bytes | str | None = None
+) -> dict[str, Any]:
+    """Return the JSON metadata of a model file, after checking the whole file.
+
+    The metadata's ``extra`` (image shape, pixel scale, class names) changes predictions, so it
+    is returned only from a file that passes every check of :func:`load_model`.
+    """
+    return read_model_file(path, key=key).metadata
+
+
+def _check_end_record(handle: BinaryIO, size: int) -> None:
+    """Refuse an archive whose central directory is too large before zipfile parses it.
+
+    Finds the end-of-central-directory record as :mod:`zipfile` does (at the very end, else the
+    last signature in the final 64 kB) and bounds its entry count and directory size, so a tiny
+    file cannot make zipfile build millions of entries.
+    """
+    tail_size = min(size, _EOCD.size + 2**16)
+    handle.seek(size - tail_size)
+    tail = handle.read(tail_size)
+    if (
+        len(tail) >= _EOCD.size
+        and tail[-_EOCD.size :][:4] == _EOCD_SIGNATURE
+        and tail[-2:] == (b"\x00\x00")
+    ):
+        start = len(tail) - _EOCD.size
+    else:
+        start = tail.rfind(_EOCD_SIGNATURE)
+    if start < 0 or len(tail) - start < _EOCD.size:
+        raise DataFormatError(
+            "not a valid mnist-logreg model file (truncated or corrupted: no ZIP end record)"
+        )
+    _, _, _, _, n_entries, cd_size, _, _ = _EOCD.unpack_from(tail, start)
+    if start >= 20 and tail[start - 20 : start - 16] == _ZIP64_LOCATOR_SIGNATURE:
+        raise DataFormatError("ZIP64 archives are not model files")
+    if n_entries > MAX_ENTRIES or cd_size > _MAX_CENTRAL_DIRECTORY:
+        raise DataFormatError(
+            f"the archive declares {n_entries} entries in a {cd_size}-byte directory; a model "
+            f"file has at most {MAX_ENTRIES}"
+        )
+    handle.seek(0)
+
+
+def _check_entries(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """Names, count, flags and compression of the archive's entries (nothing read yet)."""
+    if len(infos) > MAX_ENTRIES:
+        raise DataFormatError(f"the archive has {len(infos)} entries, at most {MAX_ENTRIES}")
+    by_name: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename
+        if not _ENTRY_NAME.fullmatch(name):
+            raise DataFormatError(f"unexpected archive entry {name[:80]!r}")
+        if name in by_name:
+            raise DataFormatError(f"archive entry {name!r} appears twice")
+        if info.flag_bits & 0x1:
+            raise DataFormatError(f"archive entry {name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise DataFormatError(
-                f"{path}: array {key!r} fails its SHA-256 check (file tampered or corrupted)"
+                f"archive entry {name!r} uses compression method {info.compress_type} "
+                "(only stored or deflated)"
             )
-    steps = []
-    for step_meta in steps_meta:
-        try:
-            kind = step_meta["kind"]
-            cls = _KINDS[kind]
-        except (KeyError, TypeError) as exc:
-            raise DataFormatError(f"{path}: unknown model step type {exc}") from exc
-        try:
-            params = {k: _from_json(v) for k, v in step_meta["params"].items()}
-            step = cls(**params)
-            for attr, value in step_meta["attributes"].items():
-                _set_fitted(step, attr, _from_json(value))
-            for attr, key in step_meta["arrays"].items():
-                _set_fitted(step, attr, arrays[key])
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise DataFormatError(f"{path}: step {kind} cannot be rebuilt ({exc})") from exc
-        steps.append((str(step_meta["name"]), step))
-    if metadata.get("kind") == "pipeline":
-        return Pipeline(steps)
-    if len(steps) != 1:
-        raise DataFormatError(f"{path}: an estimator file must hold exactly one step")
-    return steps[0][1]
+        by_name[name] = info
+    if _METADATA not in by_name:
+        raise DataFormatError("not an mnist-logreg model file (no metadata entry)")
+    return by_name
 
 
-def _set_fitted(step: Any, attr: str, value: Any) -> None:
-    if not (attr.endswith("_") and not attr.startswith("_") and attr.isidentifier()):
-        raise ValueError(f"refusing attribute name {attr!r}")
-    setattr(step, attr, value)
+def _damaged(exc: BaseException) -> DataFormatError:
+    message = " ".join(str(exc).split())[:120]
+    return DataFormatError(
+        "not a valid mnist-logreg model file (truncated or corrupted: "
+        f"{type(exc).__name__}: {message})"
+    )
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The entry's bytes, never more than its declared (already bounded) size; CRC checked."""
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(info.file_size + 1)
+    except _ZIP_DAMAGE as exc:
+        raise _damaged(exc) from None
+    if len(data) != info.file_size:
+        raise DataFormatError(
+            f"archive entry {info.filename!r} holds {len(data)} bytes, declares {info.file_size}"
+        )
+    return data
+
+
+def _parse_npy(data: bytes, field: str) -> np.ndarray:
+    """Decode ``.npy`` bytes: header checked before the data is touched; never object arrays.
+
+    The header is parsed by :data:`_NPY_HEADER`, which accepts exactly what numpy writes for a
+    plain array (``{'descr': '<f8', 'fortran_order': False, 'shape': (10, 64), }``, format 1.0
+    or 2.0), so no Python literal is ever evaluated and only numeric or unicode dtypes exist.
+    """
+    magic = data[:8]
+    if magic == _NPY_MAGIC + b"\x01\x00":
+        length_size = 2
+    elif magic == _NPY_MAGIC + b"\x02\x00":
+        length_size = 4
+    else:
+        raise DataFormatError(f"{field}: not a .npy array of format 1.0 or 2.0")
+    if len(data) < 8 + length_size:
+        raise DataFormatError(f"{field}: truncated .npy header")
+    header_length = int.from_bytes(data[8 : 8 + length_size], "little")
+    offset = 8 + length_size + header_length
+    if header_length > MAX_NPY_HEADER or len(data) < offset:
+        raise DataFormatError(f"{field}: .npy header of {header_length} bytes is invalid")
+    header = data[8 + length_size : offset].decode("latin-1")
+    match = _NPY_HEADER.fullmatch(header)
+    if match is None:
+        if re.search(r"'descr': ('[<>|=]?O|\[)", header):
+            raise DataFormatError(f"{field}: object or structured arrays are refused (no pickle)")
+        raise DataFormatError(f"{field}: invalid .npy header")
+    try:
+        dtype = np.dtype(match["descr"])
+    except TypeError:
+        raise DataFormatError(f"{field}: unknown dtype {match['descr']!r}") from None
+    if dtype.hasobject or dtype.kind not in _ALLOWED_DTYPE_KINDS or dtype.itemsize == 0:
+        raise DataFormatError(f"{field}: arrays of dtype {dtype} are refused")
+    shape = tuple(int(d) for d in re.findall(r"[0-9]+", match["shape"]))
+    count = math.prod(shape)
+    if len(data) - offset != count * dtype.itemsize:
+        raise DataFormatError(
+            f"{field}: holds {len(data) - offset} bytes of data, its header describes "
+            f"{count * dtype.itemsize} ({dtype}, shape {shape})"
+        )
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    array = flat.reshape(shape, order="F" if match["fortran"] == "True" else "C")
+    return np.array(array, dtype=dtype.newbyteorder("="), order="C")
+
+
+def _parse_json(data: bytes, field: str) -> Any:
+    """Strict JSON from a uint8 ``.npy`` entry: no NaN/Infinity, no duplicate keys."""
+    payload = _parse_npy(data, field)
+    if payload.dtype != np.uint8 or payload.ndim != 1:
+        raise DataFormatError(f"{field}: expected a 1-D uint8 array, got {payload.dtype}")
+
+    def no_constant(name: str) -> Any:
+        raise DataFormatError(f"{field}: {name} is not a valid JSON number")
+
+    def finite_float(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise DataFormatError(f"{field}: number {text[:30]} is out of range")
+        return value
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            raise DataFormatError(f"{field}: duplicate JSON key")
+        return result
+
+    try:
+        return json.loads(
+            payload.tobytes().decode("utf-8"),
+            parse_constant=no_constant,
+            parse_float=finite_float,
+            object_pairs_hook=unique_keys,
+        )
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int limit
+        if isinstance(exc, DataFormatError):
+            raise
+        message = " ".join(str(exc).split())[:100]
+        raise DataFormatError(f"{field}: not valid UTF-8 JSON ({message})") from None
+
+
+def _check_version(metadata: Any) -> int:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise DataFormatError("not an mnist-logreg model file (format tag missing)")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DataFormatError(f"format_version must be an integer >= 1, got {version!r:.40}")
+    if version > FORMAT_VERSION:
+        writer = metadata.get("package_version")
+        writer = writer if isinstance(writer, str) and writer.isprintable() else "?"
+        raise DataFormatError(
+            f"written in model format version {version} by mnist-logreg {writer[:40]}; this "
+            f"version reads up to {FORMAT_VERSION} (upgrade mnist-logreg)"
+        )
+    return version
+
+
+def _expected_sizes(
+    checked: CheckedMetadata, version: int, by_name: Mapping[str, zipfile.ZipInfo], max_bytes: int
+) -> None:
+    """Entry names must be exactly the expected ones, declared sizes within their bounds."""
+    bounds = {f"{spec.entry}.npy": spec.max_nbytes + MAX_NPY_HEADER for spec in checked.arrays}
+    bounds[_METADATA] = MAX_METADATA_BYTES
+    if version >= 2:
+        bounds[_INTEGRITY] = _MAX_INTEGRITY_BYTES
+    missing = sorted(set(bounds) - set(by_name))
+    unexpected = sorted(set(by_name) - set(bounds))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if unexpected:
+            parts.append("unexpected " + ", ".join(unexpected))
+        raise DataFormatError(f"archive entries do not match the metadata: {'; '.join(parts)}")
+    largest = sum(spec.max_nbytes for spec in checked.arrays)
+    if largest > max_bytes:
+        raise DataFormatError(
+            f"the metadata describes arrays of up to {largest} bytes (n_features_in="
+            f"{checked.dims.n_features}, {checked.dims.n_classes} classes), more than the "
+            f"limit of {max_bytes}"
+        )
+    total = 0
+    for name, bound in bounds.items():
+        declared = by_name[name].file_size
+        if declared > bound:
+            raise DataFormatError(
+                f"archive entry {name!r} declares {declared} bytes uncompressed; the metadata "
+                f"allows at most {bound}"
+            )
+        total += declared
+    if total > max_bytes:
+        raise DataFormatError(
+            f"the model's arrays total {total} bytes uncompressed, more than the limit of "
+            f"{max_bytes}"
+        )
+
+
+def _verify_integrity(entries: Mapping[str, bytes], key: bytes | None) -> bool:
+    """Version 2: check the SHA-256 (and the HMAC when a key is given); return whether signed."""
+    integrity = _parse_json(entries[_INTEGRITY], "integrity")
+    if (
+        not isinstance(integrity, dict)
+        or "sha256" not in integrity
+        or not set(integrity) <= {"sha256", "hmac_sha256"}
+        or not all(isinstance(v, str) and _HEX64.fullmatch(v) for v in integrity.values())
+    ):
+        raise DataFormatError('integrity must be {"sha256": <64 hex digits>[, "hmac_sha256": ...]}')
+    digest = _signed_message(entries, hashlib.sha256()).hexdigest()
+    if not hmac.compare_digest(digest, integrity["sha256"]):
+        raise DataFormatError(
+            "SHA-256 integrity check failed (the file was corrupted or edited after it was saved)"
+        )
+    if key is None:
+        return False
+    if "hmac_sha256" not in integrity:
+        raise DataFormatError("no HMAC signature, but a key was given (the file is not signed)")
+    mac = _signed_message(entries, hmac.new(key, digestmod=hashlib.sha256)).hexdigest()
+    if not hmac.compare_digest(mac, integrity["hmac_sha256"]):
+        raise DataFormatError("HMAC signature does not match the key (wrong key or tampered file)")
+    return True
+
+
+def _array_digest(array: np.ndarray) -> str:
+    """Version 1's per-array SHA-256: over dtype, shape and the little-endian bytes."""
+    canonical = np.ascontiguousarray(array)
+    if canonical.dtype.byteorder == ">" or (
+        canonical.dtype.byteorder == "=" and not np.little_endian
+    ):
+        canonical = canonical.astype(canonical.dtype.newbyteorder("<"))
+    digest = hashlib.sha256()
+    digest.update(canonical.dtype.str.encode())
+    digest.update(repr(tuple(canonical.shape)).encode())
+    digest.update(canonical.tobytes())
+    return digest.hexdigest()
+
+
+def _verify_v1_checksums(
+    metadata: dict[str, Any], checked: CheckedMetadata, arrays: Mapping[str, np.ndarray]
+) -> None:
+    sums = metadata["sha256"]
+    expected = {spec.entry for spec in checked.arrays}
+    if not isinstance(sums, dict) or set(sums) != expected:
+        raise DataFormatError("sha256 must list exactly the file's arrays")
+    for entry, array in arrays.items():
+        value = sums[entry]
+        if not (isinstance(value, str) and _HEX64.fullmatch(value)):
+            raise DataFormatError(f"sha256.{entry} must be 64 hex digits")
+        if not hmac.compare_digest(_array_digest(array), value):
+            raise DataFormatError(
+                f"array {entry!r} fails its SHA-256 check (file corrupted or edited)"
+            )
+
+
+def _smoke_test(model: Any, n_features: int) -> None:
+    """One prediction on an all-zero image must give finite probabilities."""
+    with np.errstate(all="ignore"):
+        proba = model.predict_proba(np.zeros((1, n_features), dtype=np.float32))
+    if not np.isfinite(proba).all():
+        raise DataFormatError(
+            "the model predicts non-finite probabilities (coefficients or scales out of range)"
+        )
+
+
+def _read_archive(handle: BinaryIO, size: int, *, key: bytes | None, max_bytes: int) -> ModelFile:
+    """Every check of the module docstring, in order, on an open archive of ``size`` bytes."""
+    if size > max_bytes:
+        raise DataFormatError(f"file of {size} bytes exceeds the limit of {max_bytes}")
+    _check_end_record(handle, size)
+    try:
+        archive = zipfile.ZipFile(handle)
+    except _ZIP_DAMAGE as exc:
+        raise _damaged(exc) from None
+    with archive:
+        by_name = _check_entries(archive.infolist())
+        if by_name[_METADATA].file_size > MAX_METADATA_BYTES:
+            raise DataFormatError(
+                f"metadata entry declares {by_name[_METADATA].file_size} bytes, "
+                f"at most {MAX_METADATA_BYTES}"
+            )
+        entries = {_METADATA: _read_entry(archive, by_name[_METADATA])}
+        metadata = _parse_json(entries[_METADATA], "metadata")
+        version = _check_version(metadata)
+        checked = check_metadata(metadata, version)
+        _expected_sizes(checked, version, by_name, max_bytes)
+        for name, info in by_name.items():
+            if name != _METADATA:
+                entries[name] = _read_entry(archive, info)
+    signed = False
+    if version >= 2:
+        signed = _verify_integrity(entries, key)
+    elif key is not None:
+        raise DataFormatError("format version 1 files carry no HMAC signature, but a key was given")
+    arrays = {}
+    for spec in checked.arrays:  # free each entry once parsed: peak ~ total + largest array
+        arrays[spec.entry] = _parse_npy(entries.pop(f"{spec.entry}.npy"), spec.field)
+    del entries
+    if version == 1:
+        _verify_v1_checksums(metadata, checked, arrays)
+        logger.info("model file in format version 1: its metadata has no checksum; re-save it")
+    for spec in checked.arrays:
+        check_array(spec, arrays[spec.entry], checked)
+    model = build_model(checked, arrays)
+    check_prediction_range(model, checked)
+    _smoke_test(model, checked.dims.n_features)
+    return ModelFile(model, metadata, version, signed)

@@ -76,3 +76,21 @@ def test_missing_onnx_package_is_a_clear_error(
     result = run_cli("export", model_file, "--onnx", tmp_path / "m.onnx")
     assert result.code == 1
     assert "pip install 'mnist-logreg[onnx]'" in result.err
+
+
+def test_key_in_the_environment_is_required_and_checked(
+    model_file: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test that with MNIST_LOGREG_MODEL_KEY set, unsigned or wrongly signed models exit 2."""
+    pytest.importorskip("onnx")
+    signed = tmp_path / "signed.npz"
+    save_model(load_model(model_file), signed, key="k1")
+    monkeypatch.setenv("MNIST_LOGREG_MODEL_KEY", "k1")
+    unsigned = run_cli("export", model_file, "--onnx", tmp_path / "a.onnx")
+    assert unsigned.code == 2 and "no HMAC signature, but a key was given" in unsigned.err
+    assert run_cli("export", signed, "--onnx", tmp_path / "b.onnx").code == 0
+    monkeypatch.setenv("MNIST_LOGREG_MODEL_KEY", "k2")
+    wrong = run_cli("export", signed, "--onnx", tmp_path / "c.onnx")
+    assert wrong.code == 2 and "HMAC signature does not match the key" in wrong.err
+    assert len(wrong.err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.onnx", "signed.npz"]

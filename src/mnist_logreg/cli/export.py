@@ -8,7 +8,7 @@ import typer
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError, MnistLogregError
-from mnist_logreg.persistence import load_model, read_metadata
+from mnist_logreg.persistence import read_model_file
 
 
 def export_cli(
@@ -19,7 +19,8 @@ def export_cli(
     """Export the model (pixel scaling, standardization, linear layer, softmax) as ONNX.
 
     The graph uses opset 17; input 'pixels' float32 [N, n_features] (raw pixels, 0..255 for
-    MNIST); outputs 'probabilities' float32 [N, n_classes] and 'label' [N].
+    MNIST); outputs 'probabilities' float32 [N, n_classes] and 'label' [N]. The model file is
+    fully checked first (digest, and its HMAC when MNIST_LOGREG_MODEL_KEY is set).
     """
     if onnx_path.is_dir():
         raise InputError(f"--onnx {onnx_path}: is a folder; give a file name")
@@ -27,8 +28,8 @@ def export_cli(
         raise InputError(f"--onnx {onnx_path}: file exists; use --force to overwrite it")
     if not onnx_path.parent.is_dir():
         raise InputError(f"--onnx {onnx_path}: folder {onnx_path.parent} does not exist")
-    model = load_model(model_path)
-    metadata = read_metadata(model_path)
+    model_file = read_model_file(model_path)  # every check of persistence, once
+    model, metadata = model_file.model, model_file.metadata
     try:
         from mnist_logreg.onnx_export import INPUT_NAME, OPSET, to_onnx
     except ImportError as exc:
