@@ -66,7 +66,8 @@ def test_compare_writes_the_whole_run_folder(reference_run: Path) -> None:
     assert "http://" not in html and "https://" not in html
     rows = (reference_run / "test_predictions.csv").read_text().splitlines()
     assert rows[0] == "row,true,lr,knn,tree"
-    assert len(rows) == 1 + metrics["dataset"]["n_test"]
+    assert metrics["dataset"]["n_test"] == 450  # scikit-learn's digits: 450 test images
+    assert len(rows) == 1 + 450
     checkpoints = sorted(p.name for p in (reference_run / "checkpoints").iterdir())
     assert "knn-final.npz" in checkpoints and "knn-fold-3.json" in checkpoints
 

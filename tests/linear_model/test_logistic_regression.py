@@ -187,8 +187,17 @@ def test_works_in_pipeline_grid_search_and_cross_validate() -> None:
     X, y = load_digits(return_X_y=True)
     X, y = X[:400], y[:400]
     pipe = make_pipeline(StandardScaler(), LogisticRegression())
-    search = GridSearchCV(pipe, {"logisticregression__C": [0.01, 1.0]}, cv=3).fit(X, y)
-    assert search.best_params_["logisticregression__C"] in (0.01, 1.0)
+    grid = [0.01, 1.0]
+    search = GridSearchCV(pipe, {"logisticregression__C": grid}, cv=3).fit(X, y)
+    means = [
+        cross_validate(clone(pipe).set_params(logisticregression__C=C), X, y, cv=3)[
+            "test_score"
+        ].mean()
+        for C in grid
+    ]
+    assert means[0] != means[1]  # C reaches the estimator: the grid's scores differ
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], means, rtol=0, atol=1e-12)
+    assert search.best_params_["logisticregression__C"] == grid[int(np.argmax(means))]
     scores = cross_validate(clone(pipe), X, y, cv=3)["test_score"]
     assert np.all(scores > 0.85)
 

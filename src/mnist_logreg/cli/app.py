@@ -12,11 +12,6 @@ from collections.abc import Sequence
 
 import typer
 
-try:  # typer >= 0.24 vendors its own click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer with the click package
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
-
 from mnist_logreg import __version__
 from mnist_logreg.errors import InputError, MnistLogregError
 
@@ -99,14 +94,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``), exiting with its status."""
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click_exceptions.UsageError as exc:
+    except typer.TyperException as exc:
+        # Typer's public base of every parsing error (its vendored Click's UsageError, exit
+        # code 2 with the command's context, and ClickException, exit code 1); Typer's Click is
+        # not the click package, whose exceptions Typer never raises.
+        code = exc.exit_code if exc.exit_code else 1
         message = exc.format_message().strip()
-        if not message:  # no arguments at all: the help was shown
-            raise SystemExit(2) from None
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        error_exit(message + hint, 2)
-    except click_exceptions.ClickException as exc:
-        error_exit(exc.format_message(), exc.exit_code if exc.exit_code else 1)
+        if code == 2:
+            if not message:  # no arguments at all: the help was shown
+                raise SystemExit(2) from None
+            ctx = getattr(exc, "ctx", None)
+            message += f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error_exit(message, code)
     except typer.Abort:
         error_exit("aborted", 130)
     except KeyboardInterrupt:
