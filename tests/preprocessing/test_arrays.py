@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import tracemalloc
 from pathlib import Path
@@ -176,3 +177,13 @@ def test_mutated_npy_files_give_rows_or_our_error(
         assert "\n" not in str(exc) and str(path) in str(exc)
     else:
         assert rows.ndim == 2 and rows.shape[1] == 784
+
+
+def test_npy_reader_refuses_a_named_pipe_without_blocking(tmp_path: Path) -> None:
+    """Test that a named pipe given as a .npy file is refused at once instead of blocking."""
+    fifo = tmp_path / "pipe.npy"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"\.npy file .*pipe\.npy is not a regular file"):
+        load_npy_images(fifo)
+    with pytest.raises(InputError, match=r"\.npy file .*missing\.npy does not exist"):
+        load_npy_images(tmp_path / "missing.npy")

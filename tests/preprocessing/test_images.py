@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -116,12 +117,16 @@ def test_unreadable_files_raise_naming_the_file(tmp_path: Path, digits: np.ndarr
         (text, "not a readable PNG or JPEG"),
         (truncated, "truncated.png"),
         (gif, "not a readable PNG or JPEG"),
-        (tmp_path / "missing.png", "file not found"),
+        (tmp_path / "missing.png", "does not exist"),
         (tmp_path, "folder"),
     ]:
         with pytest.raises(InputError, match=message) as info:
             load_image(path)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)  # would block a plain open() until a writer came
+    with pytest.raises(InputError, match="is not a regular file"):
+        load_image(fifo)
 
 
 def test_large_picture_refused_before_decoding() -> None:

@@ -18,6 +18,7 @@ from mnist_logreg.datasets._checksums import (
     verify_sha256,
 )
 from mnist_logreg.datasets._dataset import MAX_CLASSES, Dataset, check_images_labels
+from mnist_logreg.datasets._files import open_regular_file, read_exactly
 from mnist_logreg.datasets._idx import (
     GZIP_FREE_BYTES,
     MAX_GZIP_RATIO,
@@ -56,7 +57,9 @@ __all__ = [
     "fashion_mnist_dir",
     "list_sources",
     "load_dataset",
+    "open_regular_file",
     "parse_sha256sums",
+    "read_exactly",
     "read_idx",
     "read_idx_header",
     "sha256_file",

@@ -37,7 +37,6 @@ import gzip
 import logging
 import math
 import os
-import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from typing import BinaryIO
 import numpy as np
 
 from mnist_logreg.atomic import atomic_open
+from mnist_logreg.datasets._files import open_regular_file, read_exactly
 from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 logger = logging.getLogger(__name__)
@@ -194,15 +194,9 @@ def _check_gzip_size(path: Path, header: IdxHeader, gz_size: int) -> None:
 
 def _read_plain_payload(stream: BinaryIO, path: Path, header: IdxHeader) -> bytearray:
     """Read the payload of a plain file (its size already checked against the file size)."""
-    expected = header.payload_bytes
-    buffer = bytearray(expected)  # safe: equal to the bytes really present on disk
-    view = memoryview(buffer)
-    filled = 0
-    while filled < expected:
-        n_read = stream.readinto(view[filled:])  # type: ignore[attr-defined]
-        if not n_read:
-            raise _bad(path, f"truncated payload: the file shrank while reading ({filled} bytes)")
-        filled += n_read
+    buffer, filled = read_exactly(stream, header.payload_bytes)
+    if filled < header.payload_bytes:
+        raise _bad(path, f"truncated payload: the file shrank while reading ({filled} bytes)")
     return buffer
 
 
@@ -224,25 +218,8 @@ def _read_gzip_payload(stream: BinaryIO, path: Path, header: IdxHeader) -> bytea
     return buffer
 
 
-def _open_raw(path: Path) -> BinaryIO:
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise InputError(f"IDX file {path} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot open IDX file {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"IDX file {path} is a folder, not a file")
-    if not stat.S_ISREG(mode):  # a FIFO or a device could block or never end
-        raise InputError(f"IDX file {path} is not a regular file")
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot open IDX file {path}: {exc.strerror or exc}") from None
-
-
 def _read(path: Path, header_only: bool) -> tuple[IdxHeader, bytearray | None]:
-    with _open_raw(path) as raw:
+    with open_regular_file(path, "IDX file") as raw:
         try:
             file_size = os.fstat(raw.fileno()).st_size
             compressed = _read_upto(raw, 2) == _GZIP_MAGIC

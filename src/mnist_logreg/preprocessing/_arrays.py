@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from mnist_logreg.datasets import read_idx, read_idx_header
+from mnist_logreg.datasets import open_regular_file, read_exactly, read_idx, read_idx_header
 from mnist_logreg.errors import DataFormatError, InputError
 
 __all__ = ["MAX_NPY_HEADER_BYTES", "load_idx_images", "load_npy_images", "read_npy_header"]
@@ -180,17 +180,6 @@ def _rows_of(
     return _checked_rows(array.reshape(n_images, n_features), pixel_max, name)
 
 
-def _open(path: Path) -> BinaryIO:
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-
-
 def load_npy_images(
     path: str | os.PathLike[str],
     *,
@@ -223,7 +212,7 @@ def load_npy_images(
     path = Path(path)
     name = str(path)
     image_shape = tuple(image_shape)
-    with _open(path) as stream:
+    with open_regular_file(path, ".npy file") as stream:
         file_size = os.fstat(stream.fileno()).st_size
         dtype, fortran_order, shape, offset = read_npy_header(stream, name)
         _check_dtype(dtype, name)
@@ -237,14 +226,9 @@ def load_npy_images(
                 f"{problem}: header {dtype.str} {shape} implies {expected} bytes, "
                 f"the file holds {present}",
             )
-        buffer = bytearray(expected)  # safe: equal to the bytes really present on disk
-        view = memoryview(buffer)
-        filled = 0
-        while filled < expected:
-            n_read = stream.readinto(view[filled:])  # type: ignore[attr-defined]
-            if not n_read:
-                raise _bad_npy(name, "truncated payload: the file shrank while reading")
-            filled += n_read
+        buffer, filled = read_exactly(stream, expected)  # expected == bytes present on disk
+        if filled < expected:
+            raise _bad_npy(name, "truncated payload: the file shrank while reading")
     array: Any = np.frombuffer(buffer, dtype=dtype).reshape(
         shape, order="F" if fortran_order else "C"
     )

@@ -43,6 +43,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from mnist_logreg.datasets import open_regular_file
 from mnist_logreg.errors import InputError
 from mnist_logreg.preprocessing._arrays import load_idx_images, load_npy_images
 
@@ -313,16 +314,11 @@ def _decode(stream: BinaryIO, max_pixels: int, name: str) -> np.ndarray:
 def _read_gray(source: io.BytesIO | Path, name: str, max_pixels: int) -> np.ndarray:
     """Decode a PNG or JPEG picture to gray levels, at most MAX_WORKING_SIDE pixels a side."""
     try:
-        with source if isinstance(source, io.BytesIO) else open(source, "rb") as stream:
+        opened = source if isinstance(source, io.BytesIO) else open_regular_file(source, "picture")
+        with opened as stream:
             return _decode(stream, max_pixels, name)
     except InputError:
         raise
-    except FileNotFoundError:
-        raise InputError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a file") from None
-    except PermissionError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
     except (UnidentifiedImageError, Image.DecompressionBombError):
         raise InputError(f"{name}: not a readable PNG or JPEG image") from None
     except MemoryError:
