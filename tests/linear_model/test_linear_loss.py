@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from mnist_logreg.linear_model import _linear_loss
+from mnist_logreg.linear_model import _kernels
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 
@@ -92,9 +92,9 @@ def test_threaded_blocks_agree_with_one_pass(monkeypatch: pytest.MonkeyPatch) ->
     X = rng.normal(size=(1000, 7))
     target = np.eye(4)[rng.integers(0, 4, size=1000)]
     single = LinearModelLoss(MultinomialCrossEntropy, X, target, C=2.0)
-    monkeypatch.setattr(_linear_loss, "_MIN_ENTRIES_FOR_THREADS", 0)
+    monkeypatch.setattr(_kernels, "_MIN_ENTRIES_FOR_THREADS", 0)
     threaded = LinearModelLoss(MultinomialCrossEntropy, X, target, C=2.0, n_threads=3)
-    threaded.block_rows = 64
+    threaded.kernel.block_rows = 64
     w = rng.normal(size=single.n_params)
     v1, g1 = single.value_and_grad(w)
     v2, g2 = threaded.value_and_grad(w)
