@@ -25,6 +25,7 @@ Kernels (``KERNELS``):
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -87,7 +88,7 @@ def numba_available() -> bool:
 
 
 def compute_dtype_of(dtype: np.dtype) -> np.dtype:
-    """Arithmetic dtype for stored values: float32 for float32 and exact small integers, else float64.
+    """Arithmetic dtype for stored values: float32 for float32 and small integers, else float64.
 
     Integers of at most 16 bits are exact in float32 (24-bit significand).
     """
@@ -300,7 +301,7 @@ class CompiledCsrKernel:
         targets = np.linspace(0, self.nnz, n_threads + 1)
         bounds = np.searchsorted(self.indptr, targets).clip(0, self.n_samples)
         bounds[0], bounds[-1] = 0, self.n_samples
-        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
     def _float64_inputs(self, target: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Target and weights as C-contiguous float64 (converted once per pair of arrays)."""
@@ -370,7 +371,10 @@ def _compact_values(values: np.ndarray) -> np.ndarray:
     return values.astype(np.float64)
 
 
-def _reduce(parts: list[tuple[float, np.ndarray, np.ndarray]]) -> tuple[float, np.ndarray, np.ndarray]:
+Partial = tuple[float, np.ndarray, np.ndarray]
+
+
+def _reduce(parts: list[Partial]) -> Partial:
     loss_sum = sum(p[0] for p in parts)
     A, r_sum = parts[0][1], parts[0][2]
     for p in parts[1:]:

@@ -57,7 +57,7 @@ from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCross
 __all__ = ["LinearModelLoss"]
 
 # Rows per block when building curvature models from standardized row blocks.
-_GRAM_BLOCK_ROWS = 2048
+_GRAM_BLOCK_ROWS = 1024
 
 
 class LinearModelLoss:
@@ -230,7 +230,7 @@ class LinearModelLoss:
         return U
 
     def raw_prediction(self, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-        """Return ``V u_n + c`` for every row, shape (n_samples, n_outputs), in the compute dtype."""
+        """Return ``V u_n + c`` for every row, shape (n_samples, n_outputs), compute dtype."""
         W, b = self.fold(coef, intercept)
         return self.kernel.raw_prediction(W, b, self.compute_dtype)
 

@@ -4,10 +4,10 @@ One call reads every stored entry of the matrix twice while it is in cache: for 
 ``z_n = b + sum_{j in row n} x_nj W[:, j]`` (the raw prediction), then the pointwise loss and its
 derivative ``r_n = s_n * d loss / d z_n``, then ``A[:, j] += x_nj r_n`` for the same entries.
 A call covers one contiguous range of rows; :mod:`._kernels` runs one range per thread (the
-functions release the GIL) and adds the threads' ``A`` at the end. All arithmetic is in float64 whatever the stored
-values (uint8 pixels, float32, float64), so the pass agrees with a float64 numpy reference to
-rounding. Column indices may be stored as uint16 (features < 65,536): with uint8 values, 3 bytes
-per stored entry.
+functions release the GIL) and adds the threads' ``A`` at the end. All arithmetic is in float64
+whatever the stored values (uint8 pixels, float32, float64), so the pass agrees with a float64
+numpy reference to rounding. Column indices may be stored as uint16 (features < 65,536): with
+uint8 values, 3 bytes per stored entry.
 
 Functions here know nothing of standardization: they see raw rows, ``W`` and ``b``; the fold
 (``W = V / s``, ``b = c - W m``) lives in :mod:`._linear_loss`.
@@ -31,8 +31,11 @@ __all__ = [
 
 
 @njit(cache=True, nogil=True)
-def csr_pass_multinomial(data, indices, indptr, W_T, b, target, sw, start, stop):  # pragma: no cover
-    """Softmax cross-entropy pass; returns (sum_n s_n loss_n, A^T of shape (d, K), sum_n r_n)."""
+def csr_pass_multinomial(data, indices, indptr, W_T, b, target, sw, start, stop):
+    """Softmax cross-entropy pass over rows start:stop.
+
+    Returns (sum_n s_n loss_n, A^T of shape (d, K), sum_n r_n).
+    """
     d, K = W_T.shape
     per_sample_sw = sw.shape[1] == 1
     G = np.zeros((d, K))
@@ -161,7 +164,7 @@ def csr_fill(X, indptr, data, indices):  # pragma: no cover
 
 
 def dense_to_compact_csr(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (data, indices, indptr) of dense ``X``: values in X's dtype, uint16 indices if possible.
+    """Return (data, indices, indptr) of dense ``X``: values in X's dtype, uint16 indices if fit.
 
     Reads ``X`` twice (count, then fill) and never allocates more than the stored entries.
     """

@@ -21,7 +21,7 @@ from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_fea
 __all__ = ["standardization"]
 
 # Rows per block when accumulating column sums of a dense matrix in float64.
-_BLOCK_ROWS = 4096
+_BLOCK_ROWS = 512
 
 
 def standardization(
@@ -55,8 +55,8 @@ def standardization(
         #                             + m_j^2 * (weight of the rows where x_nj is not stored)
         sq = np.zeros(n_features)
         stored_weight = np.zeros(n_features)
-        for start in range(0, n_samples, _BLOCK_ROWS * 8):
-            block = X[start : start + _BLOCK_ROWS * 8]
+        for start in range(0, n_samples, _BLOCK_ROWS * 64):
+            block = X[start : start + _BLOCK_ROWS * 64]
             rw = np.repeat(w[start : start + block.shape[0]], np.diff(block.indptr))
             cols = block.indices
             centred = block.data.astype(np.float64) - mean[cols]
