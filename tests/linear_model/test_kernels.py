@@ -97,8 +97,14 @@ def test_compiled_kernel_fuzz(n: int, d: int, density: float, seed: int, kind: s
 def test_select_kernel_rule_and_errors() -> None:
     """Test that auto picks a kernel from the storage and that bad names are refused."""
     X = _data(50, 6, 0.5, np.uint8)
-    assert select_kernel(X).name == "dense"
+    assert select_kernel(X).name == "dense"  # small
     assert select_kernel(sp.csr_matrix(X)).name == "csr"
+    sparse_rows = _data(3000, 784, 0.15, np.uint8)
+    dense_rows = _data(3000, 784, 0.5, np.uint8)
+    assert select_kernel(sparse_rows).name == "csr"
+    assert select_kernel(dense_rows).name == "dense"
+    # without an unrolled kernel for 4 outputs the CSR kernel needs sparser rows
+    assert select_kernel(sparse_rows, n_outputs=4).name == "dense"
     with pytest.raises(ValueError, match="Unknown kernel 'fast'"):
         select_kernel(X, kernel="fast")
     with pytest.raises(ValueError, match="needs a dense X"):
@@ -116,3 +122,38 @@ def test_linear_predict_reads_every_storage(form: str) -> None:
         Xf = X.astype(form)
     expected = X.astype(np.float64) @ W.T + b
     np.testing.assert_allclose(linear_predict(Xf, W, b), expected, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ovr"])
+def test_unrolled_compiled_kernels_agree_with_reference(kind: str) -> None:
+    """Test that the generated kernels (1 and 10 outputs) equal the numpy reference."""
+    from mnist_logreg.linear_model import _numba_kernels
+
+    rng = np.random.default_rng(4)
+    X = _data(300, 23, 0.3, np.uint8)
+    y = rng.integers(0, 10, size=300)
+    if kind == "binary":
+        loss, target, sw = BinaryCrossEntropy, (y == 1).astype(float)[:, None], np.ones((300, 1))
+    elif kind == "ovr":
+        loss, target, sw = BinaryCrossEntropy, np.eye(10)[y], rng.uniform(0.5, 2, (300, 10))
+    else:
+        loss, target, sw = MultinomialCrossEntropy, np.eye(10)[y], rng.uniform(0.5, 2, (300, 1))
+    K = target.shape[1]
+    assert (loss.name, K) in _numba_kernels.UNROLLED
+    W, b = rng.normal(scale=0.01, size=(K, 23)), rng.normal(size=K)
+    k = select_kernel(X, 2, "csr")
+    loss_sum, A, r_sum = k.loss_gradient(loss, W, b, target, sw, np.dtype(np.float64))
+    ref_loss, ref_A, ref_r = reference_loss_gradient(loss, X, W, b, target, sw)
+    assert loss_sum == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(A, ref_A, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(r_sum, ref_r, rtol=1e-10, atol=1e-12)
+
+
+def test_generated_module_is_up_to_date() -> None:
+    """Test that _numba_fused.py is exactly what the generator writes (no hand edits, no drift)."""
+    from pathlib import Path
+
+    from mnist_logreg.linear_model import _numba_kernels
+
+    path = Path(_numba_kernels.__file__).with_name("_numba_fused.py")
+    assert path.read_text() == _numba_kernels.fused_module_source()

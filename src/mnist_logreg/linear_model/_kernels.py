@@ -19,8 +19,9 @@ Kernels (``KERNELS``):
   (:mod:`._numba_kernels`). A dense matrix is compressed once (values kept in their dtype, column
   indices in 2 bytes when n_features <= 65,536).
 
-:func:`select_kernel` picks one per input from its storage, density and size (rule measured in
-``benchmarks/bench_fit.py --kernels``).
+:func:`select_kernel` picks one per input from its storage, density and size (rule and
+measurements next to ``_CSR_MAX_DENSITY``; ``benchmarks/bench_fit.py --only kernels`` measures
+each kernel's pass).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "PassKernel",
     "ScipySparseKernel",
     "compute_dtype_of",
+    "estimated_density",
     "linear_predict",
     "numba_available",
     "reference_loss_gradient",
@@ -325,8 +327,7 @@ class CompiledCsrKernel:
         W_T = np.ascontiguousarray(W.T, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         t64, sw64 = self._float64_inputs(target, sw)
-        kernel = (self._nk.csr_pass_multinomial if loss.name == "multinomial"
-                  else self._nk.csr_pass_binary)
+        kernel = self._nk.fused_pass(loss.name, W.shape[0])
         data, indices, indptr = self.data, self.indices, self.indptr
 
         def work(rng: tuple[int, int]) -> tuple[float, np.ndarray, np.ndarray]:
@@ -390,17 +391,47 @@ KERNELS: dict[str, type] = {
 }
 
 
-def select_kernel(X: Any, n_threads: int = 1, kernel: str = "auto") -> PassKernel:
+# Densities up to which the compiled CSR kernel beats the dense one on a dense matrix, with an
+# unrolled kernel for the number of outputs / with the loop kernel. Measured on MNIST and
+# Fashion-MNIST (60,000 x 784, softmax over 10 classes, CPU time per pass, one thread): dense
+# float32 75 ms and dense uint8 (cast per block) 83 ms whatever the density; unrolled CSR about
+# 12 ms + 260 ms x density (62 ms on MNIST's 19%, 143 ms on Fashion-MNIST's 50%); the loop
+# kernel about twice the unrolled one.
+_CSR_MAX_DENSITY = 0.25
+_CSR_LOOP_MAX_DENSITY = 0.1
+# Rows sampled to estimate a dense matrix's density.
+_DENSITY_SAMPLE_ROWS = 2000
+
+
+def estimated_density(X: np.ndarray) -> float:
+    """Fraction of non-zero entries of dense ``X``, from up to 2,000 evenly spaced rows."""
+    n = X.shape[0]
+    if n == 0 or X.shape[1] == 0:
+        return 1.0
+    step = max(1, n // _DENSITY_SAMPLE_ROWS)
+    sample = X[::step]
+    return float(np.count_nonzero(sample)) / sample.size
+
+
+def select_kernel(
+    X: Any, n_threads: int = 1, kernel: str = "auto", *, loss: str = "multinomial",
+    n_outputs: int = 10,
+) -> PassKernel:
     """Return the pass kernel for ``X``: by name, or chosen from its storage (``"auto"``).
 
     Rule (``"auto"``): scipy.sparse input gets the compiled CSR kernel (scipy's products without
-    numba); dense input the dense blocked kernel.
+    numba). A dense matrix of at least 2 million entries whose density is at most 25% (10%
+    when no unrolled kernel exists for ``loss`` and ``n_outputs``) is compressed once and gets
+    the compiled CSR kernel too; any other dense matrix the dense blocked kernel. Thresholds
+    from the measurements next to ``_CSR_MAX_DENSITY``.
 
     Parameters
     ----------
     X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
     n_threads : int, default=1
     kernel : {"auto", "dense", "sparse", "csr"}, default="auto"
+    loss : {"binary", "multinomial"}, default="multinomial"
+    n_outputs : int, default=10
 
     Returns
     -------
@@ -409,6 +440,11 @@ def select_kernel(X: Any, n_threads: int = 1, kernel: str = "auto") -> PassKerne
     if kernel == "auto":
         if sp.issparse(X):
             kernel = "csr" if numba_available() else "sparse"
+        elif X.size >= _MIN_ENTRIES_FOR_THREADS and numba_available():
+            from mnist_logreg.linear_model._numba_kernels import UNROLLED
+
+            limit = _CSR_MAX_DENSITY if (loss, n_outputs) in UNROLLED else _CSR_LOOP_MAX_DENSITY
+            kernel = "csr" if estimated_density(X) <= limit else "dense"
         else:
             kernel = "dense"
     if kernel not in KERNELS:

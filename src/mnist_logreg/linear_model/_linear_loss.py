@@ -57,7 +57,7 @@ from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCross
 __all__ = ["LinearModelLoss"]
 
 # Rows per block when building curvature models from standardized row blocks.
-_GRAM_BLOCK_ROWS = 1024
+_GRAM_BLOCK_ROWS = 512
 
 
 class LinearModelLoss:
@@ -109,7 +109,8 @@ class LinearModelLoss:
         n_samples, n_features = X.shape
         self.n_threads = max(1, int(n_threads))
         self.kernel: PassKernel = (
-            select_kernel(X, self.n_threads, kernel) if isinstance(kernel, str) else kernel
+            select_kernel(X, self.n_threads, kernel, loss=loss.name, n_outputs=target.shape[1])
+            if isinstance(kernel, str) else kernel
         )
         # Arithmetic dtype: float32 for float32 data and small integers, until a solver asks
         # for more precision (blocks are then cast to float64 as they are read, never copied).
@@ -222,10 +223,17 @@ class LinearModelLoss:
         return A
 
     def _standardized(self, X_b: np.ndarray) -> np.ndarray:
-        """Return rows u = (x - m) / s of a dense block, in the block's (float) dtype."""
+        """Return rows u = (x - m) / s of a dense block, in the block's (float) dtype.
+
+        A block that owns its memory (a densified or cast copy) is standardized in place.
+        """
         if self.mean is None or self.feature_scale is None:
             return X_b
-        U = X_b - self.mean.astype(X_b.dtype)
+        if X_b.base is None and X_b.flags.writeable:
+            X_b -= self.mean.astype(X_b.dtype)
+            U = X_b
+        else:
+            U = X_b - self.mean.astype(X_b.dtype)
         U /= self.feature_scale.astype(X_b.dtype)
         return U
 

@@ -224,7 +224,8 @@ def _inverse_with_penalty(M: np.ndarray, objective: Objective) -> np.ndarray:
         return np.linalg.pinv(M, hermitian=True)
     inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
     # dpotri fills the lower triangle only
-    inverse = np.tril(inverse) + np.tril(inverse, -1).T
+    lower = np.tril_indices_from(inverse, -1)
+    inverse.T[lower] = inverse[lower]
     return inverse
 
 
