@@ -48,8 +48,9 @@ def test_statistics_equal_standard_scaler(form: str, weighted: bool) -> None:
     """Test that mean and scale equal StandardScaler's, constant columns included (scale 1)."""
     X, _ = _mnist()
     sw = np.random.default_rng(0).uniform(0.2, 3.0, size=X.shape[0]) if weighted else None
-    mean, scale = standardization(_as(X, form), sw)
+    mean, scale, var = standardization(_as(X, form), sw)
     scaler = StandardScaler().fit(X.astype(np.float64), sample_weight=sw)
+    np.testing.assert_allclose(var, scaler.var_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(mean, scaler.mean_, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(scale, scaler.scale_, rtol=1e-10)
     assert scale[-1] == 1.0 and mean[-1] == pytest.approx(7.0)
@@ -66,7 +67,7 @@ def _losses(kind: str, form: str, weighted: bool, kernel: str = "auto"):
     else:
         loss, target = MultinomialCrossEntropy, np.eye(10)[y]
     sw = rng.uniform(0.2, 3.0, size=X.shape[0]) if weighted else None
-    mean, scale = standardization(Xf, sw)
+    mean, scale, _ = standardization(Xf, sw)
     folded = LinearModelLoss(loss, Xf, target, sw, C=0.59, mean=mean, scale=scale, kernel=kernel)
     # the explicit pipeline: StandardScaler's own transform, float64 so that the reference is
     # exact; the folded side computes in its own dtype

@@ -98,9 +98,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Offset applied to raw rows (b = c - W mean_ when ``standardize``; then non-zero even
         with ``fit_intercept=False``).
-    mean_, scale_ : ndarray of shape (n_features,)
-        Only with ``standardize``: StandardScaler's ``mean_`` and ``scale_`` of the training
-        rows.
+    mean_, scale_, var_ : ndarray of shape (n_features,)
+        Only with ``standardize``: StandardScaler's ``mean_``, ``scale_`` and ``var_`` of the
+        training rows.
     standardized_coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         Only with ``standardize``: V, the weights of the standardized rows (penalized).
     standardized_intercept_ : ndarray of shape (1,) or (n_classes,)
@@ -219,12 +219,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.coef_ = path.coefs[0]
         self.intercept_ = path.intercepts[0]
-        for name in ("mean_", "scale_", "standardized_coef_", "standardized_intercept_"):
+        for name in ("mean_", "scale_", "var_", "standardized_coef_", "standardized_intercept_"):
             if hasattr(self, name):
                 delattr(self, name)
         if self.standardize:
             self.mean_ = path.mean
             self.scale_ = path.scale
+            self.var_ = path.var
             self.standardized_coef_ = path.standardized_coefs[0]
             self.standardized_intercept_ = path.standardized_intercepts[0]
         self.n_iter_ = path.n_iter[:1].copy()
@@ -275,7 +276,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         scaler = StandardScaler()
         scaler.mean_ = self.mean_.copy()
         scaler.scale_ = self.scale_.copy()
-        scaler.var_ = np.where(self.scale_ == 1.0, 0.0, self.scale_**2)
+        scaler.var_ = self.var_.copy()
         scaler.n_features_in_ = self.n_features_in_
         scaler.n_samples_seen_ = 0
         if hasattr(self, "feature_names_in_"):
@@ -287,6 +288,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         classifier.intercept_ = self.standardized_intercept_.copy()
         classifier.n_iter_ = self.n_iter_.copy()
         classifier.n_features_in_ = self.n_features_in_
+        for name in ("objective_", "n_evals_"):  # the same objective, the same passes
+            if hasattr(self, name):
+                setattr(classifier, name, getattr(self, name))
         return scaler, classifier
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -85,8 +85,9 @@ class LogisticPath:
     converged : ndarray of shape (n_Cs,), bool
     classes : ndarray of shape (n_classes,)
     multi_class : {"multinomial", "ovr"}
-    mean, scale : ndarray of shape (n_features,) or None
-        The standardization folded into the fit (``standardize=True``), else None.
+    mean, scale, var : ndarray of shape (n_features,) or None
+        The standardization folded into the fit (``standardize=True``; StandardScaler's
+        ``mean_``, ``scale_``, ``var_``), else None.
     standardized_coefs : ndarray of shape (n_Cs, n_outputs, n_features)
         The weights V of the standardized rows (the penalized ones): ``coefs * scale``; equal
         to ``coefs`` without standardization.
@@ -106,6 +107,7 @@ class LogisticPath:
     params: dict[str, Any] = field(default_factory=dict, repr=False)
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
+    var: np.ndarray | None = None
     standardized_coefs: np.ndarray | None = field(default=None, repr=False)
     standardized_intercepts: np.ndarray | None = field(default=None, repr=False)
 
@@ -158,6 +160,7 @@ class LogisticPath:
             if self.mean is not None and self.standardized_coefs is not None:
                 est.mean_ = self.mean.copy()
                 est.scale_ = self.scale.copy()
+                est.var_ = self.var.copy()
                 est.standardized_coef_ = self.standardized_coefs[i].copy()
                 est.standardized_intercept_ = self.standardized_intercepts[i].copy()
             out.append(est)
@@ -338,9 +341,9 @@ def logistic_regression_path(
         raise ValueError(f"Every C must be a float > 0. Got {list(np.asarray(Cs))!r} instead.")
     dtype = compute_dtype_of(X.dtype)
     loss, target, y_index = _encode_targets(y, classes, multi_class, dtype)
-    mean = scale = None
+    mean = scale = var = None
     if standardize:
-        mean, scale = standardization(X, sample_weight)
+        mean, scale, var = standardization(X, sample_weight)
     weights = _weights(sample_weight, class_weight, y, y_index, classes, multi_class, dtype)
     n_threads = _available_threads()
     n_outputs = target.shape[1]
@@ -431,5 +434,6 @@ def logistic_regression_path(
         Cs=Cs_sorted, coefs=raw_coefs, intercepts=raw_intercepts, n_iter=n_iter,
         n_evals=n_evals, objectives=objectives, converged=converged,
         classes=np.asarray(classes), multi_class=multi_class, params=params,
-        mean=mean, scale=scale, standardized_coefs=coefs, standardized_intercepts=intercepts,
+        mean=mean, scale=scale, var=var, standardized_coefs=coefs,
+        standardized_intercepts=intercepts,
     )

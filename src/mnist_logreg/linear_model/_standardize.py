@@ -26,8 +26,8 @@ _BLOCK_ROWS = 512
 
 def standardization(
     X: np.ndarray | sp.csr_matrix, sample_weight: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return StandardScaler's ``mean_`` and ``scale_`` of ``X`` (weighted by ``sample_weight``).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return StandardScaler's ``mean_``, ``scale_`` and ``var_`` of ``X`` (weighted).
 
     Parameters
     ----------
@@ -41,7 +41,9 @@ def standardization(
     mean : ndarray of shape (n_features,), float64
         sum_n w_n x_n / sum_n w_n.
     scale : ndarray of shape (n_features,), float64
-        sqrt(sum_n w_n (x_n - mean)^2 / sum_n w_n), 1 for (near-)constant columns.
+        sqrt(var), 1 for (near-)constant columns.
+    var : ndarray of shape (n_features,), float64
+        sum_n w_n (x_n - mean)^2 / sum_n w_n.
     """
     n_samples, n_features = X.shape
     w = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, np.float64)
@@ -79,4 +81,4 @@ def standardization(
     var = np.maximum(var, 0.0)
     constant = _is_constant_feature(var, mean, total)
     scale = _handle_zeros_in_scale(np.sqrt(var), copy=False, constant_mask=constant)
-    return mean, np.asarray(scale, dtype=np.float64)
+    return mean, np.asarray(scale, dtype=np.float64), var
