@@ -115,6 +115,8 @@ class LinearModelLoss:
         # Arithmetic dtype: float32 for float32 data and small integers, until a solver asks
         # for more precision (blocks are then cast to float64 as they are read, never copied).
         self.compute_dtype = compute_dtype_of(X.dtype)
+        if self.kernel.name == "csr":  # the compiled kernel computes in float64 whatever X holds
+            self.compute_dtype = np.dtype(np.float64)
         self.target = np.asarray(target, dtype=self.compute_dtype)
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=self.compute_dtype)
