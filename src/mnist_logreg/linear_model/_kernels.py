@@ -72,12 +72,17 @@ def thread_pool(n_threads: int) -> ThreadPoolExecutor:
 
 
 def _map(work: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
-    """Run ``work`` on each part, one thread per part (inline for a single part)."""
+    """Run ``work`` on each part, one thread per part; the first part runs in the caller.
+
+    Running one part inline saves a thread hand-off per pass (measured under load: a submit
+    and a wake-up cost milliseconds each, comparable to a pass on 10,000 rows).
+    """
     if len(parts) == 1:
         return [work(parts[0])]
-    pool = thread_pool(len(parts))
-    futures = [pool.submit(work, part) for part in parts]
-    return [f.result() for f in futures]
+    pool = thread_pool(len(parts) - 1)
+    futures = [pool.submit(work, part) for part in parts[1:]]
+    first = work(parts[0])
+    return [first, *(f.result() for f in futures)]
 
 
 def numba_available() -> bool:
