@@ -41,10 +41,12 @@ integers, until a solver asks for more precision).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.linalg import blas
 
 from mnist_logreg.linear_model._kernels import (
     PassKernel,
@@ -53,6 +55,7 @@ from mnist_logreg.linear_model._kernels import (
     thread_pool,
 )
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
+from mnist_logreg.linear_model._solvers import _symmetrize_from_lower
 
 __all__ = ["LinearModelLoss"]
 
@@ -405,10 +408,16 @@ class LinearModelLoss:
         uniform = bool(np.all(sw == sw.flat[0]))
         dtype = compute_dtype_of(self.kernel.stored_dtype)
 
-        def work(blocks: list[slice]) -> tuple[np.ndarray, np.ndarray, float]:
-            G = np.zeros((n_features, n_features))
+        p = n_features + self.fit_intercept
+        # one float64 matrix shared by the threads (each adds its blocks' products under a
+        # lock): no per-thread copies, no final copy
+        G = np.zeros((p, p))
+        lock = threading.Lock()
+
+        def work(blocks: list[slice]) -> tuple[np.ndarray, float]:
             col_sum = np.zeros(n_features)
             total = 0.0
+            acc: list[np.ndarray | None] = [None]  # lower triangle, in the blocks' dtype
             for sl in blocks:
                 U_b = self._standardized(self.kernel.dense_rows(sl, dtype))
                 if uniform:
@@ -417,12 +426,18 @@ class LinearModelLoss:
                 else:
                     s_b = self._row_weight(sl).mean(axis=1).astype(dtype)
                     Y = U_b * np.sqrt(s_b)[:, None]
-                G += Y.T @ Y  # numpy runs A^T A as a symmetric rank-k update (syrk)
                 col_sum += s_b @ U_b
                 total += float(s_b.sum(dtype=np.float64))
-            if uniform:
-                G *= float(sw.flat[0])
-            return G, col_sum, total
+                # symmetric rank-k update of this thread's lower triangle, in place
+                syrk = blas.ssyrk if Y.dtype == np.float32 else blas.dsyrk
+                if acc[0] is None:
+                    acc[0] = np.zeros((n_features, n_features), dtype=Y.dtype, order="F")
+                syrk(1.0, Y, beta=1.0, c=acc[0], trans=1, lower=1, overwrite_c=1)
+                del Y, U_b
+            if acc[0] is not None:
+                with lock:
+                    G[:n_features, :n_features] += acc[0]
+            return col_sum, total
 
         runs = self._row_runs(_GRAM_BLOCK_ROWS)
         if len(runs) == 1:
@@ -430,16 +445,12 @@ class LinearModelLoss:
         else:
             pool = thread_pool(len(runs))
             parts = [f.result() for f in [pool.submit(work, run) for run in runs]]
-        G_xx, col_sum, total = parts[0]
-        for part in parts[1:]:
-            G_xx += part[0]
-            col_sum += part[1]
-            total += part[2]
-        if not self.fit_intercept:
-            G = G_xx
-        else:
-            G = np.empty((n_features + 1, n_features + 1))
-            G[:n_features, :n_features] = G_xx
+        col_sum = sum(part[0] for part in parts)
+        total = sum(part[1] for part in parts)
+        _symmetrize_from_lower(G[:n_features, :n_features])
+        if uniform:
+            G[:n_features, :n_features] *= float(sw.flat[0])
+        if self.fit_intercept:
             G[-1, :n_features] = col_sum
             G[:n_features, -1] = col_sum
             G[-1, -1] = total
