@@ -41,7 +41,6 @@ integers, until a solver asks for more precision).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -59,8 +58,10 @@ from mnist_logreg.linear_model._solvers import _symmetrize_from_lower
 
 __all__ = ["LinearModelLoss"]
 
-# Rows per block when building curvature models from standardized row blocks.
+# Rows per block when building curvature models from standardized row blocks, and blocks per
+# chunk (the unit whose product is accumulated in the data's dtype, see gram()).
 _GRAM_BLOCK_ROWS = 512
+_GRAM_CHUNK_BLOCKS = 8
 
 
 class LinearModelLoss:
@@ -376,16 +377,6 @@ class LinearModelLoss:
             self._cache["grad_at_zero"] = float(np.max(np.abs(g)))
         return float(self._cache["grad_at_zero"])  # type: ignore[arg-type]
 
-    def _row_runs(self, block_rows: int) -> list[list[slice]]:
-        """Row blocks of ``block_rows``, split into one contiguous run per thread."""
-        blocks = [slice(i, min(i + block_rows, self.n_samples))
-                  for i in range(0, self.n_samples, block_rows)]
-        n_threads = min(self.n_threads, len(blocks))
-        if n_threads <= 1:
-            return [blocks]
-        bounds = np.linspace(0, len(blocks), n_threads + 1).astype(int)
-        return [blocks[bounds[i] : bounds[i + 1]] for i in range(n_threads)]
-
     def gram(self) -> np.ndarray:
         """Return ``G = U~^T diag(s) U~ / sum_n s_n`` with ``U~ = [U, 1]``, computed once.
 
@@ -409,15 +400,18 @@ class LinearModelLoss:
         dtype = compute_dtype_of(self.kernel.stored_dtype)
 
         p = n_features + self.fit_intercept
-        # one float64 matrix shared by the threads (each adds its blocks' products under a
-        # lock): no per-thread copies, no final copy
+        # Rows are taken in chunks of _GRAM_CHUNK_BLOCKS blocks; each chunk's product is
+        # accumulated (lower triangle, symmetric rank-k updates) in the blocks' dtype and added
+        # into one float64 matrix in chunk order, n_threads chunks at a time. The result does
+        # not depend on the number of threads (the same data give the same bits) and no
+        # thread holds a float64 copy.
         G = np.zeros((p, p))
-        lock = threading.Lock()
 
-        def work(blocks: list[slice]) -> tuple[np.ndarray, float]:
+        def work(blocks: list[slice]) -> tuple[np.ndarray, float, np.ndarray]:
             col_sum = np.zeros(n_features)
             total = 0.0
-            acc: list[np.ndarray | None] = [None]  # lower triangle, in the blocks' dtype
+            acc = np.zeros((n_features, n_features), dtype=dtype, order="F")
+            syrk = blas.ssyrk if acc.dtype == np.float32 else blas.dsyrk
             for sl in blocks:
                 U_b = self._standardized(self.kernel.dense_rows(sl, dtype))
                 if uniform:
@@ -428,25 +422,29 @@ class LinearModelLoss:
                     Y = U_b * np.sqrt(s_b)[:, None]
                 col_sum += s_b @ U_b
                 total += float(s_b.sum(dtype=np.float64))
-                # symmetric rank-k update of this thread's lower triangle, in place
-                syrk = blas.ssyrk if Y.dtype == np.float32 else blas.dsyrk
-                if acc[0] is None:
-                    acc[0] = np.zeros((n_features, n_features), dtype=Y.dtype, order="F")
-                syrk(1.0, Y, beta=1.0, c=acc[0], trans=1, lower=1, overwrite_c=1)
+                syrk(1.0, Y, beta=1.0, c=acc, trans=1, lower=1, overwrite_c=1)
                 del Y, U_b
-            if acc[0] is not None:
-                with lock:
-                    G[:n_features, :n_features] += acc[0]
-            return col_sum, total
+            return col_sum, total, acc
 
-        runs = self._row_runs(_GRAM_BLOCK_ROWS)
-        if len(runs) == 1:
-            parts = [work(runs[0])]
-        else:
-            pool = thread_pool(len(runs))
-            parts = [f.result() for f in [pool.submit(work, run) for run in runs]]
-        col_sum = sum(part[0] for part in parts)
-        total = sum(part[1] for part in parts)
+        blocks = [slice(i, min(i + _GRAM_BLOCK_ROWS, self.n_samples))
+                  for i in range(0, self.n_samples, _GRAM_BLOCK_ROWS)]
+        chunks = [blocks[i : i + _GRAM_CHUNK_BLOCKS]
+                  for i in range(0, len(blocks), _GRAM_CHUNK_BLOCKS)]
+        n_threads = max(1, min(self.n_threads, len(chunks)))
+        col_sum = np.zeros(n_features)
+        total = 0.0
+        for start in range(0, len(chunks), n_threads):
+            round_ = chunks[start : start + n_threads]
+            if len(round_) == 1:
+                parts = [work(round_[0])]
+            else:
+                pool = thread_pool(len(round_))
+                parts = [f.result() for f in [pool.submit(work, chunk) for chunk in round_]]
+            for part in parts:  # in chunk order
+                col_sum += part[0]
+                total += part[1]
+                G[:n_features, :n_features] += part[2]
+            del parts
         _symmetrize_from_lower(G[:n_features, :n_features])
         if uniform:
             G[:n_features, :n_features] *= float(sw.flat[0])
