@@ -12,12 +12,16 @@ log-loss, and the speed ratio. Three experiments:
 3. a path of 10 C values log-spaced from 0.01 to 10: our warm-started path against 10 cold
    scikit-learn fits, each point's objective compared.
 
-Plus the peak memory a fit allocates (tracemalloc) against the float32 training matrix.
+Plus the peak memory a fit allocates (tracemalloc) against the float32 training matrix, and
+(``--only kernels``) the milliseconds of one loss-and-gradient pass of each pass kernel.
 
-Our model gets the float32 matrix that our pipeline emits (PixelScaler outputs float32 and
-StandardScaler preserves it); scikit-learn gets float64, what ``X / 255`` gives a scikit-learn
-user. Timings on a shared machine are noisy: every figure is a median of ``--repeats`` runs and
-ours and scikit-learn's alternate within each repeat.
+Ours (``--ours folded``, the default) is ``LogisticRegression(standardize=True)`` on the raw uint8
+pixels: StandardScaler's objective with the standardization folded into the fit, the pass kernel
+chosen by the engine (compiled CSR on MNIST). ``--ours standardized`` gives ours the float32
+matrix that the former pipeline emitted (PixelScaler outputs float32 and StandardScaler preserves
+it). scikit-learn gets float64, what ``X / 255`` gives a scikit-learn user; every objective is
+recomputed on that standardized float64 matrix. Timings on a shared machine are noisy: every
+figure is a median of ``--repeats`` runs and ours and scikit-learn's alternate within each repeat.
 
 Usage::
 
@@ -52,6 +56,9 @@ from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.linear_model import LogisticRegression, logistic_regression_path
+from mnist_logreg.linear_model._linear_loss import LinearModelLoss
+from mnist_logreg.linear_model._loss import MultinomialCrossEntropy
+from mnist_logreg.linear_model._standardize import standardization
 
 C_STUDY = 0.59
 PATH_CS = np.logspace(-2, 1, 10)
@@ -75,7 +82,27 @@ def load_mnist(quick: bool) -> dict[str, Any]:
     return {
         "X32": X32, "X64": X32.astype(np.float64), "y": y_train,
         "X32_test": X32_test, "X64_test": X32_test.astype(np.float64), "y_test": data.y_test,
+        "raw": np.ascontiguousarray(X_train), "raw_test": np.ascontiguousarray(data.X_test),
     }
+
+
+# How ours is fitted: "folded" (standardize=True on raw uint8 pixels) or "standardized"
+# (float32 matrix standardized beforehand); set by --ours.
+OURS = {"mode": "folded"}
+
+
+def ours_X(d: dict[str, Any], test: bool = False) -> np.ndarray:
+    """The matrix ours is fitted on (or predicts), raw uint8 or standardized float32."""
+    if OURS["mode"] == "folded":
+        return d["raw_test"] if test else d["raw"]
+    return d["X32_test"] if test else d["X32"]
+
+
+def model_coef(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the standardized rows (what the objective penalizes) and their intercept."""
+    if getattr(model, "standardize", False):
+        return model.standardized_coef_, model.standardized_intercept_
+    return model.coef_, model.intercept_
 
 
 def objective(coef: np.ndarray, intercept: np.ndarray, X: np.ndarray, y: np.ndarray,
@@ -134,7 +161,7 @@ def fit_sklearn(X: np.ndarray, y: np.ndarray, C: float, tol: float = 1e-4) -> di
 def fit_ours(X: np.ndarray, y: np.ndarray, C: float, tol: float | None = None
              ) -> dict[str, Any]:
     """Fit our LogisticRegression (default tol unless given); return model, seconds, evals."""
-    model = LogisticRegression(C=C, max_iter=10_000)
+    model = LogisticRegression(C=C, max_iter=10_000, standardize=OURS["mode"] == "folded")
     if tol is not None:
         model.set_params(tol=tol)
     with warnings.catch_warnings():
@@ -156,7 +183,7 @@ def summarize(runs: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, X_test: 
         "seconds": statistics.median(r["seconds"] for r in runs),
         "all_seconds": [r["seconds"] for r in runs],
         "evals": last["evals"], "n_iter": last["n_iter"],
-        "objective": objective(model.coef_, model.intercept_, X, y, C),
+        "objective": objective(*model_coef(model), X, y, C),
         "accuracy": accuracy, "log_loss": log_loss,
     }
 
@@ -180,13 +207,13 @@ def run_default(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> 
     ours, theirs = [], []
     for i in range(repeats):
         theirs.append(fit_sklearn(d["X64"], d["y"], C_STUDY))
-        ours.append(fit_ours(d["X32"], d["y"], C_STUDY))
+        ours.append(fit_ours(ours_X(d), d["y"], C_STUDY))
         log(f"  default repeat {i + 1}: sklearn {theirs[-1]['seconds']:.1f} s "
             f"({theirs[-1]['evals']} evals), ours {ours[-1]['seconds']:.2f} s "
             f"({ours[-1]['evals']} evals)")
     return {
         "sklearn": summarize(theirs, d["X64"], d["y"], d["X64_test"], d["y_test"], C_STUDY),
-        "ours": summarize(ours, d["X64"], d["y"], d["X32_test"], d["y_test"], C_STUDY),
+        "ours": summarize(ours, d["X64"], d["y"], ours_X(d, True), d["y_test"], C_STUDY),
     }
 
 
@@ -196,7 +223,7 @@ def _first_reaching(fit: Callable[[float], dict[str, Any]], ladder: list[float],
     """Walk down ``ladder`` until a fit's objective is <= target; return (tol, that run)."""
     for tol in ladder:
         run = fit(tol)
-        value = objective(run["model"].coef_, run["model"].intercept_, d["X64"], d["y"], C_STUDY)
+        value = objective(*model_coef(run["model"]), d["X64"], d["y"], C_STUDY)
         log(f"  {name} tol={tol:g}: {run['seconds']:.1f} s, {run['evals']} evals, "
             f"objective {value:.5f}")
         if value <= target:
@@ -207,14 +234,14 @@ def _first_reaching(fit: Callable[[float], dict[str, Any]], ladder: list[float],
 def run_tight(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Each solver at the loosest tolerance reaching 1e-6 (relative) of the optimum."""
     start = time.perf_counter()
-    reference = fit_ours(d["X32"], d["y"], C_STUDY, tol=1e-9)
+    reference = fit_ours(ours_X(d), d["y"], C_STUDY, tol=1e-9)
     ref_model = reference["model"]
-    optimum = objective(ref_model.coef_, ref_model.intercept_, d["X64"], d["y"], C_STUDY)
+    optimum = objective(*model_coef(ref_model), d["X64"], d["y"], C_STUDY)
     log(f"  reference optimum {optimum:.6f} ({time.perf_counter() - start:.1f} s, "
         f"{reference['evals']} evals)")
     target = optimum * (1 + 1e-6)
     our_tol, our_first = _first_reaching(
-        lambda tol: fit_ours(d["X32"], d["y"], C_STUDY, tol), OUR_TIGHT_LADDER, target, d, log,
+        lambda tol: fit_ours(ours_X(d), d["y"], C_STUDY, tol), OUR_TIGHT_LADDER, target, d, log,
         "ours")
     sk_tol, sk_first = _first_reaching(
         lambda tol: fit_sklearn(d["X64"], d["y"], C_STUDY, tol), SK_TIGHT_LADDER, target, d,
@@ -222,14 +249,14 @@ def run_tight(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> di
     ours, theirs = [our_first], [sk_first]
     for i in range(1, repeats):
         theirs.append(fit_sklearn(d["X64"], d["y"], C_STUDY, sk_tol))
-        ours.append(fit_ours(d["X32"], d["y"], C_STUDY, our_tol))
+        ours.append(fit_ours(ours_X(d), d["y"], C_STUDY, our_tol))
         log(f"  tight repeat {i + 1}: sklearn {theirs[-1]['seconds']:.1f} s, "
             f"ours {ours[-1]['seconds']:.2f} s")
     return {
         "optimum": optimum, "target": target, "sklearn_tol": sk_tol, "ours_tol": our_tol,
         "reference_evals": reference["evals"],
         "sklearn": summarize(theirs, d["X64"], d["y"], d["X64_test"], d["y_test"], C_STUDY),
-        "ours": summarize(ours, d["X64"], d["y"], d["X32_test"], d["y_test"], C_STUDY),
+        "ours": summarize(ours, d["X64"], d["y"], ours_X(d, True), d["y_test"], C_STUDY),
     }
 
 
@@ -249,12 +276,16 @@ def run_path(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dic
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             start = time.perf_counter()
-            path = logistic_regression_path(d["X32"], d["y"], PATH_CS)
+            path = logistic_regression_path(ours_X(d), d["y"], PATH_CS,
+                                            standardize=OURS["mode"] == "folded")
             our_seconds.append(time.perf_counter() - start)
         log(f"  path repeat {i + 1}: 10 sklearn fits {total:.1f} s, our path "
             f"{our_seconds[-1]:.2f} s")
     assert path is not None
-    accuracy = np.mean(path.predict(d["X32_test"]) == d["y_test"], axis=1)
+    accuracy = np.mean(path.predict(ours_X(d, True)) == d["y_test"], axis=1)
+    path_coefs = path.coefs if path.standardized_coefs is None else path.standardized_coefs
+    path_intercepts = (path.intercepts if path.standardized_intercepts is None
+                       else path.standardized_intercepts)
     points = []
     for i, C in enumerate(PATH_CS):
         model = sk_points[i]["model"]
@@ -265,7 +296,7 @@ def run_path(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dic
                                            float(C)),
             "sklearn_accuracy": test_metrics(model, d["X64_test"], d["y_test"])[0],
             "ours_evals": int(path.n_evals[i]),
-            "ours_objective": objective(path.coefs[i], path.intercepts[i], d["X64"], d["y"],
+            "ours_objective": objective(path_coefs[i], path_intercepts[i], d["X64"], d["y"],
                                         float(C)),
             "ours_accuracy": float(accuracy[i]),
         })
@@ -277,13 +308,77 @@ def run_path(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dic
 def run_memory(d: dict[str, Any]) -> dict[str, Any]:
     """Peak bytes allocated by one fit (X itself allocated before), ours and scikit-learn's."""
     # warm up first: the first fit of a process also allocates its imports and thread pools
-    fit_ours(d["X32"][:500], d["y"][:500], C_STUDY)
+    # (3,000 rows: enough entries for the engine to pick the kernel it uses on all rows)
+    fit_ours(ours_X(d)[:3000], d["y"][:3000], C_STUDY)
     fit_sklearn(d["X64"][:500], d["y"][:500], C_STUDY)
-    ours = peak_memory(lambda: fit_ours(d["X32"], d["y"], C_STUDY))
-    ours_path = peak_memory(lambda: logistic_regression_path(d["X32"], d["y"], PATH_CS[:3]))
+    ours = peak_memory(lambda: fit_ours(ours_X(d), d["y"], C_STUDY))
+    ours_path = peak_memory(lambda: logistic_regression_path(
+        ours_X(d), d["y"], PATH_CS[:3], standardize=OURS["mode"] == "folded"))
     theirs = peak_memory(lambda: fit_sklearn(d["X64"], d["y"], C_STUDY))
     return {"X32_bytes": d["X32"].nbytes, "ours": ours, "ours_path": ours_path,
-            "sklearn": theirs, "n_samples": d["X32"].shape[0]}
+            "sklearn": theirs, "n_samples": d["X32"].shape[0], "ours_X_bytes": ours_X(d).nbytes,
+            "ours_X_dtype": str(ours_X(d).dtype)}
+
+
+def run_kernels(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Milliseconds of one softmax loss-and-gradient pass of each kernel, interleaved repeats.
+
+    The dense kernel on the standardized float32 matrix (the former engine), the dense kernel on
+    raw uint8 with the standardization folded, the compiled CSR kernel (folded) and scipy's CSR
+    products (folded), each with 1 and 2 threads (BLAS at 1 thread, as in a fit); plus one
+    scikit-learn loss_gradient on float64 for scale. Wall and process CPU time both.
+    """
+    import scipy.sparse as sp
+    from sklearn._loss.loss import HalfMultinomialLoss
+    from sklearn.linear_model._linear_loss import LinearModelLoss as SkLoss
+    from threadpoolctl import threadpool_limits
+
+    raw, y = d["raw"], d["y"]
+    mean, scale, _ = standardization(raw)
+    target = np.eye(10)[y]
+    rng = np.random.default_rng(0)
+    w = rng.normal(scale=1e-3, size=10 * (raw.shape[1] + 1))
+    cases = [("dense, standardized float32 (former)", d["X32"], {}, "dense"),
+             ("dense, raw uint8 folded", raw, {"mean": mean, "scale": scale}, "dense"),
+             ("compiled CSR, raw uint8 folded", raw, {"mean": mean, "scale": scale}, "csr"),
+             ("scipy CSR, raw folded", sp.csr_matrix(raw), {"mean": mean, "scale": scale},
+              "sparse")]
+    timings: dict[str, dict[str, Any]] = {}
+    with threadpool_limits(1, "blas"):
+        objs = {}
+        for label, X, fold, kernel in cases:
+            for n_threads in ((1,) if kernel == "sparse" else (1, 2)):
+                start = time.perf_counter()
+                obj = LinearModelLoss(MultinomialCrossEntropy, X, target, C=C_STUDY,
+                                      n_threads=n_threads, kernel=kernel, **fold)
+                build = time.perf_counter() - start
+                start = time.perf_counter()
+                obj.value_and_grad(w)
+                first = time.perf_counter() - start
+                key = f"{label}, {n_threads} thread{'s' if n_threads > 1 else ''}"
+                objs[key] = obj
+                timings[key] = {"build": build, "first": first, "wall": [], "cpu": []}
+        for _ in range(max(repeats, 5)):
+            for key, obj in objs.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                obj.value_and_grad(w)
+                timings[key]["wall"].append(time.perf_counter() - wall)
+                timings[key]["cpu"].append(time.process_time() - cpu)
+    sk = SkLoss(base_loss=HalfMultinomialLoss(n_classes=10), fit_intercept=True)
+    coef = np.zeros((10, raw.shape[1] + 1))
+    sk_times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        sk.loss_gradient(coef, d["X64"], y.astype(np.float64), l2_reg_strength=1.0)
+        sk_times.append(time.perf_counter() - start)
+    out = {key: {"wall_ms": 1e3 * statistics.median(t["wall"]),
+                 "cpu_ms": 1e3 * statistics.median(t["cpu"]),
+                 "build_s": t["build"], "first_s": t["first"]} for key, t in timings.items()}
+    for key, t in out.items():
+        log(f"  {key}: {t['wall_ms']:.1f} ms wall, {t['cpu_ms']:.1f} ms CPU "
+            f"(build {t['build_s']:.2f} s, first pass {t['first_s']:.2f} s)")
+    return {"kernels": out, "sklearn_ms": 1e3 * statistics.median(sk_times),
+            "density": float(np.count_nonzero(raw)) / raw.size}
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,12 +422,14 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
     n = results["n_samples"]
     run = (f"*Run {m['date']}{', --quick' if args.quick else ''}: {n} training rows, medians of "
            f"{args.repeats} alternating repeats.*")
+    ours_on = "raw uint8, standardize=True" if OURS["mode"] == "folded" else "float32"
     blocks = {"machine": "\n".join([
         f"### Latest run of bench_fit.py ({m['date']})",
         "",
         f"- Machine: {m['cpu']}, shared with other developers' jobs.",
         f"- {m['versions']}; BLAS: {m['blas']}.",
-        f"- Data: bundled MNIST, pixels / 255, StandardScaler; C = {C_STUDY}. Ours on float32, "
+        f"- Data: bundled MNIST, pixels / 255, StandardScaler; C = {C_STUDY}. Ours "
+        f"({OURS['mode']}) on {ours_on}, "
         "scikit-learn on float64. Objective = 1/2 ||W||^2 + C sum_n loss_n, recomputed in "
         "float64.",
         "",
@@ -396,14 +493,27 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
                 f"{10 * r['n_samples'] * 8 / mb:.1f} MiB.", "",
                 "| fit | peak allocated | / float32 X | X + peak, / float32 X |",
                 "|---|---|---|---|",
-                f"| ours, one fit (float32 X) | {r['ours'] / mb:.1f} MiB | {r['ours'] / X:.2f} | "
-                f"{1 + r['ours'] / X:.2f} |",
+                f"| ours, one fit ({r['ours_X_dtype']} X, {r['ours_X_bytes'] / mb:.1f} MiB) | "
+                f"{r['ours'] / mb:.1f} MiB | {r['ours'] / X:.2f} | "
+                f"{(r['ours_X_bytes'] + r['ours']) / X:.2f} |",
                 f"| ours, path of 3 C | {r['ours_path'] / mb:.1f} MiB | {r['ours_path'] / X:.2f}"
-                f" | {1 + r['ours_path'] / X:.2f} |",
+                f" | {(r['ours_X_bytes'] + r['ours_path']) / X:.2f} |",
                 f"| scikit-learn, one fit (float64 X) | {r['sklearn'] / mb:.1f} MiB | "
                 f"{r['sklearn'] / X:.2f} | {1 + r['sklearn'] / X:.2f} (its X is float64: 2.00) |",
                 ""]
         blocks["memory"] = "\n".join(out)
+    if "kernels" in results:
+        r = results["kernels"]
+        out = [f"#### One loss-and-gradient pass per kernel (softmax, 10 classes; raw density "
+               f"{r['density']:.1%})", "", run, "",
+               "| kernel | ms per pass (wall, median) | ms CPU | build s | first pass s |",
+               "|---|---|---|---|---|"]
+        for key, t in r["kernels"].items():
+            out.append(f"| {key} | {t['wall_ms']:.1f} | {t['cpu_ms']:.1f} | "
+                       f"{t['build_s']:.2f} | {t['first_s']:.2f} |")
+        out += [f"| scikit-learn loss_gradient, float64, its threads | {r['sklearn_ms']:.1f} |"
+                " | | |", ""]
+        blocks["kernels"] = "\n".join(out)
     return blocks
 
 
@@ -417,7 +527,7 @@ def write_markdown(blocks: dict[str, str], path: Path) -> None:
     A partial run (``--only default``) so updates its own figures and keeps the others.
     """
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    for name in ["machine", "default", "tight", "path", "memory"]:
+    for name in ["machine", "default", "tight", "path", "memory", "kernels"]:
         if name not in blocks:
             continue
         start, end = f"<!-- bench_fit:{name}:start -->", f"<!-- bench_fit:{name}:end -->"
@@ -437,7 +547,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
     parser.add_argument("--quick", action="store_true", help="10,000 training rows")
     parser.add_argument("--only", nargs="*", default=["default", "tight", "path", "memory"],
-                        choices=["default", "tight", "path", "memory"])
+                        choices=["default", "tight", "path", "memory", "kernels"])
+    parser.add_argument("--ours", choices=["folded", "standardized"], default="folded",
+                        help="ours on raw uint8 with standardize=True (default) or on the "
+                             "standardized float32 matrix")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -446,12 +559,14 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    OURS["mode"] = args.ours
     d = load_mnist(args.quick)
     results: dict[str, Any] = {"machine": machine(), "n_samples": d["X32"].shape[0]}
     for name, run in [("default", lambda: run_default(d, args.repeats, log)),
                       ("tight", lambda: run_tight(d, args.repeats, log)),
                       ("path", lambda: run_path(d, args.repeats, log)),
-                      ("memory", lambda: run_memory(d))]:
+                      ("memory", lambda: run_memory(d)),
+                      ("kernels", lambda: run_kernels(d, args.repeats, log))]:
         if name in args.only:
             log(f"{name} ...")
             results[name] = run()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss
 
-from mnist_logreg.linear_model import _linear_loss
+from mnist_logreg.linear_model import _kernels
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 
@@ -92,9 +92,9 @@ def test_threaded_blocks_agree_with_one_pass(monkeypatch: pytest.MonkeyPatch) ->
     X = rng.normal(size=(1000, 7))
     target = np.eye(4)[rng.integers(0, 4, size=1000)]
     single = LinearModelLoss(MultinomialCrossEntropy, X, target, C=2.0)
-    monkeypatch.setattr(_linear_loss, "_MIN_ENTRIES_FOR_THREADS", 0)
+    monkeypatch.setattr(_kernels, "_MIN_ENTRIES_FOR_THREADS", 0)
     threaded = LinearModelLoss(MultinomialCrossEntropy, X, target, C=2.0, n_threads=3)
-    threaded.block_rows = 64
+    threaded.kernel.block_rows = 64
     w = rng.normal(size=single.n_params)
     v1, g1 = single.value_and_grad(w)
     v2, g2 = threaded.value_and_grad(w)
@@ -117,3 +117,18 @@ def test_gram_is_weighted_second_moment() -> None:
     Xt = np.hstack([X, np.ones((X.shape[0], 1))])
     expected = (Xt * sw[:, None]).T @ Xt / sw.sum()
     np.testing.assert_allclose(obj.gram(), expected, rtol=1e-12)
+
+
+def test_gram_does_not_depend_on_the_number_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test that gram() gives the same bits with 1 and 3 threads (reproducible runs)."""
+    from mnist_logreg.linear_model import _linear_loss
+
+    monkeypatch.setattr(_linear_loss, "_GRAM_BLOCK_ROWS", 16)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(1000, 9)).astype(np.float32)
+    target = np.eye(3)[rng.integers(0, 3, size=1000)]
+    one = LinearModelLoss(MultinomialCrossEntropy, X, target, n_threads=1).gram()
+    three = LinearModelLoss(MultinomialCrossEntropy, X, target, n_threads=3).gram()
+    np.testing.assert_array_equal(one, three)
+    Xt = np.hstack([X, np.ones((1000, 1), dtype=np.float32)]).astype(np.float64)
+    np.testing.assert_allclose(one, Xt.T @ Xt / 1000, rtol=1e-5, atol=1e-6)

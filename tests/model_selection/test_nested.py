@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import InputError
@@ -26,60 +25,45 @@ def digits():
     return load_dataset("digits")
 
 
-class RowRecorder(BaseEstimator, TransformerMixin):
-    """A preprocessor that records which row ids (column 0) it is fitted on and passes data on."""
-
-    fitted_ids: list[set[int]] = []  # noqa: RUF012 - shared on purpose across clones
-
-    def fit(self, X, y=None):
-        RowRecorder.fitted_ids.append({int(v) for v in np.asarray(X)[:, 0]})
-        self.n_features_in_ = np.asarray(X).shape[1]
-        return self
-
-    def transform(self, X):
-        X = np.asarray(X, dtype=np.float64).copy()
-        X[:, 1:] /= 16.0
-        X[:, 0] = 0.0  # the id must not help the classifier
-        return X
-
-
 def test_no_outer_validation_row_reaches_a_fit_of_its_fold(digits, monkeypatch) -> None:
-    """Test that no outer validation row reaches a scaler or model fitted in that outer fold."""
-    from sklearn.pipeline import Pipeline
-
+    """Test that no outer validation row reaches a standardization or model fitted in its fold."""
     n = len(digits.y_train)
     X = np.column_stack([np.arange(n), digits.X_train.astype(np.int64)])
-    monkeypatch.setattr(
-        _pipeline, "build_preprocessor", lambda pixel_max: Pipeline([("record", RowRecorder())])
-    )
-    classifier_ids: list[set[int]] = []
-    original_path = _pipeline.fit_classifier_path
+    # every fit standardizes with the statistics of exactly the rows it is given (folded)
+    path_ids: list[set[int]] = []
+    refit_ids: list[set[int]] = []
+    original_path, original_fit = _pipeline.fit_folded_path, _pipeline.fit_model
 
     def spy_path(X_train, y, Cs, **kw):
-        classifier_ids.append(len(X_train))
+        path_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
         return original_path(X_train, y, Cs, **kw)
 
-    monkeypatch.setattr(_pipeline, "fit_classifier_path", spy_path)
+    def spy_fit(X_train, y, C, **kw):
+        refit_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
+        return original_fit(X_train, y, C, **kw)
+
+    monkeypatch.setattr(_pipeline, "fit_folded_path", spy_path)
+    monkeypatch.setattr(_pipeline, "fit_model", spy_fit)
     splits = outer_splits(digits.y_train, SMALL.outer, SMALL.random_state)
     for fold, (train_rows, val_rows) in enumerate(splits, start=1):
-        RowRecorder.fitted_ids = []
-        classifier_ids.clear()
+        path_ids.clear()
+        refit_ids.clear()
         run_nested_cv(
             X, digits.y_train, X[:5], SMALL, pixel_max=16, folds=[fold], include_final=False
         )
-        # inner paths + one refit, each fitting its own preprocessor
-        assert len(RowRecorder.fitted_ids) == SMALL.inner + 1
+        # inner paths + one refit
+        assert len(path_ids) == SMALL.inner and len(refit_ids) == 1
         validation = set(val_rows.tolist())
-        for ids in RowRecorder.fitted_ids:
+        for ids in [*path_ids, *refit_ids]:
             assert ids.isdisjoint(validation)
             assert ids <= set(train_rows.tolist())
         # the refit used exactly the outer training rows
-        assert RowRecorder.fitted_ids[-1] == set(train_rows.tolist())
+        assert refit_ids[0] == set(train_rows.tolist())
         # each inner path fitted on all training rows but one inner fold's (stratified K-fold:
         # fold sizes differ by at most one row)
         n, k = len(train_rows), SMALL.inner
         fold_sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
-        assert sorted(classifier_ids) == sorted(n - size for size in fold_sizes)
+        assert sorted(len(ids) for ids in path_ids) == sorted(n - size for size in fold_sizes)
 
 
 def test_same_seed_gives_same_results_and_other_seed_differs(digits) -> None:

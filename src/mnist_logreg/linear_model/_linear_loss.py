@@ -1,97 +1,130 @@
-"""The regularized objective of a linear model, written once.
+"""The regularized objective of a linear model, written once, with standardization folded in.
 
-For rows x_n of ``X``, target rows t_n, sample weights s_n, weights ``coef`` W of shape
-(n_outputs, n_features) and ``intercept`` b of shape (n_outputs,)::
+For rows x_n of ``X``, target rows t_n, sample weights s_n, weights ``coef`` V of shape
+(n_outputs, n_features) and ``intercept`` c of shape (n_outputs,)::
 
-    objective(W, b) = 1/2 ||W||^2 + C * sum_n s_n * loss(t_n, W x_n + b)
+    objective(V, c) = 1/2 ||V||^2 + C * sum_n s_n * loss(t_n, V u_n + c)
 
-with the intercept not penalized. This is scikit-learn's definition, so a given C means the same
-model here and there. Solvers minimize the same function divided by ``C * sum_n s_n`` (the mean
-form, ``mean_n loss_n + ||W||^2 / (2 C sum_n s_n)``, of order one for every C and n_samples); that
+with the intercept not penalized, where u_n is the row the model sees: x_n itself, or, when a
+feature mean m and scale s are given (``mean``, ``scale``), the standardized row
+u_n = (x_n - m) / s of scikit-learn's StandardScaler. This is scikit-learn's definition, so a
+given C means the same model here and in ``StandardScaler -> LogisticRegression``. Solvers
+minimize the same function divided by ``C * sum_n s_n`` (the mean form,
+``mean_n loss_n + ||V||^2 / (2 C sum_n s_n)``, of order one for every C and n_samples); that
 scaling lives only in :attr:`LinearModelLoss.scale`.
 
-One evaluation reads ``X`` once: rows are taken in blocks that stay in the processor cache and for
-each block the raw prediction ``Z_b = X_b W^T + b``, the loss and its gradient ``R_b`` with respect
-to ``Z_b`` and the contribution ``R_b^T X_b`` to the gradient are computed before moving on
-(instead of two passes, ``X W^T`` then ``X^T R``, each streaming the whole matrix from memory).
-Blocks are shared between threads; the matrix keeps its dtype (float32 stays float32), while the
-sums over blocks are accumulated in float64.
+Standardization, folded
+-----------------------
+The standardized matrix is never built. Since standardization is affine,
+
+    V (x - m) / s + c = W x + b,    W = V / s (column j divided by s_j),    b = c - W m,
+
+so a pass reads the raw rows (uint8 pixels, sparse rows: whatever the kernel holds) with the
+raw-space weights W and offsets b. With R the matrix of rows R_n = s_n d loss_n / d z_n and
+A = R^T X (what a kernel returns, raw space) and r = sum_n R_n, the loss term's gradient folds
+back the same way:
+
+    d/dV  sum_n s_n loss_n = R^T U = (R^T X - r m^T) / s = (A - r m^T) / s
+    d/dc  sum_n s_n loss_n = r.
+
+The penalty stays 1/2 ||V||^2 on the standardized weights (V = W * s): the objective is exactly
+that of the pipeline. Without an intercept the offset b = -W m is still applied (StandardScaler
+centres the rows whether or not the classifier has an intercept). Curvature models
+(:meth:`LinearModelLoss.gram`, :meth:`LinearModelLoss.curvature_blocks`) standardize row blocks
+on the fly, once per data set.
+
+One evaluation is one pass of a kernel (:mod:`._kernels`: dense row blocks in cache shared by
+threads, or a compiled fused pass over compressed rows); sums over rows are accumulated in
+float64 while products run in the arithmetic dtype (float32 for float32 data and small
+integers, until a solver asks for more precision).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
+from scipy.linalg import blas
 
+from mnist_logreg.linear_model._kernels import (
+    PassKernel,
+    compute_dtype_of,
+    select_kernel,
+    thread_pool,
+)
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
+from mnist_logreg.linear_model._solvers import _symmetrize_from_lower
 
 __all__ = ["LinearModelLoss"]
 
-# Bytes of X per row block: 4 MiB keeps a block, its raw predictions and its gradient in the
-# per-core cache (L2 + a share of L3) on the machines we measured.
-_BLOCK_BYTES = 4 * 2**20
-# Below this many entries of X a single thread is faster than dispatching blocks to a pool.
-_MIN_ENTRIES_FOR_THREADS = 2_000_000
-
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-
-
-def _thread_pool(n_threads: int) -> ThreadPoolExecutor:
-    """Return the module's thread pool, made anew after a fork (a forked pool has no threads)."""
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < n_threads:
-        _pool = ThreadPoolExecutor(max_workers=max(n_threads, os.cpu_count() or 1))
-        _pool_pid = os.getpid()
-    return _pool
+# Rows per block when building curvature models from standardized row blocks, and blocks per
+# chunk (the unit whose product is accumulated in the data's dtype, see gram()).
+_GRAM_BLOCK_ROWS = 512
+_GRAM_CHUNK_BLOCKS = 8
 
 
 class LinearModelLoss:
-    """Objective ``1/2 ||W||^2 + C sum_n s_n loss(t_n, W x_n + b)`` and its derivatives.
+    """Objective ``1/2 ||V||^2 + C sum_n s_n loss(t_n, V u_n + c)`` and its derivatives.
 
     The parameters of the solvers are one flat float64 vector ``w`` holding the matrix
-    ``[W | b]`` of shape (n_outputs, n_features + fit_intercept) row by row.
+    ``[V | c]`` of shape (n_outputs, n_features + fit_intercept) row by row, in the space of the
+    rows u_n the model sees (standardized ones when ``mean`` and ``scale`` are given).
 
     Parameters
     ----------
     loss : {BinaryCrossEntropy, MultinomialCrossEntropy}
         The pointwise loss.
-    X : ndarray of shape (n_samples, n_features), float32 or float64
-        Never copied; computations run in its dtype.
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        Raw rows, float or integer; never copied whole into another dtype.
     target : ndarray of shape (n_samples, n_outputs)
-        0/1 labels per column (binary) or one-hot rows (multinomial), in ``X``'s dtype.
+        0/1 labels per column (binary) or one-hot rows (multinomial).
     sample_weight : ndarray of shape (n_samples,) or (n_samples, n_outputs), default=None
         Weights s_n (one per sample, or one per sample and output for one-vs-rest).
     C : float, default=1.0
         Inverse regularization strength.
     fit_intercept : bool, default=True
-        Whether ``b`` is a parameter (otherwise it is zero).
+        Whether ``c`` is a parameter (otherwise it is zero).
     n_threads : int, default=1
-        Threads sharing the row blocks of one evaluation. Callers should limit the BLAS
-        libraries to one thread each while evaluating with several.
+        Threads sharing one evaluation. Callers should limit the BLAS libraries to one thread
+        each while evaluating with several.
+    mean, scale : ndarray of shape (n_features,), default=None
+        Standardization folded into the model (module docstring): u_n = (x_n - mean) / scale.
+    kernel : str or PassKernel, default="auto"
+        The pass kernel (name of :data:`~._kernels.KERNELS`, or "auto": chosen from X).
     """
 
     def __init__(
         self,
         loss: type[BinaryCrossEntropy] | type[MultinomialCrossEntropy],
-        X: np.ndarray,
+        X: Any,
         target: np.ndarray,
         sample_weight: np.ndarray | None = None,
         *,
         C: float = 1.0,
         fit_intercept: bool = True,
         n_threads: int = 1,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+        kernel: str | PassKernel = "auto",
     ) -> None:
         self.loss = loss
         self.X = X
-        self.target = target
         n_samples, n_features = X.shape
+        self.n_threads = max(1, int(n_threads))
+        self.kernel: PassKernel = (
+            select_kernel(X, self.n_threads, kernel, loss=loss.name, n_outputs=target.shape[1])
+            if isinstance(kernel, str) else kernel
+        )
+        # Arithmetic dtype: float32 for float32 data and small integers, until a solver asks
+        # for more precision (blocks are then cast to float64 as they are read, never copied).
+        self.compute_dtype = compute_dtype_of(X.dtype)
+        if self.kernel.name == "csr":  # the compiled kernel computes in float64 whatever X holds
+            self.compute_dtype = np.dtype(np.float64)
+        self.target = np.asarray(target, dtype=self.compute_dtype)
         if sample_weight is None:
-            sample_weight = np.ones(n_samples, dtype=X.dtype)
-        sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+            sample_weight = np.ones(n_samples, dtype=self.compute_dtype)
+        sample_weight = np.asarray(sample_weight, dtype=self.compute_dtype)
         # Stored as a column (n_samples, 1) or a matrix (n_samples, n_outputs): broadcasts on Z.
         self.sample_weight = (
             sample_weight[:, None] if sample_weight.ndim == 1 else sample_weight
@@ -100,15 +133,13 @@ class LinearModelLoss:
         self.fit_intercept = bool(fit_intercept)
         self.n_samples = n_samples
         self.n_features = n_features
-        self.n_outputs = target.shape[1]
-        self.n_threads = max(1, int(n_threads))
-        # Arithmetic dtype: X's own, until a solver asks for more precision (float32 data is
-        # then cast to float64 block by block, never copied whole).
-        self.compute_dtype = X.dtype
+        self.n_outputs = self.target.shape[1]
+        if (mean is None) != (scale is None):
+            raise ValueError("Pass both mean and scale to fold a standardization, or neither.")
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.feature_scale = None if scale is None else np.asarray(scale, dtype=np.float64)
         # sum_n s_n (per output for one-vs-rest; the scale uses the mean over outputs)
         self.weight_sum = float(np.mean(self.sample_weight.sum(axis=0, dtype=np.float64)))
-        itemsize = X.dtype.itemsize
-        self.block_rows = int(np.clip(_BLOCK_BYTES // max(1, n_features * itemsize), 64, 16384))
         # Quantities that depend on X, target and weights but not on C (shared by with_C copies).
         self._cache: dict[str, object] = {}
 
@@ -163,35 +194,64 @@ class LinearModelLoss:
         return np.hstack([coef, b]).ravel()
 
     # ----------------------------------------------------------------------------------------
-    # row-block engine
-    def _blocks(self) -> list[slice]:
-        rows = self.block_rows
-        return [slice(i, min(i + rows, self.n_samples)) for i in range(0, self.n_samples, rows)]
+    # the fold: standardized parameters (V, c) <-> raw-space weights (W, b)
+    def fold(self, coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the raw-space ``W = V / s`` and ``b = c - W m`` (identity without a fold).
 
-    def _map_blocks(self, work: Callable[[list[slice]], tuple]) -> list[tuple]:
-        """Run ``work`` on contiguous runs of blocks, one run per thread; return the results."""
-        blocks = self._blocks()
-        n_threads = self.n_threads
-        if n_threads == 1 or self.X.size < _MIN_ENTRIES_FOR_THREADS or len(blocks) < 2:
-            return [work(blocks)]
-        n_threads = min(n_threads, len(blocks))
-        bounds = np.linspace(0, len(blocks), n_threads + 1).astype(int)
-        pool = _thread_pool(n_threads)
-        futures = [
-            pool.submit(work, blocks[bounds[i] : bounds[i + 1]]) for i in range(n_threads)
-        ]
-        return [f.result() for f in futures]
+        Parameters
+        ----------
+        coef : ndarray of shape (n_outputs, n_features)
+            V, weights of the standardized rows.
+        intercept : ndarray of shape (n_outputs,)
+            c.
+
+        Returns
+        -------
+        W : ndarray of shape (n_outputs, n_features), float64
+        b : ndarray of shape (n_outputs,), float64
+        """
+        coef = np.asarray(coef, dtype=np.float64)
+        intercept = np.asarray(intercept, dtype=np.float64)
+        if self.mean is None or self.feature_scale is None:
+            return coef, intercept
+        W = coef / self.feature_scale
+        return W, intercept - W @ self.mean
+
+    def _unfold_gradient(self, A: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Return the gradient in V of a loss term from ``A = R^T X`` and ``r = sum_n R_n``.
+
+        d/dV sum_n s_n loss_n = (A - r m^T) / s (module docstring).
+        """
+        if self.mean is None or self.feature_scale is None:
+            return A
+        A = A - np.outer(r, self.mean)
+        A /= self.feature_scale
+        return A
+
+    def _standardized(self, X_b: np.ndarray) -> np.ndarray:
+        """Return rows u = (x - m) / s of a dense block, in the block's (float) dtype.
+
+        A block that owns its memory (a densified or cast copy) is standardized in place.
+        """
+        if self.mean is None or self.feature_scale is None:
+            return X_b
+        if X_b.base is None and X_b.flags.writeable:
+            X_b -= self.mean.astype(X_b.dtype)
+            U = X_b
+        else:
+            U = X_b - self.mean.astype(X_b.dtype)
+        U /= self.feature_scale.astype(X_b.dtype)
+        return U
 
     def raw_prediction(self, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-        """Return ``X W^T + b`` of shape (n_samples, n_outputs) in ``X``'s dtype."""
-        Z = self.X @ np.asarray(coef, dtype=self.X.dtype).T
-        Z += np.asarray(intercept, dtype=self.X.dtype)
-        return Z
+        """Return ``V u_n + c`` for every row, shape (n_samples, n_outputs), compute dtype."""
+        W, b = self.fold(coef, intercept)
+        return self.kernel.raw_prediction(W, b, self.compute_dtype)
 
     # ----------------------------------------------------------------------------------------
     # objective in scikit-learn's scale
     def objective(self, coef: np.ndarray, intercept: np.ndarray) -> float:
-        """Return ``1/2 ||W||^2 + C sum_n s_n loss(t_n, W x_n + b)``: scikit-learn's scale.
+        """Return ``1/2 ||V||^2 + C sum_n s_n loss(t_n, V u_n + c)``: scikit-learn's scale.
 
         Parameters
         ----------
@@ -211,9 +271,9 @@ class LinearModelLoss:
     def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
         """Return the solver's objective and its gradient at ``w``, in one pass over ``X``.
 
-        f(w) = scale * (1/2 ||W||^2 + C sum_n s_n loss_n), with scale = 1 / (C sum_n s_n);
-        grad_W f = scale * (W + C R^T X), grad_b f = scale * C sum_n R_n, where
-        R_n = s_n * d loss_n / d z_n.
+        f(w) = scale * (1/2 ||V||^2 + C sum_n s_n loss_n), with scale = 1 / (C sum_n s_n);
+        grad_V f = scale * (V + C R^T U), grad_c f = scale * C sum_n R_n, where
+        R_n = s_n * d loss_n / d z_n and R^T U = (R^T X - r m^T) / s when folded.
 
         Parameters
         ----------
@@ -225,46 +285,19 @@ class LinearModelLoss:
         grad : ndarray of shape (n_params,), float64
         """
         coef, intercept = self.unpack(w)
-        dtype = self.compute_dtype
-        cast = dtype != self.X.dtype
-        coef_T = np.ascontiguousarray(coef.T, dtype=dtype)  # (n_features, n_outputs)
-        b = intercept.astype(dtype)
-        X, target, sw = self.X, self.target, self.sample_weight
-        per_sample_sw = sw.shape[0] == self.n_samples
-        n_outputs, n_features = self.n_outputs, self.n_features
-        loss_gradient = self.loss.loss_gradient
-
-        def work(blocks: list[slice]) -> tuple[float, np.ndarray, np.ndarray]:
-            loss_sum = 0.0
-            grad_coef = np.zeros((n_outputs, n_features))
-            grad_b = np.zeros(n_outputs)
-            for sl in blocks:
-                X_b = X[sl].astype(dtype) if cast else X[sl]
-                Z = X_b @ coef_T  # raw_prediction of the block
-                Z += b
-                loss, R = loss_gradient(target[sl], Z)
-                s = sw[sl] if per_sample_sw else sw
-                loss_sum += float(np.sum(s * loss, dtype=np.float64))
-                R *= s
-                grad_coef += R.T @ X_b  # (n_outputs, n_features), accumulated in float64
-                grad_b += R.sum(axis=0, dtype=np.float64)
-            return loss_sum, grad_coef, grad_b
-
-        parts = self._map_blocks(work)
-        loss_sum = sum(p[0] for p in parts)
-        grad_coef = parts[0][1]
-        grad_b = parts[0][2]
-        for p in parts[1:]:
-            grad_coef += p[1]
-            grad_b += p[2]
+        W, b = self.fold(coef, intercept)
+        loss_sum, A, r_sum = self.kernel.loss_gradient(
+            self.loss, W, b, self.target, self.sample_weight, self.compute_dtype
+        )
+        grad_coef = self._unfold_gradient(A, r_sum)
         C, scale = self.C, self.scale
-        # objective = 1/2 ||W||^2 + C sum_n s_n loss_n
+        # objective = 1/2 ||V||^2 + C sum_n s_n loss_n
         value = 0.5 * float(np.vdot(coef, coef)) + C * loss_sum
-        # gradient = W + C R^T X  (and C sum_n R_n for the intercept)
+        # gradient = V + C R^T U  (and C sum_n R_n for the intercept)
         grad_coef *= C
         grad_coef += coef
         if self.fit_intercept:
-            grad = np.hstack([grad_coef, C * grad_b[:, None]]).ravel()
+            grad = np.hstack([grad_coef, C * r_sum[:, None]]).ravel()
         else:
             grad = grad_coef.ravel()
         grad *= scale
@@ -276,10 +309,10 @@ class LinearModelLoss:
     def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """Return the function ``v -> H(w) v`` (Hessian of the solver's objective at ``w``).
 
-        The loss curvature at ``w`` is computed once (one pass over ``X``) and kept, of shape
-        (n_samples, n_outputs); each product then reads ``X`` once more:
-        H v = scale * (P V + C X~^T (s * hess_loss(U))), U = X~ V^T, where X~ = [X, 1] and
-        P zeroes the intercept (not penalized).
+        The loss curvature at ``w`` is computed once and kept, of shape (n_samples, n_outputs);
+        each product then costs one raw prediction and one product ``Q^T X``:
+        H v = scale * (P V' + C U~^T (s * hess_loss(Y))), Y = U~ V'^T, where U~ = [U, 1] and
+        P zeroes the intercept (not penalized). Used to check the solvers' curvature models.
 
         Parameters
         ----------
@@ -291,41 +324,22 @@ class LinearModelLoss:
             Maps an ndarray of shape (n_params,) to one of the same shape.
         """
         coef, intercept = self.unpack(w)
-        X = self.X
         dtype = self.compute_dtype
-        cast = dtype != X.dtype
         curvature = self.loss.curvature(self.raw_prediction(coef, intercept).astype(dtype))
-        n_outputs, n_features = self.n_outputs, self.n_features
         C, scale = self.C, self.scale
         hessian_product = self.loss.hessian_product
 
         def product(v: np.ndarray) -> np.ndarray:
             V, v_b = self.unpack(np.asarray(v, dtype=np.float64))
-            V_T = np.ascontiguousarray(V.T, dtype=dtype)
-            vb = v_b.astype(dtype)
-
-            def work(blocks: list[slice]) -> tuple[np.ndarray, np.ndarray]:
-                out = np.zeros((n_outputs, n_features))
-                out_b = np.zeros(n_outputs)
-                for sl in blocks:
-                    X_b = X[sl].astype(dtype) if cast else X[sl]
-                    U = X_b @ V_T
-                    U += vb
-                    Q = hessian_product(curvature[sl], U)  # loss Hessian times U, per row
-                    Q *= self._row_weight(sl)
-                    out += Q.T @ X_b
-                    out_b += Q.sum(axis=0, dtype=np.float64)
-                return out, out_b
-
-            parts = self._map_blocks(work)
-            out, out_b = parts[0]
-            for p in parts[1:]:
-                out += p[0]
-                out_b += p[1]
+            Y = self.raw_prediction(V, v_b).astype(dtype)
+            Q = hessian_product(curvature, Y)  # loss Hessian times Y, per row
+            Q *= self.sample_weight
+            q_sum = Q.sum(axis=0, dtype=np.float64)
+            out = self._unfold_gradient(self.kernel.rmatmul(Q), q_sum)
             out *= C
             out += V
             if self.fit_intercept:
-                res = np.hstack([out, C * out_b[:, None]]).ravel()
+                res = np.hstack([out, C * q_sum[:, None]]).ravel()
             else:
                 res = out.ravel()
             return res * scale
@@ -364,14 +378,15 @@ class LinearModelLoss:
         return float(self._cache["grad_at_zero"])  # type: ignore[arg-type]
 
     def gram(self) -> np.ndarray:
-        """Return ``G = X~^T diag(s) X~ / sum_n s_n`` with ``X~ = [X, 1]``, computed once.
+        """Return ``G = U~^T diag(s) U~ / sum_n s_n`` with ``U~ = [U, 1]``, computed once.
 
-        The weighted second-moment matrix of the features (with the intercept's column of ones
-        when ``fit_intercept``): the curvature model of the preconditioner. Every row counts: a
-        row subsample misses the rare pixels, and the preconditioner then amplifies exactly the
-        directions it knows least. Computed as ``Y_b^T Y_b`` with ``Y_b = sqrt(s_b) X_b`` per
-        block (a symmetric rank-k update), one pass over ``X``; cached and shared by
-        :meth:`with_C` copies. Sample weights per output (one-vs-rest) enter as their mean.
+        The weighted second-moment matrix of the rows the model sees (standardized when
+        folded), with the intercept's column of ones when ``fit_intercept``: the curvature model
+        of the preconditioner. Every row counts: a row subsample misses the rare pixels, and the
+        preconditioner then amplifies exactly the directions it knows least. Computed as
+        ``Y_b^T Y_b`` with ``Y_b = sqrt(s_b) U_b`` per dense (standardized) block, a symmetric
+        rank-k update; one pass over ``X``, cached and shared by :meth:`with_C` copies. Sample
+        weights per output (one-vs-rest) enter as their mean.
 
         Returns
         -------
@@ -379,40 +394,61 @@ class LinearModelLoss:
         """
         if "gram" in self._cache:
             return self._cache["gram"]  # type: ignore[return-value]
-        X, sw = self.X, self.sample_weight
+        sw = self.sample_weight
         n_features = self.n_features
         uniform = bool(np.all(sw == sw.flat[0]))
+        dtype = compute_dtype_of(self.kernel.stored_dtype)
 
-        def work(blocks: list[slice]) -> tuple[np.ndarray, np.ndarray, float]:
-            G = np.zeros((n_features, n_features))
+        p = n_features + self.fit_intercept
+        # Rows are taken in chunks of _GRAM_CHUNK_BLOCKS blocks; each chunk's product is
+        # accumulated (lower triangle, symmetric rank-k updates) in the blocks' dtype and added
+        # into one float64 matrix in chunk order, n_threads chunks at a time. The result does
+        # not depend on the number of threads (the same data give the same bits) and no
+        # thread holds a float64 copy.
+        G = np.zeros((p, p))
+
+        def work(blocks: list[slice]) -> tuple[np.ndarray, float, np.ndarray]:
             col_sum = np.zeros(n_features)
             total = 0.0
+            acc = np.zeros((n_features, n_features), dtype=dtype, order="F")
+            syrk = blas.ssyrk if acc.dtype == np.float32 else blas.dsyrk
             for sl in blocks:
-                X_b = X[sl]
+                U_b = self._standardized(self.kernel.dense_rows(sl, dtype))
                 if uniform:
-                    s_b = np.full(X_b.shape[0], sw.flat[0], dtype=X.dtype)
-                    Y = X_b
+                    s_b = np.full(U_b.shape[0], sw.flat[0], dtype=dtype)
+                    Y = U_b
                 else:
-                    s_b = self._row_weight(sl).mean(axis=1).astype(X.dtype)
-                    Y = X_b * np.sqrt(s_b)[:, None]
-                G += Y.T @ Y  # numpy runs A^T A as a symmetric rank-k update (syrk)
-                col_sum += s_b @ X_b
+                    s_b = self._row_weight(sl).mean(axis=1).astype(dtype)
+                    Y = U_b * np.sqrt(s_b)[:, None]
+                col_sum += s_b @ U_b
                 total += float(s_b.sum(dtype=np.float64))
-            if uniform:
-                G *= float(sw.flat[0])
-            return G, col_sum, total
+                syrk(1.0, Y, beta=1.0, c=acc, trans=1, lower=1, overwrite_c=1)
+                del Y, U_b
+            return col_sum, total, acc
 
-        parts = self._map_blocks(work)
-        G_xx, col_sum, total = parts[0]
-        for part in parts[1:]:
-            G_xx += part[0]
-            col_sum += part[1]
-            total += part[2]
-        if not self.fit_intercept:
-            G = G_xx
-        else:
-            G = np.empty((n_features + 1, n_features + 1))
-            G[:n_features, :n_features] = G_xx
+        blocks = [slice(i, min(i + _GRAM_BLOCK_ROWS, self.n_samples))
+                  for i in range(0, self.n_samples, _GRAM_BLOCK_ROWS)]
+        chunks = [blocks[i : i + _GRAM_CHUNK_BLOCKS]
+                  for i in range(0, len(blocks), _GRAM_CHUNK_BLOCKS)]
+        n_threads = max(1, min(self.n_threads, len(chunks)))
+        col_sum = np.zeros(n_features)
+        total = 0.0
+        for start in range(0, len(chunks), n_threads):
+            round_ = chunks[start : start + n_threads]
+            if len(round_) == 1:
+                parts = [work(round_[0])]
+            else:
+                pool = thread_pool(len(round_))
+                parts = [f.result() for f in [pool.submit(work, chunk) for chunk in round_]]
+            for part in parts:  # in chunk order
+                col_sum += part[0]
+                total += part[1]
+                G[:n_features, :n_features] += part[2]
+            del parts
+        _symmetrize_from_lower(G[:n_features, :n_features])
+        if uniform:
+            G[:n_features, :n_features] *= float(sw.flat[0])
+        if self.fit_intercept:
             G[-1, :n_features] = col_sum
             G[:n_features, -1] = col_sum
             G[-1, -1] = total
@@ -423,14 +459,14 @@ class LinearModelLoss:
     def curvature_blocks(self, w: np.ndarray, max_rows: int = 10_000) -> np.ndarray:
         """Return per-output blocks of the loss term's Hessian at ``w`` (solver scale).
 
-        B_k = X~^T diag(s * d_k) X~ / sum_n s_n, with d_nk the diagonal loss curvature
+        B_k = U~^T diag(s * d_k) U~ / sum_n s_n, with d_nk the diagonal loss curvature
         (sigma(1 - sigma), or p_k (1 - p_k) for the softmax). These are the exact diagonal
         blocks of the Hessian (the whole Hessian for one-vs-rest, whose problems do not
-        interact); the softmax's blocks between classes, -X~^T diag(s p_k p_j) X~, are left out.
-        For each output only the ``max_rows`` rows of largest curvature are summed exactly;
-        the others, individually small, enter as their total curvature times G
-        (:meth:`gram`), as if spread like the data. Cost: one product ``X W^T`` and
-        n_outputs rank-k updates of ``max_rows`` rows.
+        interact); the softmax's blocks between classes, -U~^T diag(s p_k p_j) U~, are left out.
+        For each output only the ``max_rows`` rows of largest curvature are summed exactly
+        (densified and standardized); the others, individually small, enter as their total
+        curvature times G (:meth:`gram`), as if spread like the data. Cost: one raw prediction
+        and n_outputs rank-k updates of ``max_rows`` rows.
 
         Parameters
         ----------
@@ -447,7 +483,8 @@ class LinearModelLoss:
         D *= self.sample_weight
         del Z
         G = self.gram()
-        X, n_features = self.X, self.n_features
+        n_features = self.n_features
+        dtype = compute_dtype_of(self.kernel.stored_dtype)
         p = n_features + self.fit_intercept
         total = self.weight_sum
         m = min(max_rows, self.n_samples)
@@ -458,11 +495,12 @@ class LinearModelLoss:
                 d = D[:, k]
                 rows = np.argpartition(-d, m - 1)[:m] if m < self.n_samples else slice(None)
                 d_rows = d[rows]
-                Y = X[rows] * np.sqrt(d_rows).astype(X.dtype)[:, None]
+                U = self._standardized(self.kernel.dense_rows(rows, dtype))
+                Y = U * np.sqrt(d_rows).astype(dtype)[:, None]
                 B = blocks[k]
                 B[:n_features, :n_features] = Y.T @ Y  # symmetric rank-k update
                 if self.fit_intercept:
-                    col = d_rows.astype(X.dtype) @ X[rows]
+                    col = d_rows.astype(dtype) @ U
                     B[-1, :n_features] = col
                     B[:n_features, -1] = col
                     B[-1, -1] = d_rows.sum()
@@ -475,7 +513,7 @@ class LinearModelLoss:
         if n_threads == 1:
             work(list(range(self.n_outputs)))
         else:
-            pool = _thread_pool(n_threads)
+            pool = thread_pool(n_threads)
             futures = [pool.submit(work, list(range(i, self.n_outputs, n_threads)))
                        for i in range(n_threads)]
             for f in futures:

@@ -7,6 +7,19 @@ Two classes give the sigmoid model of the study's derivation (``coef_`` of shape
 
 so a given C means the same model as in ``sklearn.linear_model.LogisticRegression``. Fitting is
 :func:`~mnist_logreg.linear_model._path.logistic_regression_path` with one C.
+
+``standardize=True`` makes the estimator the pipeline ``StandardScaler -> LogisticRegression``
+without building the standardized matrix. With m and s the (sample-weighted) mean and scale of
+the training rows, exactly as StandardScaler computes them (scale 1 for constant columns), the
+objective is
+
+    1/2 ||V||^2 + C * sum_n s_n loss(t_n, V (x_n - m) / s + c)
+
+(penalty on the standardized weights V), and the passes read raw rows through the fold
+W = V / s, b = c - W m: V (x - m) / s + c = W x + b (derivation and gradient in
+:mod:`._linear_loss`). ``coef_`` and ``intercept_`` are W and b, applied to raw rows; V and c are
+``standardized_coef_`` and ``standardized_intercept_``; :meth:`LogisticRegression.unfold` returns
+the equivalent fitted ``StandardScaler`` and standardized-space ``LogisticRegression``.
 """
 
 from __future__ import annotations
@@ -15,12 +28,14 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mnist_logreg.linear_model._kernels import linear_predict
 from mnist_logreg.linear_model._path import logistic_regression_path, proba_from_raw
 from mnist_logreg.linear_model._solvers import SOLVERS
 
@@ -41,7 +56,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """L2-regularized logistic regression (sigmoid for two classes, softmax for more).
 
     Minimizes ``1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b)`` (intercept not penalized),
-    scikit-learn's objective. float32 input is computed in float32 without copying ``X``.
+    scikit-learn's objective; with ``standardize=True`` the same objective on the rows
+    standardized as by StandardScaler (module docstring), without building them. ``X`` may be
+    dense (float32 is computed in float32; integer pixels are read as they are, never converted
+    whole) or scipy.sparse (CSR, CSC).
 
     Parameters
     ----------
@@ -67,12 +85,26 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         ``n_samples / (n_classes * np.bincount(y))``.
     verbose : int, default=0
         Unused; kept for scikit-learn compatibility of signatures.
+    standardize : bool, default=False
+        Fit ``StandardScaler -> LogisticRegression`` in one: learn the (sample-weighted) mean
+        and scale of the training rows and minimize the objective on standardized rows, folded
+        into raw-space weights. ``predict*`` and ``decision_function`` take raw rows.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights applied to raw rows (W = V / scale_ when ``standardize``).
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        Offset applied to raw rows (b = c - W mean_ when ``standardize``; then non-zero even
+        with ``fit_intercept=False``).
+    mean_, scale_, var_ : ndarray of shape (n_features,)
+        Only with ``standardize``: StandardScaler's ``mean_``, ``scale_`` and ``var_`` of the
+        training rows.
+    standardized_coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Only with ``standardize``: V, the weights of the standardized rows (penalized).
+    standardized_intercept_ : ndarray of shape (1,) or (n_classes,)
+        Only with ``standardize``: c.
     n_iter_ : ndarray of shape (1,)
         Solver iterations.
     n_features_in_ : int
@@ -93,6 +125,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "verbose": ["verbose"],
+        "standardize": ["boolean"],
     }
 
     _multi_class = "multinomial"
@@ -108,6 +141,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         warm_start: bool = False,
         class_weight: dict | str | None = None,
         verbose: int = 0,
+        standardize: bool = False,
     ) -> None:
         self.C = C
         self.fit_intercept = fit_intercept
@@ -117,14 +151,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.class_weight = class_weight
         self.verbose = verbose
+        self.standardize = standardize
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 is kept (and computed in float32), other dtypes become float64.
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Training data. float32 is computed in float32; integers (uint8 pixels) are kept as
+            they are and cast block by block; other dtypes become float64. Sparse CSR and CSC
+            matrices are read as compressed rows.
         y : array-like of shape (n_samples,)
             Labels, at least two distinct ones.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -135,7 +172,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        X, y = validate_data(
+            self, X, y, accept_sparse=("csr", "csc"), dtype="numeric", y_numeric=False
+        )
+        X = _as_supported_dtype(X)
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -147,14 +187,18 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         coef_init = intercept_init = None
         n_outputs = 1 if len(classes) == 2 else len(classes)
-        previous_coef = getattr(self, "coef_", None)
+        previous_coef = getattr(
+            self, "standardized_coef_" if self.standardize else "coef_", None
+        )
         if (
             self.warm_start
             and previous_coef is not None
             and previous_coef.shape == (n_outputs, X.shape[1])
         ):
             coef_init = previous_coef
-            intercept_init = getattr(self, "intercept_", None) if self.fit_intercept else None
+            intercept_init = getattr(
+                self, "standardized_intercept_" if self.standardize else "intercept_", None
+            ) if self.fit_intercept else None
         path = logistic_regression_path(
             X,
             y,
@@ -170,14 +214,84 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             intercept_init=intercept_init,
             classes=classes,
             estimator_name=type(self).__name__,
+            standardize=self.standardize,
         )
         self.classes_ = classes
         self.coef_ = path.coefs[0]
         self.intercept_ = path.intercepts[0]
+        for name in ("mean_", "scale_", "var_", "standardized_coef_", "standardized_intercept_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.standardize:
+            self.mean_ = path.mean
+            self.scale_ = path.scale
+            self.var_ = path.var
+            self.standardized_coef_ = path.standardized_coefs[0]
+            self.standardized_intercept_ = path.standardized_intercepts[0]
         self.n_iter_ = path.n_iter[:1].copy()
         self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
         return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Return raw predictions ``X @ coef_.T + intercept_`` of raw rows.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Integer rows are cast block by block (no float copy of the whole matrix).
+
+        Returns
+        -------
+        raw_prediction : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype="numeric", reset=False)
+        X = _as_supported_dtype(X)
+        scores = linear_predict(X, self.coef_, self.intercept_)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def unfold(self) -> tuple[Any, LogisticRegression]:
+        """Return the fitted pair ``(StandardScaler, LogisticRegression)`` this model equals.
+
+        Only for a model fitted with ``standardize=True``: the scaler carries ``mean_`` and
+        ``scale_``, the classifier (``standardize=False``) the standardized weights
+        ``standardized_coef_`` and ``standardized_intercept_``, so that
+        ``classifier.decision_function(scaler.transform(X))`` equals
+        ``self.decision_function(X)`` (to rounding). For model files and exports that store a
+        scaler and a linear step.
+
+        Returns
+        -------
+        scaler : sklearn.preprocessing.StandardScaler
+        classifier : LogisticRegression
+        """
+        from sklearn.preprocessing import StandardScaler
+
+        check_is_fitted(self)
+        if not self.standardize or not hasattr(self, "mean_"):
+            raise ValueError(
+                f"unfold() needs a {type(self).__name__} fitted with standardize=True."
+            )
+        scaler = StandardScaler()
+        scaler.mean_ = self.mean_.copy()
+        scaler.scale_ = self.scale_.copy()
+        scaler.var_ = self.var_.copy()
+        scaler.n_features_in_ = self.n_features_in_
+        scaler.n_samples_seen_ = 0
+        if hasattr(self, "feature_names_in_"):
+            scaler.feature_names_in_ = self.feature_names_in_
+        params = {**self.get_params(), "standardize": False}
+        classifier = type(self)(**params)
+        classifier.classes_ = self.classes_
+        classifier.coef_ = self.standardized_coef_.copy()
+        classifier.intercept_ = self.standardized_intercept_.copy()
+        classifier.n_iter_ = self.n_iter_.copy()
+        classifier.n_features_in_ = self.n_features_in_
+        for name in ("objective_", "n_evals_"):  # the same objective, the same passes
+            if hasattr(self, name):
+                setattr(classifier, name, getattr(self, name))
+        return scaler, classifier
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Return class probabilities.
@@ -215,5 +329,14 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
+
+
+def _as_supported_dtype(X: Any) -> Any:
+    """Keep float32, float64 and integer storage; widen float16 and bool to float32."""
+    if X.dtype == np.float16 or X.dtype == np.bool_:
+        return X.astype(np.float32)
+    if sp.issparse(X):
+        return X.tocsr()
+    return X

@@ -36,6 +36,9 @@ class OneVsRestLogisticRegression(LogisticRegression):
         ``{label: weight}`` multiplies the weight of every sample of that class, in every
         binary problem.
     verbose : int, default=0
+    standardize : bool, default=False
+        Fold StandardScaler's standardization of the training rows into the fit (see
+        ``LogisticRegression``); ``predict*`` take raw rows.
 
     Attributes
     ----------

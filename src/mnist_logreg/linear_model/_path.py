@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 from threadpoolctl import ThreadpoolController
 
+from mnist_logreg.linear_model._kernels import compute_dtype_of, linear_predict
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
+from mnist_logreg.linear_model._standardize import standardization
 
 __all__ = ["LogisticPath", "logistic_regression_path", "proba_from_raw"]
 
@@ -69,9 +72,10 @@ class LogisticPath:
     Cs : ndarray of shape (n_Cs,)
         The C values, ascending.
     coefs : ndarray of shape (n_Cs, n_outputs, n_features)
-        ``coef_`` at each C. n_outputs is 1 for two classes, n_classes otherwise.
+        ``coef_`` at each C, applied to raw rows. n_outputs is 1 for two classes, n_classes
+        otherwise.
     intercepts : ndarray of shape (n_Cs, n_outputs)
-        ``intercept_`` at each C (zeros without an intercept).
+        ``intercept_`` at each C (zeros without an intercept unless standardized).
     n_iter : ndarray of shape (n_Cs,)
         Solver iterations at each C.
     n_evals : ndarray of shape (n_Cs,)
@@ -81,6 +85,14 @@ class LogisticPath:
     converged : ndarray of shape (n_Cs,), bool
     classes : ndarray of shape (n_classes,)
     multi_class : {"multinomial", "ovr"}
+    mean, scale, var : ndarray of shape (n_features,) or None
+        The standardization folded into the fit (``standardize=True``; StandardScaler's
+        ``mean_``, ``scale_``, ``var_``), else None.
+    standardized_coefs : ndarray of shape (n_Cs, n_outputs, n_features)
+        The weights V of the standardized rows (the penalized ones): ``coefs * scale``; equal
+        to ``coefs`` without standardization.
+    standardized_intercepts : ndarray of shape (n_Cs, n_outputs)
+        c, with ``intercepts = c - coefs @ mean``.
     """
 
     Cs: np.ndarray
@@ -93,6 +105,11 @@ class LogisticPath:
     classes: np.ndarray
     multi_class: str
     params: dict[str, Any] = field(default_factory=dict, repr=False)
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    var: np.ndarray | None = None
+    standardized_coefs: np.ndarray | None = field(default=None, repr=False)
+    standardized_intercepts: np.ndarray | None = field(default=None, repr=False)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Return the raw predictions of every C at once: one GEMM for the whole path.
@@ -105,13 +122,13 @@ class LogisticPath:
         -------
         raw_prediction : ndarray of shape (n_Cs, n_samples, n_outputs)
         """
-        X = np.asarray(X)
-        if X.dtype not in (np.float32, np.float64):
-            X = X.astype(np.float64)
+        if not sp.issparse(X):
+            X = np.asarray(X)
         n_Cs, n_outputs, n_features = self.coefs.shape
-        # X @ [W_1; ...; W_m]^T: (n_samples, n_Cs * n_outputs)
-        stacked = self.coefs.reshape(n_Cs * n_outputs, n_features).astype(X.dtype, copy=False)
-        Z = X @ stacked.T + self.intercepts.reshape(-1).astype(X.dtype, copy=False)
+        # X @ [W_1; ...; W_m]^T: (n_samples, n_Cs * n_outputs), raw rows
+        dtype = X.dtype if X.dtype.kind == "f" else compute_dtype_of(X.dtype)
+        stacked = self.coefs.reshape(n_Cs * n_outputs, n_features).astype(dtype, copy=False)
+        Z = linear_predict(X, stacked, self.intercepts.reshape(-1).astype(dtype, copy=False))
         return Z.reshape(X.shape[0], n_Cs, n_outputs).transpose(1, 0, 2)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -140,6 +157,12 @@ class LogisticPath:
             est.intercept_ = self.intercepts[i].copy()
             est.n_iter_ = np.array([self.n_iter[i]], dtype=np.int32)
             est.n_features_in_ = self.coefs.shape[2]
+            if self.mean is not None and self.standardized_coefs is not None:
+                est.mean_ = self.mean.copy()
+                est.scale_ = self.scale.copy()
+                est.var_ = self.var.copy()
+                est.standardized_coef_ = self.standardized_coefs[i].copy()
+                est.standardized_intercept_ = self.standardized_intercepts[i].copy()
             out.append(est)
         return out
 
@@ -238,6 +261,8 @@ def logistic_regression_path(
     classes: np.ndarray | None = None,
     warn: bool = True,
     estimator_name: str = "logistic_regression_path",
+    standardize: bool = False,
+    kernel: str = "auto",
 ) -> LogisticPath:
     """Fit logistic regression for each C in ``Cs``, warm-starting each from the previous one.
 
@@ -246,10 +271,16 @@ def logistic_regression_path(
     (``multi_class="multinomial"``) or K independent sigmoid problems solved as one batched
     problem (``multi_class="ovr"``) for more.
 
+    With ``standardize=True`` the rows are standardized as StandardScaler would (mean and scale
+    of these rows, weighted by ``sample_weight``) without building the standardized matrix:
+    the objective is that of ``StandardScaler -> LogisticRegression`` (penalty on the
+    standardized weights), folded into raw-space weights (:mod:`._linear_loss`).
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64
-        Computations run in this dtype and ``X`` is never copied: pass float32 for speed.
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        Float32, float64 or integer (uint8 pixels); never copied into another dtype whole.
+        Products run in float32 for float32 and integers of up to 16 bits, else float64.
     y : ndarray of shape (n_samples,)
         Labels.
     Cs : sequence of float
@@ -270,7 +301,8 @@ def logistic_regression_path(
     solver : str, default="auto"
         A name of :data:`~mnist_logreg.linear_model._solvers.SOLVERS`, or "auto".
     coef_init : ndarray of shape (n_outputs, n_features), default=None
-        Starting coefficients for the first C (zeros otherwise).
+        Starting coefficients for the first C (zeros otherwise), of the standardized rows when
+        ``standardize``.
     intercept_init : ndarray of shape (n_outputs,), default=None
     classes : ndarray of shape (n_classes,), default=None
         Sorted labels (``np.unique(y)`` if None); at least two.
@@ -278,14 +310,24 @@ def logistic_regression_path(
         Emit a ``ConvergenceWarning`` for each C that stops before meeting ``tol``.
     estimator_name : str, default="logistic_regression_path"
         Name used in warnings.
+    standardize : bool, default=False
+        Fold StandardScaler's standardization of ``X`` into the fit (see above).
+    kernel : str, default="auto"
+        Pass kernel (:data:`~mnist_logreg.linear_model._kernels.KERNELS`); "auto" chooses from
+        the input's storage.
 
     Returns
     -------
     path : LogisticPath
     """
-    X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    else:
+        X = np.asarray(X)
+        if X.dtype.kind not in "fuib":
+            X = X.astype(np.float64)
+        elif X.dtype == np.float16 or X.dtype == np.bool_:
+            X = X.astype(np.float32)
     y = np.asarray(y)
     if classes is None:
         classes = np.unique(y)
@@ -297,8 +339,11 @@ def logistic_regression_path(
     Cs_sorted = np.sort(np.asarray(Cs, dtype=np.float64).ravel())
     if Cs_sorted.size == 0 or not np.all(Cs_sorted > 0):
         raise ValueError(f"Every C must be a float > 0. Got {list(np.asarray(Cs))!r} instead.")
-    dtype = X.dtype
+    dtype = compute_dtype_of(X.dtype)
     loss, target, y_index = _encode_targets(y, classes, multi_class, dtype)
+    mean = scale = var = None
+    if standardize:
+        mean, scale, var = standardization(X, sample_weight)
     weights = _weights(sample_weight, class_weight, y, y_index, classes, multi_class, dtype)
     n_threads = _available_threads()
     n_outputs = target.shape[1]
@@ -310,7 +355,7 @@ def logistic_regression_path(
     if solver == "auto":
         solver_name = "lbfgs" if X.shape[1] < 2048 else "lbfgs-plain"
     solve = get_solver(solver_name)
-    coefs = np.empty((len(Cs_sorted), n_outputs, n_features))
+    coefs = np.empty((len(Cs_sorted), n_outputs, n_features))  # V, standardized rows
     intercepts = np.zeros((len(Cs_sorted), n_outputs))
     n_iter = np.zeros(len(Cs_sorted), dtype=np.int32)
     n_evals = np.zeros(len(Cs_sorted), dtype=np.int64)
@@ -322,7 +367,7 @@ def logistic_regression_path(
     with _blas_controller().limit(limits=1, user_api="blas"):
         base = LinearModelLoss(
             loss, X, target, weights, C=Cs_sorted[0], fit_intercept=fit_intercept,
-            n_threads=n_threads,
+            n_threads=n_threads, mean=mean, scale=scale, kernel=kernel,
         )
         if coef_init is not None:
             coef0 = np.asarray(coef_init, dtype=np.float64)
@@ -376,10 +421,19 @@ def logistic_regression_path(
                     ConvergenceWarning,
                     stacklevel=2,
                 )
+    raw_coefs, raw_intercepts = coefs, intercepts
+    if standardize:
+        # raw-space model: W = V / s, b = c - W m (the fold of _linear_loss)
+        raw_coefs = coefs / scale
+        raw_intercepts = intercepts - raw_coefs @ mean
+    params = {"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
+              "solver": solver, "class_weight": class_weight}
+    if standardize:
+        params["standardize"] = True
     return LogisticPath(
-        Cs=Cs_sorted, coefs=coefs, intercepts=intercepts, n_iter=n_iter, n_evals=n_evals,
-        objectives=objectives, converged=converged, classes=np.asarray(classes),
-        multi_class=multi_class,
-        params={"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
-                "solver": solver, "class_weight": class_weight},
+        Cs=Cs_sorted, coefs=raw_coefs, intercepts=raw_intercepts, n_iter=n_iter,
+        n_evals=n_evals, objectives=objectives, converged=converged,
+        classes=np.asarray(classes), multi_class=multi_class, params=params,
+        mean=mean, scale=scale, var=var, standardized_coefs=coefs,
+        standardized_intercepts=intercepts,
     )

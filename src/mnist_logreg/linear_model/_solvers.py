@@ -224,8 +224,21 @@ def _inverse_with_penalty(M: np.ndarray, objective: Objective) -> np.ndarray:
         return np.linalg.pinv(M, hermitian=True)
     inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
     # dpotri fills the lower triangle only
-    inverse = np.tril(inverse) + np.tril(inverse, -1).T
+    _symmetrize_from_lower(inverse)
     return inverse
+
+
+def _symmetrize_from_lower(A: np.ndarray, block: int = 128) -> None:
+    """Copy the lower triangle of square ``A`` onto its upper one, in place, block by block.
+
+    (``np.tril(A) + np.tril(A, -1).T`` would allocate three more matrices of A's size.)
+    """
+    n = A.shape[0]
+    for r0 in range(0, n, block):
+        r1 = min(r0 + block, n)
+        diagonal = A[r0:r1, r0:r1]
+        diagonal[np.triu_indices(r1 - r0, 1)] = diagonal.T[np.triu_indices(r1 - r0, 1)]
+        A[r0:r1, r1:] = A[r1:, r0:r1].T
 
 
 Preconditioner = SharedPreconditioner | BlockPreconditioner

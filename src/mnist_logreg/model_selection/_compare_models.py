@@ -4,7 +4,7 @@ Every model is a scikit-learn Pipeline that starts from raw pixels, so every fit
 outer refit, final model) learns its own preprocessing from its own training rows:
 
 ==========  ==============================================================================
-``lr``      PixelScaler -> StandardScaler -> LogisticRegression (ours; C)
+``lr``      LogisticRegression(standardize=True): StandardScaler -> LR folded (ours; C)
 ``svm``     PixelScaler -> SVC (kernel rbf or poly of degree 3, C, gamma="scale")
 ``knn``     PixelScaler -> KNeighborsClassifier (n_neighbors, weights; brute-force euclidean)
 ``tree``    PixelScaler -> DecisionTreeClassifier (max_depth)
@@ -179,7 +179,9 @@ def _scale(pixel_max: float) -> tuple[str, PixelScaler]:
 def _build_lr(
     params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
 ) -> Pipeline:
-    return _pipeline.build_model(float(params["C"]), pixel_max=pixel_max)
+    # StandardScaler -> LogisticRegression folded into one fit on raw pixels (no float copy)
+    return Pipeline([("classifier", _pipeline.build_classifier(float(params["C"]),
+                                                               standardize=True))])
 
 
 def _build_svm(
@@ -346,11 +348,14 @@ def _score_lr(
     pixel_max: float,
     random_state: int,
 ) -> np.ndarray:
-    """All Cs as one warm-started path on the standardized pixels."""
-    preprocessor = _pipeline.build_preprocessor(pixel_max)
-    Z_train = preprocessor.fit_transform(X_train)
-    Z_val = preprocessor.transform(X_val)
-    return _score_c_path(Z_train, y_train, Z_val, y_val, [p["C"] for p in candidates])
+    """All Cs as one warm-started path on the standardized pixels (standardization folded)."""
+    Cs_arr = np.asarray([p["C"] for p in candidates], dtype=float)
+    order = np.argsort(Cs_arr, kind="stable")
+    estimators = _pipeline.fit_folded_path(X_train, y_train, Cs_arr[order])
+    scores = np.empty(Cs_arr.size)
+    for position, estimator in zip(order, estimators, strict=True):
+        scores[position] = _accuracy(y_val, estimator.predict(X_val))
+    return scores
 
 
 def _score_c_path(

@@ -1,8 +1,12 @@
 """The model of the study as one scikit-learn Pipeline: scale -> standardize -> classifier.
 
-Every fit (inner path, outer refit, final model) builds its own pipeline from raw pixels, so
-StandardScaler only ever sees the training rows of that fit: no validation or test row leaks
-into the standardization statistics.
+Every fit (inner path, outer refit, final model) standardizes with statistics of its own training
+rows only: no validation or test row leaks into the standardization. The fits themselves read
+the raw pixels (uint8 stays uint8) with the standardization folded into the classifier
+(``LogisticRegression(standardize=True)``: the objective of StandardScaler -> LogisticRegression
+without building the standardized float matrix); a fitted model is then returned as the same
+three-step pipeline as before (:func:`unfolded_pipeline`), so model files, exports, serving and
+the report see the same model.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.linear_model import (
@@ -19,7 +24,7 @@ from mnist_logreg.linear_model import (
     OneVsRestLogisticRegression,
     logistic_regression_path,
 )
-from mnist_logreg.preprocessing import make_preprocessor
+from mnist_logreg.preprocessing import PixelScaler, make_preprocessor
 
 Strategy = str  # "multinomial" or "ovr", checked by validate_strategy
 STRATEGIES: tuple[str, ...] = ("multinomial", "ovr")
@@ -88,3 +93,86 @@ def build_model(
     return Pipeline(
         [*preprocessor.steps, ("classifier", build_classifier(C, strategy, **solver_options))]
     )
+
+
+def fit_folded_path(
+    X: Any,
+    y: np.ndarray,
+    Cs: Sequence[float] | np.ndarray,
+    *,
+    strategy: Strategy = "multinomial",
+    **solver_options: Any,
+) -> list[Any]:
+    """Fit the standardized classifier at each C on raw rows, as one warm-started path.
+
+    Equivalent to :func:`fit_classifier_path` on ``StandardScaler().fit_transform(X)`` (pixel
+    scaling does not change standardized rows), without building that matrix.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        Raw training rows (uint8 pixels are read as they are).
+    y : ndarray of shape (n_samples,)
+    Cs : sequence of float
+    strategy : {"multinomial", "ovr"}
+    **solver_options
+        ``tol``, ``max_iter``, ``solver`` of :func:`logistic_regression_path`.
+
+    Returns
+    -------
+    estimators : list
+        One fitted classifier per C (``standardize=True``: ``predict*`` take raw rows).
+    """
+    validate_strategy(strategy)
+    multi_class: Any = strategy
+    path = logistic_regression_path(
+        X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, standardize=True,
+        **solver_options,
+    )
+    return path.estimators()
+
+
+def unfolded_pipeline(classifier: Any, pixel_max: float) -> Pipeline:
+    """Return ``scale -> standardize -> classifier`` equal to a ``standardize=True`` classifier.
+
+    The folded classifier learnt the mean m and scale s of raw pixels; on pixels / pixel_max
+    those are m / pixel_max and s / pixel_max (1 for constant columns in both spaces), and the
+    standardized rows, hence the standardized weights, are the same.
+
+    Parameters
+    ----------
+    classifier : LogisticRegression or OneVsRestLogisticRegression
+        Fitted with ``standardize=True``.
+    pixel_max : float
+
+    Returns
+    -------
+    model : Pipeline
+        Fitted ``[("scale", PixelScaler), ("standardize", StandardScaler), ("classifier", ...)]``.
+    """
+    raw_scaler, inner = classifier.unfold()
+    preprocessor = make_preprocessor(pixel_max)
+    pixel_scaler: PixelScaler = preprocessor.steps[0][1]
+    pixel_scaler.fit(np.zeros((1, classifier.n_features_in_), dtype=np.float32))
+    scaler: StandardScaler = preprocessor.steps[1][1]
+    constant = (raw_scaler.scale_ == 1.0) & (raw_scaler.var_ < 0.5)
+    scaler.mean_ = raw_scaler.mean_ / pixel_max
+    scaler.var_ = raw_scaler.var_ / pixel_max**2
+    scaler.scale_ = np.where(constant, 1.0, raw_scaler.scale_ / pixel_max)
+    scaler.n_features_in_ = raw_scaler.n_features_in_
+    scaler.n_samples_seen_ = raw_scaler.n_samples_seen_
+    return Pipeline([*preprocessor.steps, ("classifier", inner)])
+
+
+def fit_model(
+    X: Any, y: np.ndarray, C: float, *, pixel_max: float, strategy: Strategy = "multinomial",
+    **solver_options: Any,
+) -> Pipeline:
+    """Fit the study model on raw rows (standardization folded) and return it as the pipeline.
+
+    Same model as ``build_model(C, ...).fit(X, y)`` (to the solver's tolerance) without the
+    float copies of ``X`` that the pipeline's transformers make.
+    """
+    classifier = build_classifier(C, strategy, standardize=True, **solver_options)
+    classifier.fit(X, y)
+    return unfolded_pipeline(classifier, pixel_max)

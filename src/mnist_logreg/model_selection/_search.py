@@ -168,11 +168,12 @@ def score_path_on_split(
     X = resolve_shared(X)
     train_rows, test_rows = rows[train], rows[test]
     with threadpool_limits(limits=blas_threads):
-        preprocessor = _pipeline.build_preprocessor(pixel_max)
-        X_train = preprocessor.fit_transform(np.asarray(X[train_rows]))
-        X_test = preprocessor.transform(np.asarray(X[test_rows]))
+        # raw rows: the standardization (fitted on the inner training rows only) is folded into
+        # the classifiers, whose predict* read raw rows
+        X_train = np.asarray(X[train_rows])
+        X_test = np.asarray(X[test_rows])
         scorer = get_scorer(scoring)
-        estimators = _pipeline.fit_classifier_path(
+        estimators = _pipeline.fit_folded_path(
             X_train, y[train_rows], Cs, strategy=strategy, **(solver_options or {})
         )
         scores = np.array([scorer(est, X_test, y[test_rows]) for est in estimators])
@@ -227,11 +228,11 @@ def refit_and_predict(
     X = resolve_shared(X)
     eval_X = resolve_shared(eval_X)
     with threadpool_limits(limits=blas_threads):
-        model = _pipeline.build_model(
-            C, pixel_max=pixel_max, strategy=strategy, **(solver_options or {})
-        )
         start = time.perf_counter()
-        model.fit(np.asarray(X[train_rows]), y[train_rows])
+        model = _pipeline.fit_model(
+            np.asarray(X[train_rows]), y[train_rows], C, pixel_max=pixel_max,
+            strategy=strategy, **(solver_options or {}),
+        )
         seconds = time.perf_counter() - start
         # float32 models give float32 probabilities; metrics want rows summing to 1 in float64.
         proba = np.asarray(model.predict_proba(np.asarray(eval_X)), dtype=np.float64)
