@@ -675,3 +675,28 @@ def test_fuzz_resealed_metadata_edits_load_or_raise(
     entries["metadata.npy"] = _json_entry(meta)
     path = _write(_reseal(entries), tmp_path / "fuzz.npz")
     _assert_valid_or_error(path, digits.X_test[:5])
+
+
+@pytest.mark.parametrize("estimator", ["LogisticRegression", "OneVsRestLogisticRegression"])
+def test_folded_classifier_is_stored_unfolded_and_predicts_the_same(
+    estimator, digits, tmp_path
+) -> None:
+    """Test that a standardize=True classifier saves as scaler + classifier, same predictions."""
+    from sklearn.pipeline import Pipeline
+
+    from mnist_logreg import linear_model
+    from mnist_logreg.preprocessing import PixelScaler
+
+    folded = getattr(linear_model, estimator)(C=0.5, standardize=True)
+    model = Pipeline([("scale", PixelScaler(pixel_max=16)), ("classifier", folded)])
+    model.fit(digits.X_train, digits.y_train)
+    path = tmp_path / "folded.npz"
+    save_model(model, path, extra={**EXTRA, "class_names": list(digits.class_names)})
+    loaded = load_model(path)
+    kinds = [type(step).__name__ for _, step in loaded.steps]
+    assert kinds == ["PixelScaler", "StandardScaler", estimator]
+    assert loaded.steps[-1][1].standardize is False
+    np.testing.assert_allclose(
+        loaded.predict_proba(digits.X_test), model.predict_proba(digits.X_test), atol=1e-6
+    )
+    assert np.array_equal(loaded.predict(digits.X_test), model.predict(digits.X_test))

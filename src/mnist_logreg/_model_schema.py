@@ -83,6 +83,13 @@ def _boolean(value: Any, field_name: str) -> bool:
     return value
 
 
+def _false(value: Any, field_name: str) -> bool:
+    # a classifier fitted with standardize=True is stored unfolded (persistence._steps_of)
+    if value is not False:
+        raise _fail(field_name, "false (folded classifiers are stored unfolded)", value)
+    return value
+
+
 def _integer(low: int, high: int | None = None) -> Check:
     def check(value: Any, field_name: str) -> int:
         if (
@@ -288,6 +295,7 @@ _CLASSIFIER_PARAMS: dict[str, Check] = {
     "warm_start": _boolean,
     "class_weight": _class_weight,
     "verbose": _integer(0),
+    "standardize": _false,
 }
 _CLASSIFIER_ATTRIBUTES: dict[str, Check] = {
     "n_features_in_": _integer(1),

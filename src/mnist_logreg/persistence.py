@@ -195,9 +195,21 @@ def _json_value(value: Any) -> Any:
 
 
 def _steps_of(model: Any) -> list[tuple[str, Any]]:
-    if isinstance(model, Pipeline):
-        return list(model.steps)
-    return [("model", model)]
+    """The steps a file stores: a classifier fitted with ``standardize=True`` is stored unfolded.
+
+    Its ``unfold()`` gives the StandardScaler and the classifier on standardized rows that it
+    equals exactly (W = V / s, b = c - W m), so a model file always holds plain, checkable
+    steps and older readers of the format need nothing new.
+    """
+    steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
+    stored: list[tuple[str, Any]] = []
+    for name, step in steps:
+        if getattr(step, "standardize", False) and hasattr(step, "unfold"):
+            scaler, classifier = step.unfold()
+            stored += [(f"{name}_standardize", scaler), (name, classifier)]
+        else:
+            stored.append((name, step))
+    return stored
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
