@@ -40,7 +40,7 @@ from mnist_logreg.cli._run_folder import (
 )
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import NestedCVConfig, count_tasks, make_runner
+from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks, make_runner
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.persistence import save_model
 from mnist_logreg.study import (
@@ -206,7 +206,7 @@ def _run_with_progress(
             "outer folds", total=config.nested.outer, completed=len(completed), unit=""
         )
 
-        def on_task(kind: str) -> None:
+        def on_task(done: TaskDone) -> None:
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:

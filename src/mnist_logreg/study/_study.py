@@ -30,6 +30,7 @@ from mnist_logreg.evaluation import (
 from mnist_logreg.model_selection import (
     FINAL,
     FoldOutcome,
+    TaskDone,
     TaskRunner,
     count_tasks,
     run_nested_cv,
@@ -148,7 +149,7 @@ def run_study(
     runner: TaskRunner | None = None,
     completed_folds: Mapping[int, dict[str, Any]] | None = None,
     on_fold: Callable[[dict[str, Any]], None] | None = None,
-    on_task: Callable[[str], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
 ) -> StudyResult:
     """Run the study on ``dataset`` and return its results, figures and reports.
 
