@@ -34,15 +34,13 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection._compare_models import (
     MODEL_NAMES,
     ModelBudget,
-    estimate_seconds,
-    fitted_nbytes,
     get_model,
-    model_details,
     parse_models,
     predict_scores,
 )
 from mnist_logreg.model_selection._engine import Call, SearchPlan, TaskDone, run_plans
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner, resolve_shared
+from mnist_logreg.model_selection._model_size import fitted_nbytes
 from mnist_logreg.model_selection._nested import (
     FINAL,
     MAX_FOLDS,
@@ -296,7 +294,7 @@ def fit_and_predict(
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
         "model_bytes": fitted_nbytes(model),
-        "details": model_details(spec, model),
+        "details": spec.details(model),
     }
 
 
@@ -362,7 +360,7 @@ def plan_cost(
     total = 0.0
     n_val = n_train // config.outer
     for name in config.models:
-        budget = config.budget(name)
+        budget, cost = config.budget(name), get_model(name).cost
         for number in [*range(1, config.outer + 1), FINAL]:
             if (name, number) in skip:
                 continue
@@ -370,12 +368,8 @@ def plan_cost(
             n_search = rows if budget.search_rows is None else min(budget.search_rows, rows)
             cands = config.candidates(name, number)
             inner_val = n_search // budget.inner
-            total += budget.inner * estimate_seconds(
-                name, n_search - inner_val, inner_val, n_features, cands
-            )
-            total += estimate_seconds(
-                name, rows, n_test if number == FINAL else n_val, n_features, [cands[0]]
-            )
+            total += budget.inner * cost(n_search - inner_val, inner_val, n_features, cands)
+            total += cost(rows, n_test if number == FINAL else n_val, n_features, [cands[0]])
     return total
 
 
@@ -439,7 +433,7 @@ def run_model_comparison(
     shared = (pixel_max, config.random_state, blas_threads)
 
     def plan(name: str, number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
-        budget = config.budget(name)
+        budget, cost = config.budget(name), get_model(name).cost
         search_rows = config.search_rows(name, number, rows, y)
         inner = inner_splits(y[search_rows], budget.inner, config.search_seed(number))
         n_eval = len(X_test) if eval_rows is None else len(eval_rows)
@@ -449,7 +443,7 @@ def run_model_comparison(
         for a, b in inner:
             train, val = search_rows[a], search_rows[b]
             splits.append((_search_task, (name, X_shared, y, train, val, candidates, *shared), {}))
-            costs.append(estimate_seconds(name, len(train), len(val), n_features, candidates))
+            costs.append(cost(len(train), len(val), n_features, candidates))
 
         def refit(table: np.ndarray) -> Call:
             params = candidates[_best(table)]
@@ -460,7 +454,7 @@ def run_model_comparison(
             return _outcome(name, number, candidates, table, seconds, result, classes,
                             rows=rows, eval_rows=eval_rows, n_search=len(search_rows))
 
-        refit_cost = estimate_seconds(name, len(rows), n_eval, n_features, [candidates[0]])
+        refit_cost = cost(len(rows), n_eval, n_features, [candidates[0]])
         return SearchPlan(name, number, splits, costs, refit_cost, refit, finish)
 
     plans = [
