@@ -58,13 +58,13 @@ from mnist_logreg.study import (
 
 STUDY = StudyConfig(
     dataset="digits",
-    nested=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
+    protocol=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
     max_train=400,
     n_bootstrap=0,
 )
 COMPARE = ComparisonConfig(
     dataset="digits",
-    compare=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
+    protocol=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
     max_train=600,
     n_bootstrap=0,
 )
@@ -154,7 +154,7 @@ def mutate_field(rng: random.Random, data: bytes) -> bytes:
 
 def sound_study(record: dict[str, Any], expect: StudyExpectations) -> bool:
     """Whether an accepted study record holds what the summary relies on."""
-    nested = expect.config.nested
+    nested = expect.config.protocol
     fold = record["fold"]
     return bool(
         1 <= fold <= nested.outer

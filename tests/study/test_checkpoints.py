@@ -33,13 +33,13 @@ from mnist_logreg.study import (
 
 STUDY = StudyConfig(
     dataset="digits",
-    nested=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
+    protocol=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
     max_train=400,
     n_bootstrap=0,
 )
 COMPARE = ComparisonConfig(
     dataset="digits",
-    compare=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
+    protocol=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
     max_train=600,
     n_bootstrap=0,
 )
@@ -206,7 +206,7 @@ JSON = st.recursive(
 
 def _assert_sound_study_record(record: dict[str, Any], expect: StudyExpectations) -> None:
     """What the summary relies on holds for an accepted record."""
-    nested = expect.config.nested
+    nested = expect.config.protocol
     assert 1 <= record["fold"] <= nested.outer
     assert [c["C"] for c in record["candidates"]] == list(nested.candidates_for(record["fold"]))
     assert all(len(c["split_scores"]) == nested.inner for c in record["candidates"])

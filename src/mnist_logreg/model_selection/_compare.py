@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -74,6 +74,9 @@ class CompareConfig:
     budgets : mapping of str to ModelBudget, optional
         Per-model budgets replacing the defaults (tests, resumed runs).
     """
+
+    command: ClassVar[str] = "compare"
+    """The command that runs this protocol (its run folders and messages name it)."""
 
     models: tuple[str, ...] = MODEL_NAMES
     outer: int = 3
@@ -163,6 +166,7 @@ class CompareConfig:
             "quick": self.quick,
             "seed": self.random_state,
             "budgets": {name: self.budget(name).to_dict() for name in self.models},
+            "scoring": "accuracy",
         }
 
     @classmethod

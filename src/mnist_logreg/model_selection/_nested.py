@@ -20,9 +20,9 @@ resumed run equals an uninterrupted one. The tasks run on the one nested-CV sche
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -76,6 +76,9 @@ def check_int(value: Any, name: str, low: int, high: int) -> None:
 class NestedCVConfig:
     """The protocol's settings; defaults are the reference study's."""
 
+    command: ClassVar[str] = "study"
+    """The command that runs this protocol (its run folders and messages name it)."""
+
     outer: int = 6
     inner: int = 5
     n_candidates: int = 10
@@ -103,6 +106,37 @@ class NestedCVConfig:
         check_int(self.random_state, "random_state", 0, MAX_SEED)
         if not isinstance(self.solver_options, dict):
             raise InputError("The 'solver_options' parameter must be a mapping.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (part of the ``config`` block of metrics.json)."""
+        return {
+            "outer": self.outer,
+            "inner": self.inner,
+            "candidates": self.n_candidates,
+            "c_min": self.c_min,
+            "c_max": self.c_max,
+            "sampling": self.sampling,
+            "scoring": self.scoring,
+            "strategy": self.strategy,
+            "seed": self.random_state,
+            "solver_options": dict(self.solver_options),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NestedCVConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            outer=int(data["outer"]),
+            inner=int(data["inner"]),
+            n_candidates=int(data["candidates"]),
+            c_min=float(data["c_min"]),
+            c_max=float(data["c_max"]),
+            sampling=str(data["sampling"]),
+            scoring=str(data["scoring"]),
+            strategy=str(data["strategy"]),
+            random_state=int(data["seed"]),
+            solver_options=dict(data.get("solver_options") or {}),
+        )
 
     def validate_for(self, y: np.ndarray) -> None:
         """Check that every class has enough training rows for the outer and inner splits."""

@@ -4,7 +4,13 @@ This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers a
 data; the ``study`` command writes it to a run folder.
 """
 
-from mnist_logreg.study._config import MAX_BOOTSTRAP, StudyConfig, validate_run_sizes
+from mnist_logreg.study._config import (
+    MAX_BOOTSTRAP,
+    ComparisonConfig,
+    RunConfig,
+    StudyConfig,
+    validate_run_sizes,
+)
 from mnist_logreg.study._study import (
     FIGURE_FILES,
     SCHEMA_VERSION,
@@ -20,6 +26,8 @@ __all__ = [
     "FIGURE_FILES",
     "MAX_BOOTSTRAP",
     "SCHEMA_VERSION",
+    "ComparisonConfig",
+    "RunConfig",
     "StudyConfig",
     "StudyResult",
     "fold_record",
@@ -42,7 +50,6 @@ from mnist_logreg.study._checkpoints import (
 )
 from mnist_logreg.study._compare import (
     QUICK_MAX_TRAIN,
-    ComparisonConfig,
     ComparisonResult,
     outcome_record,
     run_comparison,
@@ -51,7 +58,6 @@ from mnist_logreg.study._compare import (
 
 __all__ += [
     "QUICK_MAX_TRAIN",
-    "ComparisonConfig",
     "ComparisonResult",
     "outcome_record",
     "run_comparison",

@@ -38,8 +38,8 @@ from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, outer_splits
-from mnist_logreg.study._compare import VALIDATION_METRICS, ComparisonConfig
-from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._compare import VALIDATION_METRICS
+from mnist_logreg.study._config import ComparisonConfig, StudyConfig
 from mnist_logreg.study._study import subsample_rows
 
 CHECKPOINTS = "checkpoints"
@@ -371,7 +371,7 @@ class StudyExpectations:
         y_train : ndarray of shape (n_samples,)
             All the dataset's training labels (``max_train`` is applied here).
         """
-        nested = config.nested
+        nested = config.protocol
         rows = subsample_rows(y_train, config.max_train, nested.random_state)
         y = np.asarray(y_train)[rows]
         splits = outer_splits(y, nested.outer, nested.random_state)
@@ -409,7 +409,7 @@ def _study_record(data: bytes, name: str, expect: StudyExpectations) -> dict[str
     match = STUDY_NAME.fullmatch(name)
     if match is None:
         raise _Invalid("is not a file the study writes (fold-K.json)")
-    nested = expect.config.nested
+    nested = expect.config.protocol
     record = _dict(_parse_json(data), "the checkpoint")
     _digest(record, expect.digest)
     fold = _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
@@ -508,7 +508,7 @@ class CompareExpectations:
         n_test : int
             Rows of the test set.
         """
-        cv = config.compare
+        cv = config.protocol
         rows = subsample_rows(y_train, config.max_train, cv.random_state)
         y = np.asarray(y_train)[rows]
         splits = outer_splits(y, cv.outer, cv.random_state)
@@ -519,7 +519,7 @@ class CompareExpectations:
     def candidates(self, model: str, fold: int) -> list[Any]:
         """The candidates of ``model`` in search ``fold``, as they read back from JSON."""
         if (model, fold) not in self._candidates:
-            drawn = self.config.compare.candidates(model, fold)
+            drawn = self.config.protocol.candidates(model, fold)
             self._candidates[(model, fold)] = json.loads(_dumps(drawn))
         return self._candidates[(model, fold)]
 
@@ -563,7 +563,7 @@ def _compare_record(
     if match is None or match["ext"] != "json":
         raise _Invalid("is not a file the comparison writes (<model>-fold-K.json, "
                        "<model>-final.json)")
-    cv = expect.config.compare
+    cv = expect.config.protocol
     name_fold = FINAL if match["fold"] is None else int(match["fold"])
     if match["model"] not in cv.models:
         raise _Invalid(f"model {match['model']!r} is not one of this run's "
