@@ -53,14 +53,14 @@ from mnist_logreg.model_selection import (
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
     QUICK_MAX_TRAIN,
-    CompareExpectations,
     ComparisonConfig,
     ComparisonResult,
-    read_compare_checkpoints,
+    Expectations,
+    read_checkpoints,
     run_comparison,
     subsample_rows,
     training_rows,
-    write_compare_checkpoint,
+    write_checkpoint,
 )
 
 
@@ -112,9 +112,9 @@ def compare_cli(
         dataset_obj = load_dataset(config.dataset)
         with flags_named():
             config.protocol.validate_for(_labels_used(dataset_obj, config))
-        completed = read_compare_checkpoints(
+        completed = read_checkpoints(
             resume,
-            CompareExpectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
+            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
         )
         (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(f"Resuming {resume} with its saved settings; {len(completed)} of "
@@ -199,7 +199,7 @@ def _run_with_progress(
             progress.advance(work, done.estimated_seconds)
 
         def on_checkpoint(record: dict[str, Any]) -> None:
-            write_compare_checkpoint(folder, record, config)
+            write_checkpoint(folder, record, config)
             progress.advance(searches)
             fold = int(record["fold"])
             where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"

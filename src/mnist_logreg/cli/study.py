@@ -45,14 +45,14 @@ from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.persistence import save_model
 from mnist_logreg.study import (
     FIGURE_FILES,
+    Expectations,
     StudyConfig,
-    StudyExpectations,
     StudyResult,
-    read_study_checkpoints,
+    read_checkpoints,
     run_study,
     subsample_rows,
+    write_checkpoint,
 )
-from mnist_logreg.study import write_study_checkpoint as write_checkpoint
 
 HEADLINE = (
     ("accuracy", "Accuracy"),
@@ -123,8 +123,9 @@ def study_cli(
         dataset_obj = load_dataset(config.dataset)
         with flags_named():
             config.protocol.validate_for(_labels_used(dataset_obj, config))
-        completed = read_study_checkpoints(
-            resume, StudyExpectations.from_labels(config, dataset_obj.y_train)
+        completed = read_checkpoints(
+            resume,
+            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
         )
         (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(

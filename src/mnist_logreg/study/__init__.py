@@ -38,15 +38,12 @@ __all__ = [
     "versions",
 ]
 from mnist_logreg.study._checkpoints import (
-    CompareExpectations,
-    StudyExpectations,
+    Expectations,
     config_digest,
     parse_compare_checkpoint,
     parse_study_checkpoint,
-    read_compare_checkpoints,
-    read_study_checkpoints,
-    write_compare_checkpoint,
-    write_study_checkpoint,
+    read_checkpoints,
+    write_checkpoint,
 )
 from mnist_logreg.study._compare import (
     QUICK_MAX_TRAIN,
@@ -65,13 +62,10 @@ __all__ += [
 ]
 
 __all__ += [
-    "CompareExpectations",
-    "StudyExpectations",
+    "Expectations",
     "config_digest",
     "parse_compare_checkpoint",
     "parse_study_checkpoint",
-    "read_compare_checkpoints",
-    "read_study_checkpoints",
-    "write_compare_checkpoint",
-    "write_study_checkpoint",
+    "read_checkpoints",
+    "write_checkpoint",
 ]
