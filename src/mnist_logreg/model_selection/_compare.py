@@ -38,7 +38,13 @@ from mnist_logreg.model_selection._compare_models import (
     parse_models,
     predict_scores,
 )
-from mnist_logreg.model_selection._engine import Call, SearchPlan, TaskDone, run_plans
+from mnist_logreg.model_selection._engine import (
+    TASK_BLAS_THREADS,
+    Call,
+    SearchPlan,
+    TaskDone,
+    run_plans,
+)
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner, resolve_shared
 from mnist_logreg.model_selection._model_size import fitted_nbytes
 from mnist_logreg.model_selection._nested import (
@@ -428,13 +434,8 @@ def run_model_comparison(
 
     X_shared = runner.share(X)
     X_test_shared = runner.share(X_test)
-    # Every task runs single-threaded (BLAS and OpenMP), whatever the backend: multi-threaded
-    # distance and matrix products round differently, which flips ties between equally distant
-    # neighbours, so only a fixed thread count makes the results independent of the scheduling.
-    # Parallelism comes from running tasks side by side.
-    blas_threads = 1
     classes = np.unique(y)
-    shared = (pixel_max, config.random_state, blas_threads)
+    shared = (pixel_max, config.random_state, TASK_BLAS_THREADS)
 
     def plan(name: str, number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
         budget, cost = config.budget(name), get_model(name).cost

@@ -26,6 +26,12 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+TASK_BLAS_THREADS = 1
+"""BLAS and OpenMP threads of every task, whatever the backend. Multi-threaded matrix and distance
+products round differently (which flips ties between equally distant neighbours, and can move a
+search's best C), so only a fixed thread count makes the results independent of the backend and
+the scheduling; parallelism comes from running tasks side by side."""
+
 Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 """A task as ``(function, args, kwargs)``; the function must be importable by worker processes."""
 
@@ -159,4 +165,4 @@ def run_plans(
     return outcomes
 
 
-__all__ = ["Call", "SearchPlan", "TaskDone", "run_plans"]
+__all__ = ["TASK_BLAS_THREADS", "Call", "SearchPlan", "TaskDone", "run_plans"]

@@ -29,7 +29,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection._candidates import sample_candidates, validate_c_range
-from mnist_logreg.model_selection._engine import Call, SearchPlan, TaskDone, run_plans
+from mnist_logreg.model_selection._engine import (
+    TASK_BLAS_THREADS,
+    Call,
+    SearchPlan,
+    TaskDone,
+    run_plans,
+)
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner
 from mnist_logreg.model_selection._pipeline import validate_strategy
 from mnist_logreg.model_selection._search import (
@@ -247,12 +253,11 @@ def run_nested_cv(
 
     X_shared = runner.share(X)
     X_test_shared = runner.share(X_test) if include_final else None
-    blas_threads = 1 if runner.n_workers > 1 else None
     task_options = {
         "strategy": config.strategy,
         "pixel_max": pixel_max,
         "solver_options": dict(config.solver_options),
-        "blas_threads": blas_threads,
+        "blas_threads": TASK_BLAS_THREADS,
     }
 
     def plan(number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
