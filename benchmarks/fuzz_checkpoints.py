@@ -44,27 +44,25 @@ from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.model_selection import CompareConfig, NestedCVConfig
 from mnist_logreg.study import (
-    CompareExpectations,
     ComparisonConfig,
+    Expectations,
     StudyConfig,
-    StudyExpectations,
     parse_compare_checkpoint,
     parse_study_checkpoint,
     run_comparison,
     run_study,
-    write_compare_checkpoint,
-    write_study_checkpoint,
+    write_checkpoint,
 )
 
 STUDY = StudyConfig(
     dataset="digits",
-    nested=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
+    protocol=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
     max_train=400,
     n_bootstrap=0,
 )
 COMPARE = ComparisonConfig(
     dataset="digits",
-    compare=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
+    protocol=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
     max_train=600,
     n_bootstrap=0,
 )
@@ -78,15 +76,15 @@ def _alarm(signum: int, frame: Any) -> None:
     raise Hang
 
 
-def make_checkpoints(folder: Path) -> tuple[StudyExpectations, CompareExpectations]:
+def make_checkpoints(folder: Path) -> tuple[Expectations, Expectations]:
     """Write the real checkpoints of a tiny study and comparison into ``folder/checkpoints``."""
     data = load_dataset("digits")
     (folder / "checkpoints").mkdir(parents=True)
-    run_study(data, STUDY, on_fold=lambda r: write_study_checkpoint(folder, r, STUDY))
+    run_study(data, STUDY, on_fold=lambda r: write_checkpoint(folder, r, STUDY))
     run_comparison(data, COMPARE,
-                   on_checkpoint=lambda r: write_compare_checkpoint(folder, r, COMPARE))
-    return (StudyExpectations.from_labels(STUDY, data.y_train),
-            CompareExpectations.from_labels(COMPARE, data.y_train, len(data.y_test)))
+                   on_checkpoint=lambda r: write_checkpoint(folder, r, COMPARE))
+    return (Expectations.from_labels(STUDY, data.y_train, len(data.y_test)),
+            Expectations.from_labels(COMPARE, data.y_train, len(data.y_test)))
 
 
 def random_json(rng: random.Random, depth: int = 0) -> Any:
@@ -152,9 +150,9 @@ def mutate_field(rng: random.Random, data: bytes) -> bytes:
     return json.dumps(tree).encode()
 
 
-def sound_study(record: dict[str, Any], expect: StudyExpectations) -> bool:
+def sound_study(record: dict[str, Any], expect: Expectations) -> bool:
     """Whether an accepted study record holds what the summary relies on."""
-    nested = expect.config.nested
+    nested = expect.config.protocol
     fold = record["fold"]
     return bool(
         1 <= fold <= nested.outer
@@ -165,7 +163,7 @@ def sound_study(record: dict[str, Any], expect: StudyExpectations) -> bool:
     )
 
 
-def sound_compare(record: dict[str, Any], expect: CompareExpectations) -> bool:
+def sound_compare(record: dict[str, Any], expect: Expectations) -> bool:
     """Whether an accepted comparison record holds what the comparison relies on."""
     if record["fold"] != 0:
         return bool(0.0 <= record["validation"]["accuracy"] <= 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -71,4 +72,29 @@ def test_no_pickle_loading_in_package() -> None:
         for needle in ("pickle.load", "joblib.load", "allow_pickle=True", "cloudpickle", "dill."):
             if needle in text:
                 offenders.append(f"{path.name}: {needle}")
+    assert offenders == []
+
+
+def test_one_nested_cv_scheduler() -> None:
+    """Test that only the nested-CV engine hands tasks to a runner and waits for them."""
+    users = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "runner.wait_first(" in path.read_text(encoding="utf-8")
+        or "runner.submit(" in path.read_text(encoding="utf-8")
+    )
+    assert users == ["model_selection/_engine.py"]
+
+
+def test_no_branch_on_model_names() -> None:
+    """Test that a model's behaviour comes from its registry entry, not a test of its name."""
+    models = "lr|svm|knn|tree|lr-rff"
+    quoted = rf"""["']({models})["']"""
+    pattern = re.compile(rf"(==|!=|\bin)\s*\(?\s*{quoted}|{quoted}\s*(==|!=)")
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
     assert offenders == []

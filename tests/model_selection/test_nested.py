@@ -141,9 +141,9 @@ def test_refits_run_as_soon_as_their_search_is_complete(digits) -> None:
         SMALL,
         pixel_max=16,
         runner=SerialRunner(),
-        on_task=events.append,
+        on_task=lambda done: events.append(done.kind),
     )
     assert events.count("refit") == SMALL.outer + 1
-    assert events.count("path") == (SMALL.outer + 1) * SMALL.inner
-    last_path = len(events) - 1 - events[::-1].index("path")
+    assert events.count("search") == (SMALL.outer + 1) * SMALL.inner
+    last_path = len(events) - 1 - events[::-1].index("search")
     assert events.index("refit") < last_path

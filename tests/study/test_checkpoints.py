@@ -17,36 +17,33 @@ from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.model_selection import CompareConfig, NestedCVConfig
 from mnist_logreg.study import (
-    CompareExpectations,
     ComparisonConfig,
+    Expectations,
     StudyConfig,
-    StudyExpectations,
     parse_compare_checkpoint,
     parse_study_checkpoint,
-    read_compare_checkpoints,
-    read_study_checkpoints,
+    read_checkpoints,
     run_comparison,
     run_study,
-    write_compare_checkpoint,
-    write_study_checkpoint,
+    write_checkpoint,
 )
 
 STUDY = StudyConfig(
     dataset="digits",
-    nested=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
+    protocol=NestedCVConfig(outer=2, inner=2, n_candidates=3, random_state=3),
     max_train=400,
     n_bootstrap=0,
 )
 COMPARE = ComparisonConfig(
     dataset="digits",
-    compare=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
+    protocol=CompareConfig(models=("knn", "lr"), outer=2, quick=True, random_state=3),
     max_train=600,
     n_bootstrap=0,
 )
 
 
 @pytest.fixture(scope="module")
-def study_run(tmp_path_factory) -> tuple[Path, StudyExpectations, dict[int, dict[str, Any]]]:
+def study_run(tmp_path_factory) -> tuple[Path, Expectations, dict[int, dict[str, Any]]]:
     """A folder with the real checkpoints of a tiny study, its expectations and its records."""
     data = load_dataset("digits")
     folder = tmp_path_factory.mktemp("study")
@@ -55,22 +52,22 @@ def study_run(tmp_path_factory) -> tuple[Path, StudyExpectations, dict[int, dict
 
     def save(record: dict[str, Any]) -> None:
         records[record["fold"]] = copy.deepcopy(record)
-        write_study_checkpoint(folder, record, STUDY)
+        write_checkpoint(folder, record, STUDY)
 
     run_study(data, STUDY, on_fold=save)
-    return folder, StudyExpectations.from_labels(STUDY, data.y_train), records
+    return folder, Expectations.from_labels(STUDY, data.y_train, len(data.y_test)), records
 
 
 @pytest.fixture(scope="module")
-def compare_run(tmp_path_factory) -> tuple[Path, CompareExpectations]:
+def compare_run(tmp_path_factory) -> tuple[Path, Expectations]:
     """A folder with the real checkpoints of a tiny comparison and its expectations."""
     data = load_dataset("digits")
     folder = tmp_path_factory.mktemp("compare")
     (folder / "checkpoints").mkdir()
     run_comparison(
-        data, COMPARE, on_checkpoint=lambda rec: write_compare_checkpoint(folder, rec, COMPARE)
+        data, COMPARE, on_checkpoint=lambda rec: write_checkpoint(folder, rec, COMPARE)
     )
-    return folder, CompareExpectations.from_labels(COMPARE, data.y_train, len(data.y_test))
+    return folder, Expectations.from_labels(COMPARE, data.y_train, len(data.y_test))
 
 
 def _study_bytes(study_run, fold: int = 1) -> bytes:
@@ -80,7 +77,7 @@ def _study_bytes(study_run, fold: int = 1) -> bytes:
 def test_study_checkpoints_read_back_as_written(study_run) -> None:
     """Test that a study's checkpoints are read back equal to the records the study made."""
     folder, expect, records = study_run
-    read = read_study_checkpoints(folder, expect)
+    read = read_checkpoints(folder, expect)
     assert sorted(read) == [1, 2]
     assert json.loads(json.dumps(read)) == json.loads(json.dumps(records))
     written = json.loads(_study_bytes(study_run))
@@ -141,16 +138,16 @@ def test_unexpected_files_in_the_checkpoints_folder_are_refused(study_run, tmp_p
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "checkpoints" / "fold-1.json").write_bytes(_study_bytes(study_run))
     (folder / "checkpoints" / ".fold-2.json.abc123.tmp").write_bytes(b"{half")
-    assert sorted(read_study_checkpoints(folder, study_run[1])) == [1]
+    assert sorted(read_checkpoints(folder, study_run[1])) == [1]
     (folder / "checkpoints" / "notes.txt").write_text("hello")
     with pytest.raises(DataFormatError, match=r"notes\.txt.*not a file the study writes"):
-        read_study_checkpoints(folder, study_run[1])
+        read_checkpoints(folder, study_run[1])
 
 
 def test_compare_checkpoints_read_back_with_their_arrays(compare_run) -> None:
     """Test that a comparison's checkpoints are read back, final scores as float64 arrays."""
     folder, expect = compare_run
-    records = read_compare_checkpoints(folder, expect)
+    records = read_checkpoints(folder, expect)
     assert sorted(records) == [("knn", 0), ("knn", 1), ("knn", 2), ("lr", 0), ("lr", 1), ("lr", 2)]
     scores = records[("lr", 0)]["arrays"]["scores"]
     assert scores.shape == (expect.fold_sizes[0][1], expect.n_classes)
@@ -204,9 +201,9 @@ JSON = st.recursive(
 )
 
 
-def _assert_sound_study_record(record: dict[str, Any], expect: StudyExpectations) -> None:
+def _assert_sound_study_record(record: dict[str, Any], expect: Expectations) -> None:
     """What the summary relies on holds for an accepted record."""
-    nested = expect.config.nested
+    nested = expect.config.protocol
     assert 1 <= record["fold"] <= nested.outer
     assert [c["C"] for c in record["candidates"]] == list(nested.candidates_for(record["fold"]))
     assert all(len(c["split_scores"]) == nested.inner for c in record["candidates"])

@@ -53,14 +53,14 @@ from mnist_logreg.model_selection import (
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
     QUICK_MAX_TRAIN,
-    CompareExpectations,
     ComparisonConfig,
     ComparisonResult,
-    read_compare_checkpoints,
+    Expectations,
+    read_checkpoints,
     run_comparison,
     subsample_rows,
     training_rows,
-    write_compare_checkpoint,
+    write_checkpoint,
 )
 
 
@@ -105,20 +105,20 @@ def compare_cli(
     if resume is not None:
         saved = resume_run_folder(resume, out, "compare")
         try:
-            config = ComparisonConfig.from_dict(saved)
+            config = ComparisonConfig.from_dict(saved, CompareConfig)
             config.validate()
         except InputError as exc:
             raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
         dataset_obj = load_dataset(config.dataset)
         with flags_named():
-            config.compare.validate_for(_labels_used(dataset_obj, config))
-        completed = read_compare_checkpoints(
+            config.protocol.validate_for(_labels_used(dataset_obj, config))
+        completed = read_checkpoints(
             resume,
-            CompareExpectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
+            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
         )
         (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(f"Resuming {resume} with its saved settings; {len(completed)} of "
-                  f"{len(config.compare.models) * (config.compare.outer + 1)} searches done.")
+                  f"{len(config.protocol.models) * (config.protocol.outer + 1)} searches done.")
         with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
             result = _run_with_progress(err, dataset_obj, config, runner, completed, resume)
         _write_run_folder(resume, result)
@@ -130,7 +130,7 @@ def compare_cli(
             max_train = QUICK_MAX_TRAIN
         config = ComparisonConfig(
             dataset=dataset,
-            compare=CompareConfig(models=parse_models(models), outer=outer, quick=quick,
+            protocol=CompareConfig(models=parse_models(models), outer=outer, quick=quick,
                                   random_state=seed),
             max_train=max_train,
             n_bootstrap=n_bootstrap,
@@ -140,7 +140,7 @@ def compare_cli(
     replaces = check_out(target, COMPARE_LAYOUT, force=force)
     dataset_obj = load_dataset(config.dataset)
     with flags_named():
-        config.compare.validate_for(_labels_used(dataset_obj, config))
+        config.protocol.validate_for(_labels_used(dataset_obj, config))
 
     # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
@@ -166,7 +166,7 @@ COMPARE_LAYOUT = RunLayout(
 
 def _labels_used(dataset: Any, config: ComparisonConfig) -> np.ndarray:
     """The training labels the comparison will use (after ``max_train``)."""
-    rows = subsample_rows(dataset.y_train, config.max_train, config.compare.random_state)
+    rows = subsample_rows(dataset.y_train, config.max_train, config.protocol.random_state)
     return np.asarray(dataset.y_train)[rows]
 
 
@@ -181,7 +181,7 @@ def _run_with_progress(
     completed: dict[tuple[str, int], dict[str, Any]],
     folder: Path,
 ) -> ComparisonResult:
-    cv = config.compare
+    cv = config.protocol
     rows = training_rows(dataset, config.max_train, cv.random_state)
     planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
                         set(completed))
@@ -199,7 +199,7 @@ def _run_with_progress(
             progress.advance(work, done.estimated_seconds)
 
         def on_checkpoint(record: dict[str, Any]) -> None:
-            write_compare_checkpoint(folder, record, config)
+            write_checkpoint(folder, record, config)
             progress.advance(searches)
             fold = int(record["fold"])
             where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"

@@ -40,19 +40,19 @@ from mnist_logreg.cli._run_folder import (
 )
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import NestedCVConfig, count_tasks, make_runner
+from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks, make_runner
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.persistence import save_model
 from mnist_logreg.study import (
     FIGURE_FILES,
+    Expectations,
     StudyConfig,
-    StudyExpectations,
     StudyResult,
-    read_study_checkpoints,
+    read_checkpoints,
     run_study,
     subsample_rows,
+    write_checkpoint,
 )
-from mnist_logreg.study import write_study_checkpoint as write_checkpoint
 
 HEADLINE = (
     ("accuracy", "Accuracy"),
@@ -116,15 +116,16 @@ def study_cli(
     if resume is not None:
         saved = resume_run_folder(resume, out, "study")
         try:
-            config = StudyConfig.from_dict(saved)
+            config = StudyConfig.from_dict(saved, NestedCVConfig)
             config.validate()
         except InputError as exc:
             raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
         dataset_obj = load_dataset(config.dataset)
         with flags_named():
-            config.nested.validate_for(_labels_used(dataset_obj, config))
-        completed = read_study_checkpoints(
-            resume, StudyExpectations.from_labels(config, dataset_obj.y_train)
+            config.protocol.validate_for(_labels_used(dataset_obj, config))
+        completed = read_checkpoints(
+            resume,
+            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
         )
         (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(
@@ -140,7 +141,7 @@ def study_cli(
     with flags_named():
         config = StudyConfig(
             dataset=dataset,
-            nested=NestedCVConfig(
+            protocol=NestedCVConfig(
                 outer=outer,
                 inner=inner,
                 n_candidates=candidates,
@@ -159,7 +160,7 @@ def study_cli(
     replaces = check_out(target, STUDY_LAYOUT, force=force)
     dataset_obj = load_dataset(config.dataset)
     with flags_named():
-        config.nested.validate_for(_labels_used(dataset_obj, config))
+        config.protocol.validate_for(_labels_used(dataset_obj, config))
 
     # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
@@ -184,7 +185,7 @@ STUDY_LAYOUT = RunLayout(
 
 def _labels_used(dataset: Any, config: StudyConfig) -> np.ndarray:
     """The training labels the study will use (after ``max_train``), checked before any file."""
-    rows = subsample_rows(dataset.y_train, config.max_train, config.nested.random_state)
+    rows = subsample_rows(dataset.y_train, config.max_train, config.protocol.random_state)
     return np.asarray(dataset.y_train)[rows]
 
 
@@ -196,17 +197,17 @@ def _run_with_progress(
     completed: dict[int, dict[str, Any]],
     folder: Path,
 ) -> StudyResult:
-    n_todo = config.nested.outer - len(completed)
-    total = count_tasks(config.nested, n_todo)
+    n_todo = config.protocol.outer - len(completed)
+    total = count_tasks(config.protocol, n_todo)
     with run_progress(err, MofNCompleteColumn(), TextColumn("{task.fields[unit]}")) as progress:
         tasks = progress.add_task(
             f"study on {config.dataset} ({runner.description})", total=total, unit="fits"
         )
         folds_done = progress.add_task(
-            "outer folds", total=config.nested.outer, completed=len(completed), unit=""
+            "outer folds", total=config.protocol.outer, completed=len(completed), unit=""
         )
 
-        def on_task(kind: str) -> None:
+        def on_task(done: TaskDone) -> None:
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:
@@ -214,7 +215,7 @@ def _run_with_progress(
             progress.advance(folds_done)
             accuracy = record["validation"].get("accuracy")
             progress.console.print(
-                f"outer fold {record['fold']}/{config.nested.outer}: "
+                f"outer fold {record['fold']}/{config.protocol.outer}: "
                 f"C = {record['best_params']['C']:.4g}, validation accuracy "
                 + ("n/a" if accuracy is None else f"{accuracy:.4f}")
             )

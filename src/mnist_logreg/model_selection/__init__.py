@@ -94,10 +94,10 @@ from mnist_logreg.model_selection._compare_models import (
     MODELS,
     ModelBudget,
     ModelSpec,
-    fitted_nbytes,
     get_model,
     parse_models,
 )
+from mnist_logreg.model_selection._model_size import fitted_nbytes
 
 __all__ += [
     "MODELS",

@@ -13,11 +13,9 @@ Protocol (:func:`run_model_comparison`):
 4. The final model: the same search on a subsample of the whole training set, a refit on all
    training rows, and predictions on the test set (identical rows for every model).
 
-Tasks (one per inner split, one per refit) run on a
-:class:`~mnist_logreg.model_selection.TaskRunner`; at most ``runner.n_workers`` are in flight and
-the next one is the ready task with the most work ahead of it (its own estimated cost plus its
-refit's), so the long SVM refits start early. Results depend only on the seed, never on the
-scheduling.
+The tasks (one per inner split, one per refit) run on the one nested-CV scheduler
+(:mod:`~mnist_logreg.model_selection._engine`), which the study shares. Results depend only on the
+seed, never on the scheduling.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -36,14 +34,19 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection._compare_models import (
     MODEL_NAMES,
     ModelBudget,
-    estimate_seconds,
-    fitted_nbytes,
     get_model,
-    model_details,
     parse_models,
     predict_scores,
 )
+from mnist_logreg.model_selection._engine import (
+    TASK_BLAS_THREADS,
+    Call,
+    SearchPlan,
+    TaskDone,
+    run_plans,
+)
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner, resolve_shared
+from mnist_logreg.model_selection._model_size import fitted_nbytes
 from mnist_logreg.model_selection._nested import (
     FINAL,
     MAX_FOLDS,
@@ -77,6 +80,9 @@ class CompareConfig:
     budgets : mapping of str to ModelBudget, optional
         Per-model budgets replacing the defaults (tests, resumed runs).
     """
+
+    command: ClassVar[str] = "compare"
+    """The command that runs this protocol (its run folders and messages name it)."""
 
     models: tuple[str, ...] = MODEL_NAMES
     outer: int = 3
@@ -166,6 +172,7 @@ class CompareConfig:
             "quick": self.quick,
             "seed": self.random_state,
             "budgets": {name: self.budget(name).to_dict() for name in self.models},
+            "scoring": "accuracy",
         }
 
     @classmethod
@@ -297,7 +304,7 @@ def fit_and_predict(
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
         "model_bytes": fitted_nbytes(model),
-        "details": model_details(spec, model),
+        "details": spec.details(model),
     }
 
 
@@ -352,43 +359,6 @@ def _refit_task(
 # --- scheduling ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Search:
-    """The state of one model's search in one fold."""
-
-    model: str
-    number: int
-    rows: np.ndarray
-    eval_rows: np.ndarray | None
-    search_rows: np.ndarray
-    candidates: list[Params]
-    splits: list[tuple[np.ndarray, np.ndarray]]
-    refit_cost: float
-    scores: dict[int, np.ndarray] = field(default_factory=dict)
-    seconds: float = 0.0
-    best: int = -1
-
-
-@dataclass
-class _Task:
-    kind: str  # "search" or "refit"
-    search: _Search
-    split: int
-    cost: float
-    priority: float
-
-
-@dataclass(frozen=True)
-class TaskDone:
-    """What the progress callback learns about a finished task."""
-
-    kind: str
-    model: str
-    fold: int
-    estimated_seconds: float
-    seconds: float
-
-
 def plan_cost(
     config: CompareConfig,
     n_train: int,
@@ -400,7 +370,7 @@ def plan_cost(
     total = 0.0
     n_val = n_train // config.outer
     for name in config.models:
-        budget = config.budget(name)
+        budget, cost = config.budget(name), get_model(name).cost
         for number in [*range(1, config.outer + 1), FINAL]:
             if (name, number) in skip:
                 continue
@@ -408,12 +378,8 @@ def plan_cost(
             n_search = rows if budget.search_rows is None else min(budget.search_rows, rows)
             cands = config.candidates(name, number)
             inner_val = n_search // budget.inner
-            total += budget.inner * estimate_seconds(
-                name, n_search - inner_val, inner_val, n_features, cands
-            )
-            total += estimate_seconds(
-                name, rows, n_test if number == FINAL else n_val, n_features, [cands[0]]
-            )
+            total += budget.inner * cost(n_search - inner_val, inner_val, n_features, cands)
+            total += cost(rows, n_test if number == FINAL else n_val, n_features, [cands[0]])
     return total
 
 
@@ -466,160 +432,96 @@ def run_model_comparison(
     ]
     folds.append((FINAL, np.arange(len(y)), None))
 
-    searches: list[_Search] = []
-    for name in config.models:
-        budget = config.budget(name)
-        for number, rows, eval_rows in folds:
-            if (name, number) in skip:
-                continue
-            search_rows = config.search_rows(name, number, rows, y)
-            inner = inner_splits(y[search_rows], budget.inner, config.search_seed(number))
-            n_eval = len(X_test) if eval_rows is None else len(eval_rows)
-            candidates = config.candidates(name, number)
-            searches.append(
-                _Search(
-                    model=name,
-                    number=number,
-                    rows=rows,
-                    eval_rows=eval_rows,
-                    search_rows=search_rows,
-                    candidates=candidates,
-                    splits=[(search_rows[a], search_rows[b]) for a, b in inner],
-                    refit_cost=estimate_seconds(
-                        name, len(rows), n_eval, n_features, [candidates[0]]
-                    ),
-                )
-            )
-
     X_shared = runner.share(X)
     X_test_shared = runner.share(X_test)
-    # Every task runs single-threaded (BLAS and OpenMP), whatever the backend: multi-threaded
-    # distance and matrix products round differently, which flips ties between equally distant
-    # neighbours, so only a fixed thread count makes the results independent of the scheduling.
-    # Parallelism comes from running tasks side by side.
-    blas_threads = 1
-    ready: list[_Task] = []
-    for state in searches:
-        for j, (train, val) in enumerate(state.splits):
-            cost = estimate_seconds(state.model, len(train), len(val), n_features, state.candidates)
-            ready.append(_Task("search", state, j, cost, cost + state.refit_cost))
-
     classes = np.unique(y)
-    outcomes: list[CompareOutcome] = []
-    in_flight: dict[Any, _Task] = {}
-    started: dict[Any, float] = {}
+    shared = (pixel_max, config.random_state, TASK_BLAS_THREADS)
 
-    def submit(task: _Task) -> None:
-        state = task.search
-        if task.kind == "search":
-            train, val = state.splits[task.split]
-            future = runner.submit(
-                _search_task,
-                state.model,
-                X_shared,
-                y,
-                train,
-                val,
-                state.candidates,
-                pixel_max,
-                config.random_state,
-                blas_threads,
-            )
-        else:
-            eval_X = X_test_shared if state.eval_rows is None else X_shared
-            future = runner.submit(
-                _refit_task,
-                state.model,
-                state.candidates[state.best],
-                X_shared,
-                y,
-                state.rows,
-                eval_X,
-                state.eval_rows,
-                pixel_max,
-                config.random_state,
-                blas_threads,
-            )
-        in_flight[future] = task
-        started[future] = time.perf_counter()
+    def plan(name: str, number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
+        budget, cost = config.budget(name), get_model(name).cost
+        search_rows = config.search_rows(name, number, rows, y)
+        inner = inner_splits(y[search_rows], budget.inner, config.search_seed(number))
+        n_eval = len(X_test) if eval_rows is None else len(eval_rows)
+        candidates = config.candidates(name, number)
+        splits: list[Call] = []
+        costs: list[float] = []
+        for a, b in inner:
+            train, val = search_rows[a], search_rows[b]
+            splits.append((_search_task, (name, X_shared, y, train, val, candidates, *shared), {}))
+            costs.append(cost(len(train), len(val), n_features, candidates))
 
-    try:
-        while ready or in_flight:
-            while ready and len(in_flight) < max(1, runner.n_workers):
-                ready.sort(key=lambda t: -t.priority)
-                submit(ready.pop(0))
-            done, _ = runner.wait_first(list(in_flight))
-            for future in sorted(
-                done,
-                key=lambda f: (
-                    in_flight[f].search.model,
-                    in_flight[f].search.number,
-                    in_flight[f].split,
-                ),
-            ):
-                task = in_flight.pop(future)
-                elapsed = time.perf_counter() - started.pop(future)
-                state = task.search
-                if task.kind == "search":
-                    scores, seconds = future.result()
-                    state.scores[task.split] = np.asarray(scores, dtype=float)
-                    state.seconds += seconds
-                    if len(state.scores) == len(state.splits):
-                        table = np.vstack([state.scores[i] for i in range(len(state.splits))])
-                        means = table.mean(axis=0)
-                        state.best = int(np.flatnonzero(means == means.max())[0])
-                        ready.append(_Task("refit", state, -1, state.refit_cost, state.refit_cost))
-                else:
-                    outcome = _outcome(state, future.result(), classes)
-                    logger.info(
-                        "%s fold %d done: %s", state.model, state.number, outcome.best_params
-                    )
-                    outcomes.append(outcome)
-                    if on_outcome is not None:
-                        on_outcome(outcome)
-                if on_task is not None:
-                    on_task(TaskDone(task.kind, state.model, state.number, task.cost, elapsed))
-    finally:
-        for future in list(in_flight):
-            cancel = getattr(future, "cancel", None)
-            if cancel is not None:
-                cancel()
+        def refit(table: np.ndarray) -> Call:
+            params = candidates[_best(table)]
+            eval_X = X_test_shared if eval_rows is None else X_shared
+            return (_refit_task, (name, params, X_shared, y, rows, eval_X, eval_rows, *shared), {})
+
+        def finish(table: np.ndarray, seconds: float, result: Any) -> CompareOutcome:
+            return _outcome(name, number, candidates, table, seconds, result, classes,
+                            rows=rows, eval_rows=eval_rows, n_search=len(search_rows))
+
+        refit_cost = cost(len(rows), n_eval, n_features, [candidates[0]])
+        return SearchPlan(name, number, splits, costs, refit_cost, refit, finish)
+
+    plans = [
+        plan(name, number, rows, eval_rows)
+        for name in config.models
+        for number, rows, eval_rows in folds
+        if (name, number) not in skip
+    ]
+    outcomes = run_plans(plans, runner, on_outcome=on_outcome, on_task=on_task)
     order = {name: i for i, name in enumerate(config.models)}
     return sorted(outcomes, key=lambda o: (order[o.model], o.fold == FINAL, o.fold))
 
 
-def _outcome(state: _Search, result: dict[str, Any], classes: np.ndarray) -> CompareOutcome:
-    table = np.vstack([state.scores[i] for i in range(len(state.splits))])
+def _best(table: np.ndarray) -> int:
+    """The candidate with the best mean score over the splits (ties: the earlier one)."""
+    means = table.mean(axis=0)
+    return int(np.flatnonzero(means == means.max())[0])
+
+
+def _outcome(
+    name: str,
+    number: int,
+    params: list[Params],
+    table: np.ndarray,
+    seconds: float,
+    result: dict[str, Any],
+    classes: np.ndarray,
+    *,
+    rows: np.ndarray,
+    eval_rows: np.ndarray | None,
+    n_search: int,
+) -> CompareOutcome:
     candidates = [
         {
-            "params": dict(params),
+            "params": dict(p),
             "mean_score": float(table[:, i].mean()),
             "std_score": float(table[:, i].std()),
             "split_scores": table[:, i].tolist(),
         }
-        for i, params in enumerate(state.candidates)
+        for i, p in enumerate(params)
     ]
     fitted_classes = np.asarray(result["classes"])
     scores = np.asarray(result["scores"], dtype=float)
     if not np.array_equal(fitted_classes, classes):
         # A class absent from the refit's rows (possible only for tiny data): its column gets
         # probability 0, or a decision score below every other.
-        fill = 0.0 if get_model(state.model).gives_proba else float(scores.min()) - 1.0
+        fill = 0.0 if get_model(name).gives_proba else float(scores.min()) - 1.0
         full = np.full((scores.shape[0], classes.size), fill)
         full[:, np.searchsorted(classes, fitted_classes)] = scores
         scores = full
     return CompareOutcome(
-        model=state.model,
-        fold=state.number,
+        model=name,
+        fold=number,
         candidates=candidates,
-        best_params=dict(state.candidates[state.best]),
-        eval_rows=state.eval_rows,
+        best_params=dict(params[_best(table)]),
+        eval_rows=eval_rows,
         scores=scores,
-        scores_are_proba=get_model(state.model).gives_proba,
+        scores_are_proba=get_model(name).gives_proba,
         classes=classes,
-        n_train=len(state.rows),
-        n_search=len(state.search_rows),
-        search_seconds=state.seconds,
+        n_train=len(rows),
+        n_search=n_search,
+        search_seconds=seconds,
         fit_seconds=float(result["fit_seconds"]),
         predict_seconds=float(result["predict_seconds"]),
         model_bytes=int(result["model_bytes"]),

@@ -29,13 +29,11 @@ gamma for lr-rff); each gives the same accuracies as fitting each candidate's pi
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.kernel_approximation import Nystroem
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.pipeline import Pipeline
@@ -46,7 +44,27 @@ from sklearn.tree import DecisionTreeClassifier
 from mnist_logreg.errors import InputError
 from mnist_logreg.linear_model import LogisticRegression
 from mnist_logreg.model_selection import _pipeline
-from mnist_logreg.model_selection._candidates import sample_candidates
+from mnist_logreg.model_selection._cost_model import (
+    knn_seconds,
+    lr_seconds,
+    rff_seconds,
+    svm_seconds,
+    tree_seconds,
+)
+from mnist_logreg.model_selection._search_spaces import (
+    KNN_NEIGHBORS,
+    LR_C_RANGE,
+    RFF_C_RANGE,
+    RFF_GAMMA_RANGE,
+    SVM_C_RANGE,
+    TREE_DEPTHS,
+    ModelBudget,
+    candidates_knn,
+    candidates_lr,
+    candidates_rff,
+    candidates_svm,
+    candidates_tree,
+)
 from mnist_logreg.preprocessing import PixelScaler
 
 Params = dict[str, Any]
@@ -54,74 +72,9 @@ Params = dict[str, Any]
 MODEL_NAMES: tuple[str, ...] = ("lr", "svm", "knn", "tree", "lr-rff")
 """Every model of the comparison, in display order."""
 
-KNN_NEIGHBORS: tuple[int, ...] = (1, 3, 5, 7, 9, 11)
-KNN_WEIGHTS: tuple[str, ...] = ("uniform", "distance")
-TREE_DEPTHS: tuple[int | None, ...] = (5, 8, 10, 12, 14, 16, 20, None)
-LR_C_RANGE = (1e-4, 1.0)
-SVM_C_RANGE = (1.0, 100.0)
-SVM_KERNELS: tuple[str, ...] = ("rbf", "poly")
-RFF_GAMMA_RANGE = (0.005, 0.1)
-RFF_C_RANGE = (1e-3, 3.0)
 SVM_CACHE_MB = 1000
 """libsvm's kernel cache per fit (MB): large enough to hold most of the kernel columns of the
 support vectors of a 60,000-row MNIST fit's binary sub-problems."""
-
-
-@dataclass(frozen=True)
-class ModelBudget:
-    """How much work a model's inner search may do.
-
-    Parameters
-    ----------
-    search_rows : int or None
-        Size of the seeded stratified subsample of the outer training rows that the inner search
-        sees; ``None`` uses all of them. Refits always use all outer training rows (and the final
-        model all training rows).
-    inner : int
-        Inner cross-validation folds (>= 2).
-    n_candidates : int
-        Candidates drawn from a random search space (SVM, lr, lr-rff); grids (KNN neighbours and
-        weights, tree depths) are always searched whole.
-    n_components : tuple of int
-        lr-rff only: the kernel map sizes searched (more components are never less accurate, so the
-        budget, not the search, decides how large the model may be).
-    """
-
-    search_rows: int | None
-    inner: int = 3
-    n_candidates: int = 6
-    n_components: tuple[int, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        data = asdict(self)
-        data["n_components"] = list(self.n_components)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelBudget:
-        """Inverse of :meth:`to_dict`."""
-        rows = data.get("search_rows")
-        return cls(
-            search_rows=None if rows is None else int(rows),
-            inner=int(data["inner"]),
-            n_candidates=int(data["n_candidates"]),
-            n_components=tuple(int(n) for n in data.get("n_components") or ()),
-        )
-
-    def validate(self, name: str) -> None:
-        """Raise :class:`InputError` for a budget that can never work."""
-        if self.inner < 2:
-            raise InputError(f"the {name} budget needs >= 2 inner folds. Got {self.inner} instead.")
-        if self.n_candidates < 1:
-            raise InputError(
-                f"the {name} budget needs >= 1 candidate. Got {self.n_candidates} instead."
-            )
-        if self.search_rows is not None and self.search_rows < 2 * self.inner:
-            raise InputError(
-                f"the {name} budget's search rows ({self.search_rows}) are fewer than "
-                f"2 x its inner folds ({self.inner})."
-            )
 
 
 @dataclass(frozen=True)
@@ -151,6 +104,13 @@ class ModelSpec:
         ``score_split(X_train, y_train, X_val, y_val, candidates, pixel_max, random_state)`` ->
         ndarray of shape (n_candidates,): the validation accuracy of each candidate, fitted on the
         training part only (raw pixels in, as for :attr:`build`).
+    details : callable
+        ``details(model) -> dict``: a few facts about a fitted model for the report (support
+        vectors, tree depth, ...).
+    cost : callable
+        ``cost(n_fit, n_eval, n_features, params) -> float``: estimated single-core seconds of
+        fitting ``len(params)`` candidates on ``n_fit`` rows and predicting ``n_eval`` rows (see
+        :mod:`~mnist_logreg.model_selection._cost_model`).
     min_train_rows : int
         Fewest training rows an inner split needs (KNN needs its largest ``n_neighbors``).
     """
@@ -165,6 +125,8 @@ class ModelSpec:
     build: Callable[..., Pipeline]
     candidates: Callable[[ModelBudget, int], list[Params]]
     score_split: Callable[..., np.ndarray]
+    details: Callable[[Pipeline], dict[str, Any]]
+    cost: Callable[..., float]
     min_train_rows: int = 2
     notes: str = field(default="")
 
@@ -262,53 +224,28 @@ def _build_rff(
     )
 
 
-# --- search spaces -------------------------------------------------------------------------------
+# --- facts about fitted models (the report's "details") -----------------------------------------
 
 
-def _seeds(seed: int, n: int) -> list[int]:
-    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
+def _details_lr(model: Pipeline) -> dict[str, Any]:
+    return {"n_iter": np.asarray(getattr(model[-1], "n_iter_", [0])).tolist()}
 
 
-def _candidates_lr(budget: ModelBudget, seed: int) -> list[Params]:
-    Cs = sample_candidates(budget.n_candidates, *LR_C_RANGE, random_state=seed)
-    return [{"C": float(C)} for C in Cs]
+def _details_svm(model: Pipeline) -> dict[str, Any]:
+    return {"n_support_vectors": int(np.sum(model[-1].n_support_))}
 
 
-def _candidates_svm(budget: ModelBudget, seed: int) -> list[Params]:
-    # Half the candidates per kernel (rbf gets the odd one), C log-uniform within each.
-    out: list[Params] = []
-    n_rbf = math.ceil(budget.n_candidates / 2)
-    counts = {"rbf": n_rbf, "poly": budget.n_candidates - n_rbf}
-    for kernel, kernel_seed in zip(SVM_KERNELS, _seeds(seed, len(SVM_KERNELS)), strict=True):
-        if counts[kernel]:
-            Cs = sample_candidates(counts[kernel], *SVM_C_RANGE, random_state=kernel_seed)
-            out += [{"kernel": kernel, "C": float(C)} for C in Cs]
-    return out
+def _details_knn(model: Pipeline) -> dict[str, Any]:
+    return {"n_stored_rows": int(model[-1].n_samples_fit_)}
 
 
-def _candidates_knn(budget: ModelBudget, seed: int) -> list[Params]:
-    return [{"n_neighbors": k, "weights": w} for w in KNN_WEIGHTS for k in KNN_NEIGHBORS]
+def _details_tree(model: Pipeline) -> dict[str, Any]:
+    return {"depth": int(model[-1].get_depth()), "n_leaves": int(model[-1].get_n_leaves())}
 
 
-def _candidates_tree(budget: ModelBudget, seed: int) -> list[Params]:
-    return [{"max_depth": d} for d in TREE_DEPTHS]
-
-
-def _candidates_rff(budget: ModelBudget, seed: int) -> list[Params]:
-    # A grid of n_gamma gammas x n_C values of C (about sqrt(n_candidates) each), so each gamma's
-    # kernel map is computed once and its Cs form one warm-started path.
-    n_gamma = max(1, round(math.sqrt(budget.n_candidates)))
-    n_C = max(1, math.ceil(budget.n_candidates / n_gamma))
-    gamma_seed, c_seed = _seeds(seed, 2)
-    gammas = sample_candidates(n_gamma, *RFF_GAMMA_RANGE, random_state=gamma_seed)
-    Cs = sample_candidates(n_C, *RFF_C_RANGE, random_state=c_seed)
-    sizes = budget.n_components or (1000,)
-    return [
-        {"n_components": int(d), "gamma": float(g), "C": float(C)}
-        for d in sizes
-        for g in gammas
-        for C in Cs
-    ]
+def _details_rff(model: Pipeline) -> dict[str, Any]:
+    n_components = int(model.named_steps["features"].components_.shape[0])
+    return {**_details_lr(model), "n_components": n_components}
 
 
 # --- scoring the candidates of one inner split ------------------------------------------------
@@ -454,8 +391,10 @@ MODELS: dict[str, ModelSpec] = {
         default_budget=ModelBudget(search_rows=20_000, inner=3, n_candidates=6),
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=4),
         build=_build_lr,
-        candidates=_candidates_lr,
+        candidates=candidates_lr,
         score_split=_score_lr,
+        details=_details_lr,
+        cost=lr_seconds,
     ),
     "svm": ModelSpec(
         name="svm",
@@ -470,8 +409,10 @@ MODELS: dict[str, ModelSpec] = {
         default_budget=ModelBudget(search_rows=5_000, inner=3, n_candidates=6),
         quick_budget=ModelBudget(search_rows=1_000, inner=2, n_candidates=4),
         build=_build_svm,
-        candidates=_candidates_svm,
+        candidates=candidates_svm,
         score_split=_score_each(_build_svm),
+        details=_details_svm,
+        cost=svm_seconds,
         notes="SVC gives no probabilities (probability=False: Platt scaling would cost five more "
         "fits), so its ROC AUC uses the decision function and it has no log-loss.",
     ),
@@ -487,8 +428,10 @@ MODELS: dict[str, ModelSpec] = {
         default_budget=ModelBudget(search_rows=20_000, inner=3, n_candidates=12),
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=12),
         build=_build_knn,
-        candidates=_candidates_knn,
+        candidates=candidates_knn,
         score_split=_score_knn,
+        details=_details_knn,
+        cost=knn_seconds,
         min_train_rows=max(KNN_NEIGHBORS),
         notes="KNN's probabilities are (weighted) neighbour votes: often exactly 0 or 1, so its "
         "log-loss is dominated by confident mistakes.",
@@ -504,8 +447,10 @@ MODELS: dict[str, ModelSpec] = {
         default_budget=ModelBudget(search_rows=20_000, inner=3, n_candidates=len(TREE_DEPTHS)),
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=len(TREE_DEPTHS)),
         build=_build_tree,
-        candidates=_candidates_tree,
+        candidates=candidates_tree,
         score_split=_score_each(_build_tree),
+        details=_details_tree,
+        cost=tree_seconds,
         notes="A tree's probabilities are leaf class fractions, mostly 0 or 1 for deep trees, so "
         "its log-loss is dominated by confident mistakes.",
     ),
@@ -524,8 +469,10 @@ MODELS: dict[str, ModelSpec] = {
         ),
         quick_budget=ModelBudget(search_rows=1_500, inner=2, n_candidates=4, n_components=(800,)),
         build=_build_rff,
-        candidates=_candidates_rff,
+        candidates=candidates_rff,
         score_split=_score_rff,
+        details=_details_rff,
+        cost=rff_seconds,
         notes="Nystroem's components are capped at the number of training rows of a fit, so an "
         "inner search on a small subsample uses an exact kernel map of its rows.",
     ),
@@ -562,7 +509,7 @@ def parse_models(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-# --- predictions, sizes and costs of fitted models ---------------------------------------------
+# --- predictions of fitted models -----------------------------------------------------------------
 
 
 def predict_scores(spec: ModelSpec, model: Pipeline, X: np.ndarray) -> np.ndarray:
@@ -583,114 +530,12 @@ def predict_scores(spec: ModelSpec, model: Pipeline, X: np.ndarray) -> np.ndarra
     return scores
 
 
-def fitted_nbytes(estimator: Any) -> int:
-    """Bytes of the arrays a fitted estimator (or pipeline) keeps: its model size.
-
-    Counts every ndarray among the fitted attributes (names ending or starting with ``_``,
-    hyperparameters excluded), inside nested estimators and decision trees, each array once
-    (views of the same memory count once). For KNN this is the stored training set; for an SVM
-    the support vectors and dual coefficients.
-    """
-    seen: set[int] = set()
-
-    def array_bytes(arr: np.ndarray) -> int:
-        base = arr
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        if id(base) in seen:
-            return 0
-        seen.add(id(base))
-        return int(base.nbytes)
-
-    def walk(obj: Any, depth: int = 0) -> int:
-        if depth > 6:
-            return 0
-        if isinstance(obj, np.ndarray):
-            return (
-                array_bytes(obj)
-                if obj.dtype != object
-                else sum(walk(item, depth + 1) for item in obj.ravel())
-            )
-        if isinstance(obj, Pipeline):
-            return sum(walk(step, depth + 1) for _, step in obj.steps if step != "passthrough")
-        if isinstance(obj, list | tuple):
-            return sum(walk(item, depth + 1) for item in obj)
-        if isinstance(obj, BaseEstimator):
-            hyper = set(obj.get_params(deep=False))
-            return sum(
-                walk(value, depth + 1)
-                for key, value in vars(obj).items()
-                if key not in hyper and (key.endswith("_") or key.startswith("_"))
-            )
-        state = getattr(obj, "__getstate__", None)
-        if type(obj).__name__ == "Tree" and state is not None:  # sklearn.tree._tree.Tree
-            return sum(walk(v, depth + 1) for v in state().values() if isinstance(v, np.ndarray))
-        return 0
-
-    return walk(estimator)
-
-
-def model_details(spec: ModelSpec, model: Pipeline) -> dict[str, Any]:
-    """A few facts about a fitted model for the report (support vectors, tree depth, ...)."""
-    final = model[-1]
-    if spec.name == "svm":
-        return {"n_support_vectors": int(np.sum(final.n_support_))}
-    if spec.name == "tree":
-        return {"depth": int(final.get_depth()), "n_leaves": int(final.get_n_leaves())}
-    if spec.name == "knn":
-        return {"n_stored_rows": int(final.n_samples_fit_)}
-    details: dict[str, Any] = {"n_iter": np.asarray(getattr(final, "n_iter_", [0])).tolist()}
-    if spec.name == "lr-rff":
-        details["n_components"] = int(model.named_steps["features"].components_.shape[0])
-    return details
-
-
-def estimate_seconds(
-    name: str, n_fit: int, n_eval: int, n_features: int, params: Sequence[Params] = ()
-) -> float:
-    """Rough single-core seconds of fitting on ``n_fit`` rows and predicting ``n_eval`` rows.
-
-    A cost model fitted to timings of each model on MNIST subsamples (one core of a shared 2-core
-    machine); it orders the tasks (longest first) and weighs the progress bar so that its
-    remaining-time estimate is meaningful. It is never reported as a measurement.
-
-    ``params`` are the candidates when estimating an inner split (all fitted on ``n_fit`` rows).
-    """
-    d = n_features / 784.0
-    n_cand = max(1, len(params))
-    n_fit = max(n_fit, 1)
-    if name == "svm":
-        fit = 60.0 * (n_fit / 20_000) ** (1.6 if n_fit < 20_000 else 1.8) * d
-        n_support = min(n_fit, 5_900 * (n_fit / 20_000) ** 0.67)
-        return n_cand * (fit + 1.0e-6 * n_eval * n_support * d)
-    if name == "knn":
-        return 5.5e-8 * n_eval * n_fit * d
-    if name == "tree":
-        return n_cand * 9.0 * (n_fit / 30_000) ** 1.2 * d
-    if name == "lr":
-        return 2.2e-4 * n_fit * d * n_cand * 0.8 + 1.0e-5 * n_eval
-    if name == "lr-rff":
-        sizes = [int(p.get("n_components", 4000)) for p in params] or [4000]
-        size = min(max(sizes), n_fit)
-        n_maps = len({(p.get("n_components"), p.get("gamma")) for p in params}) or 1
-        transform = 1.3e-3 * (size / 4000) ** 1.6 * (n_fit + n_eval) * max(d, 0.3)
-        # As many components as rows (an exact kernel map of a small search subsample) makes an
-        # ill-conditioned problem that takes about three times the solver iterations.
-        conditioning = 3.0 if size >= 0.5 * n_fit else 1.0
-        fit = 1.0e-3 * n_fit * (size / 4000) * n_cand * 0.8 * conditioning
-        return n_maps * transform + fit
-    return 1.0e-4 * (n_fit + n_eval) * n_cand
-
-
 __all__ = [
     "MODELS",
     "MODEL_NAMES",
     "ModelBudget",
     "ModelSpec",
-    "estimate_seconds",
-    "fitted_nbytes",
     "get_model",
-    "model_details",
     "parse_models",
     "predict_scores",
 ]

@@ -14,22 +14,28 @@ Protocol (the reference study's, done without leakage):
 
 Every search draws its candidates and inner splits from its own seed, derived from the run's
 ``random_state`` and the fold number, so a run is reproducible and independent of scheduling, and a
-resumed run equals an uninterrupted one.
+resumed run equals an uninterrupted one. The tasks run on the one nested-CV scheduler
+(:mod:`~mnist_logreg.model_selection._engine`), which the comparison shares.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection._candidates import sample_candidates, validate_c_range
+from mnist_logreg.model_selection._engine import (
+    TASK_BLAS_THREADS,
+    Call,
+    SearchPlan,
+    TaskDone,
+    run_plans,
+)
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner
 from mnist_logreg.model_selection._pipeline import validate_strategy
 from mnist_logreg.model_selection._search import (
@@ -40,8 +46,6 @@ from mnist_logreg.model_selection._search import (
     summarize_search,
     validate_scoring,
 )
-
-logger = logging.getLogger(__name__)
 
 FINAL = 0
 """Search number of the final model (outer folds are numbered from 1)."""
@@ -78,6 +82,9 @@ def check_int(value: Any, name: str, low: int, high: int) -> None:
 class NestedCVConfig:
     """The protocol's settings; defaults are the reference study's."""
 
+    command: ClassVar[str] = "study"
+    """The command that runs this protocol (its run folders and messages name it)."""
+
     outer: int = 6
     inner: int = 5
     n_candidates: int = 10
@@ -105,6 +112,37 @@ class NestedCVConfig:
         check_int(self.random_state, "random_state", 0, MAX_SEED)
         if not isinstance(self.solver_options, dict):
             raise InputError("The 'solver_options' parameter must be a mapping.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (part of the ``config`` block of metrics.json)."""
+        return {
+            "outer": self.outer,
+            "inner": self.inner,
+            "candidates": self.n_candidates,
+            "c_min": self.c_min,
+            "c_max": self.c_max,
+            "sampling": self.sampling,
+            "scoring": self.scoring,
+            "strategy": self.strategy,
+            "seed": self.random_state,
+            "solver_options": dict(self.solver_options),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NestedCVConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            outer=int(data["outer"]),
+            inner=int(data["inner"]),
+            n_candidates=int(data["candidates"]),
+            c_min=float(data["c_min"]),
+            c_max=float(data["c_max"]),
+            sampling=str(data["sampling"]),
+            scoring=str(data["scoring"]),
+            strategy=str(data["strategy"]),
+            random_state=int(data["seed"]),
+            solver_options=dict(data.get("solver_options") or {}),
+        )
 
     def validate_for(self, y: np.ndarray) -> None:
         """Check that every class has enough training rows for the outer and inner splits."""
@@ -163,35 +201,6 @@ def outer_splits(
     return list(splitter.split(np.zeros((len(y), 1)), y))
 
 
-@dataclass
-class _Task:
-    """One unit of work for the runner: an inner path or a refit."""
-
-    kind: str
-    state: _SearchState
-    split: int
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-
-    @property
-    def order(self) -> tuple[float, int]:
-        """Fold order (the final model last), then split order."""
-        return (self.state.number or float("inf"), self.split)
-
-
-@dataclass
-class _SearchState:
-    number: int
-    rows: np.ndarray
-    eval_rows: np.ndarray | None
-    Cs: np.ndarray
-    n_splits: int
-    scores: dict[int, np.ndarray] = field(default_factory=dict)
-    seconds: float = 0.0
-    search: SearchResult | None = None
-
-
 def run_nested_cv(
     X: np.ndarray,
     y: np.ndarray,
@@ -203,7 +212,7 @@ def run_nested_cv(
     folds: Collection[int] | None = None,
     include_final: bool = True,
     on_outcome: Callable[[FoldOutcome], None] | None = None,
-    on_task: Callable[[str], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
 ) -> list[FoldOutcome]:
     """Run the searches and refits of the selected outer folds and of the final model.
 
@@ -228,7 +237,7 @@ def run_nested_cv(
     on_outcome : callable, optional
         Called with each :class:`FoldOutcome` as soon as it is finished (to save it).
     on_task : callable, optional
-        Called with ``"path"`` or ``"refit"`` after each finished task (progress).
+        Called with a :class:`TaskDone` after each finished task (progress).
 
     Returns
     -------
@@ -240,110 +249,58 @@ def run_nested_cv(
     runner = runner or SerialRunner()
     selected = set(range(1, config.outer + 1)) if folds is None else set(folds)
     classes = np.unique(y)
-    splits = outer_splits(y, config.outer, config.random_state)
-
-    searches: list[_SearchState] = []
-    for number, (train_rows, val_rows) in enumerate(splits, start=1):
-        if number in selected:
-            searches.append(
-                _SearchState(
-                    number, train_rows, val_rows, config.candidates_for(number), config.inner
-                )
-            )
-    if include_final:
-        searches.append(
-            _SearchState(FINAL, np.arange(len(y)), None, config.candidates_for(FINAL), config.inner)
-        )
+    fold_splits = outer_splits(y, config.outer, config.random_state)
 
     X_shared = runner.share(X)
     X_test_shared = runner.share(X_test) if include_final else None
-    blas_threads = 1 if runner.n_workers > 1 else None
     task_options = {
         "strategy": config.strategy,
         "pixel_max": pixel_max,
         "solver_options": dict(config.solver_options),
-        "blas_threads": blas_threads,
+        "blas_threads": TASK_BLAS_THREADS,
     }
 
-    # Tasks are handed to the runner a few at a time, refits first: a fold's refit starts as soon
-    # as its search is complete, so outer folds finish (and are checkpointed) one after another
-    # instead of all at the end.
-    ready: deque[_Task] = deque()
-    for state in searches:
-        _, split_seed = config.search_seeds(state.number)
-        for j, (train, test) in enumerate(inner_splits(y[state.rows], config.inner, split_seed)):
-            args = (X_shared, y, state.rows, train, test, state.Cs)
-            ready.append(
-                _Task(
-                    "path",
-                    state,
-                    j,
-                    score_path_on_split,
-                    args,
-                    {"scoring": config.scoring, **task_options},
-                )
+    def plan(number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
+        Cs = config.candidates_for(number)
+        _, split_seed = config.search_seeds(number)
+        splits: list[Call] = [
+            (
+                score_path_on_split,
+                (X_shared, y, rows, train, test, Cs),
+                {"scoring": config.scoring, **task_options},
             )
-    in_flight: dict[Any, _Task] = {}
-    max_in_flight = runner.n_workers + 1
+            for train, test in inner_splits(y[rows], config.inner, split_seed)
+        ]
 
-    def submit_ready() -> None:
-        while ready and len(in_flight) < max_in_flight:
-            task = ready.popleft()
-            in_flight[runner.submit(task.fn, *task.args, **task.kwargs)] = task
+        def refit(table: np.ndarray) -> Call:
+            best_C = summarize_search(Cs, table, config.scoring).best_C
+            eval_X = X_test_shared if eval_rows is None else X_shared
+            return (_refit_task, (X_shared, y, rows, eval_X, eval_rows, best_C), task_options)
 
-    outcomes: list[FoldOutcome] = []
-    try:
-        submit_ready()
-        while in_flight:
-            done, _ = runner.wait_first(set(in_flight))
-            for future in sorted(done, key=lambda f: in_flight[f].order):
-                task = in_flight.pop(future)
-                state = task.state
-                if task.kind == "path":
-                    scores, seconds = future.result()
-                    state.scores[task.split] = scores
-                    state.seconds += seconds
-                    if len(state.scores) == state.n_splits:
-                        state.search = summarize_search(
-                            state.Cs,
-                            np.vstack([state.scores[i] for i in range(state.n_splits)]),
-                            config.scoring,
-                            seconds=state.seconds,
-                        )
-                        eval_X = X_test_shared if state.eval_rows is None else X_shared
-                        args = (
-                            X_shared,
-                            y,
-                            state.rows,
-                            eval_X,
-                            state.eval_rows,
-                            state.search.best_C,
-                        )
-                        ready.appendleft(
-                            _Task("refit", state, -1, _refit_task, args, dict(task_options))
-                        )
-                else:
-                    model, proba, seconds = future.result()
-                    assert state.search is not None
-                    outcome = FoldOutcome(
-                        fold=state.number,
-                        search=state.search,
-                        model=model,
-                        eval_rows=state.eval_rows,
-                        proba=proba,
-                        classes=classes,
-                        search_seconds=state.search.seconds,
-                        refit_seconds=seconds,
-                    )
-                    logger.info("fold %d done: best C=%.4g", state.number, state.search.best_C)
-                    outcomes.append(outcome)
-                    if on_outcome is not None:
-                        on_outcome(outcome)
-                if on_task is not None:
-                    on_task(task.kind)
-            submit_ready()
-    finally:
-        runner.cancel(list(in_flight))
+        def finish(table: np.ndarray, seconds: float, result: Any) -> FoldOutcome:
+            model, proba, refit_seconds = result
+            search = summarize_search(Cs, table, config.scoring, seconds=seconds)
+            return FoldOutcome(
+                fold=number,
+                search=search,
+                model=model,
+                eval_rows=eval_rows,
+                proba=proba,
+                classes=classes,
+                search_seconds=seconds,
+                refit_seconds=refit_seconds,
+            )
+
+        return SearchPlan("lr", number, splits, [0.0] * len(splits), 0.0, refit, finish)
+
+    plans = [
+        plan(number, train_rows, val_rows)
+        for number, (train_rows, val_rows) in enumerate(fold_splits, start=1)
+        if number in selected
+    ]
+    if include_final:
+        plans.append(plan(FINAL, np.arange(len(y)), None))
+    outcomes = run_plans(plans, runner, on_outcome=on_outcome, on_task=on_task)
     return sorted(outcomes, key=lambda o: (o.fold == FINAL, o.fold))
 
 

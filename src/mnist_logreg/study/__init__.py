@@ -4,7 +4,13 @@ This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers a
 data; the ``study`` command writes it to a run folder.
 """
 
-from mnist_logreg.study._config import MAX_BOOTSTRAP, StudyConfig, validate_run_sizes
+from mnist_logreg.study._config import (
+    MAX_BOOTSTRAP,
+    ComparisonConfig,
+    RunConfig,
+    StudyConfig,
+    validate_run_sizes,
+)
 from mnist_logreg.study._study import (
     FIGURE_FILES,
     SCHEMA_VERSION,
@@ -20,6 +26,8 @@ __all__ = [
     "FIGURE_FILES",
     "MAX_BOOTSTRAP",
     "SCHEMA_VERSION",
+    "ComparisonConfig",
+    "RunConfig",
     "StudyConfig",
     "StudyResult",
     "fold_record",
@@ -30,19 +38,15 @@ __all__ = [
     "versions",
 ]
 from mnist_logreg.study._checkpoints import (
-    CompareExpectations,
-    StudyExpectations,
+    Expectations,
     config_digest,
     parse_compare_checkpoint,
     parse_study_checkpoint,
-    read_compare_checkpoints,
-    read_study_checkpoints,
-    write_compare_checkpoint,
-    write_study_checkpoint,
+    read_checkpoints,
+    write_checkpoint,
 )
 from mnist_logreg.study._compare import (
     QUICK_MAX_TRAIN,
-    ComparisonConfig,
     ComparisonResult,
     outcome_record,
     run_comparison,
@@ -51,7 +55,6 @@ from mnist_logreg.study._compare import (
 
 __all__ += [
     "QUICK_MAX_TRAIN",
-    "ComparisonConfig",
     "ComparisonResult",
     "outcome_record",
     "run_comparison",
@@ -59,13 +62,10 @@ __all__ += [
 ]
 
 __all__ += [
-    "CompareExpectations",
-    "StudyExpectations",
+    "Expectations",
     "config_digest",
     "parse_compare_checkpoint",
     "parse_study_checkpoint",
-    "read_compare_checkpoints",
-    "read_study_checkpoints",
-    "write_compare_checkpoint",
-    "write_study_checkpoint",
+    "read_checkpoints",
+    "write_checkpoint",
 ]

@@ -3,7 +3,9 @@
 A study saves each finished outer fold as ``checkpoints/fold-K.json``; a comparison saves each
 finished search and refit as ``checkpoints/<model>-fold-K.json`` or ``<model>-final.json`` (the
 final model's test scores beside it in ``<model>-final.npz``). Each record carries
-``config_sha256``, the SHA-256 of the run's configuration (:func:`config_digest`).
+``config_sha256``, the SHA-256 of the run's configuration (:func:`config_digest`). One API for
+both: :func:`write_checkpoint` and :func:`read_checkpoints` with one :class:`Expectations`; the
+run's protocol (``config.command``) picks the file names and the record checks.
 
 On ``--resume`` every file in ``checkpoints/`` is checked against the run's configuration and
 data before any of it is used: the name is one the run writes; the fold exists in the configured
@@ -38,8 +40,8 @@ from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, outer_splits
-from mnist_logreg.study._compare import VALIDATION_METRICS, ComparisonConfig
-from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._compare import VALIDATION_METRICS
+from mnist_logreg.study._config import RunConfig
 from mnist_logreg.study._study import subsample_rows
 
 CHECKPOINTS = "checkpoints"
@@ -93,38 +95,17 @@ def _default(obj: Any) -> Any:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def write_study_checkpoint(folder: Path, record: Mapping[str, Any], config: StudyConfig) -> None:
-    """Save one finished outer fold of a study atomically as ``checkpoints/fold-K.json``.
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    record : mapping
-        The fold's record (:func:`~mnist_logreg.study.fold_record`).
-    config : StudyConfig
-        The run's configuration, whose digest the checkpoint carries.
-    """
+def _write_study(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
+    """A study's finished outer fold -> ``checkpoints/fold-K.json``."""
     data = {**record, "config_sha256": config_digest(config.to_dict())}
     write_atomic(Path(folder) / CHECKPOINTS / f"fold-{int(record['fold'])}.json", _dumps(data))
 
 
-def write_compare_checkpoint(
-    folder: Path, record: Mapping[str, Any], config: ComparisonConfig
-) -> None:
-    """Save one finished search and refit of a comparison atomically.
+def _write_compare(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
+    """A comparison's search -> ``<model>-fold-K.json`` or ``<model>-final.json`` (+ ``.npz``).
 
-    ``<model>-fold-K.json`` or ``<model>-final.json``; the final model's test scores go to
-    ``<model>-final.npz``, written first, so a JSON file always has its arrays.
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    record : mapping
-        The search's record (:func:`~mnist_logreg.study.outcome_record`).
-    config : ComparisonConfig
-        The run's configuration, whose digest the checkpoint carries.
+    The final model's test scores go to ``<model>-final.npz``, written first, so a JSON file
+    always has its arrays.
     """
     fold = int(record["fold"])
     stem = f"{record['model']}-final" if fold == FINAL else f"{record['model']}-fold-{fold}"
@@ -336,51 +317,113 @@ def _check_validation(value: Any, classes: tuple[str, ...], n_validation: int) -
                     _optional_number(entry[key], what, 0.0, 1.0)
 
 
-# --- the study ----------------------------------------------------------------------------------
+# --- what a run's checkpoints must say ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class StudyExpectations:
-    """What a study's checkpoints must say: derived from its configuration and training labels.
+class Expectations:
+    """What a run's checkpoints must say: derived from its configuration and data.
 
     Parameters
     ----------
-    config : StudyConfig
-        The run's configuration.
+    config : RunConfig
+        The run's configuration (a study's or a comparison's).
     fold_sizes : dict of int to (int, int)
-        ``(n_train, n_validation)`` of each outer fold.
+        ``(n_train, n_eval)`` of each outer fold and of the final model (fold 0, evaluated on
+        the test set).
     classes : tuple of str
         The training labels' classes, as the ``per_class`` keys name them.
     """
 
-    config: StudyConfig
+    config: RunConfig[Any]
     fold_sizes: dict[int, tuple[int, int]]
-    classes: tuple[str, ...] = ()
+    classes: tuple[str, ...]
     digest: str = field(init=False)
+    _candidates: dict[tuple[str, int], list[Any]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", config_digest(self.config.to_dict()))
 
     @classmethod
-    def from_labels(cls, config: StudyConfig, y_train: np.ndarray) -> StudyExpectations:
-        """Expectations of a study on a dataset with these training labels.
+    def from_labels(cls, config: RunConfig[Any], y_train: np.ndarray, n_test: int) -> Expectations:
+        """Expectations of a run on a dataset with these training labels.
 
         Parameters
         ----------
-        config : StudyConfig
+        config : RunConfig
         y_train : ndarray of shape (n_samples,)
             All the dataset's training labels (``max_train`` is applied here).
+        n_test : int
+            Rows of the test set.
         """
-        nested = config.nested
-        rows = subsample_rows(y_train, config.max_train, nested.random_state)
+        protocol = config.protocol
+        rows = subsample_rows(y_train, config.max_train, protocol.random_state)
         y = np.asarray(y_train)[rows]
-        splits = outer_splits(y, nested.outer, nested.random_state)
+        splits = outer_splits(y, protocol.outer, protocol.random_state)
         sizes = {k: (len(train), len(val)) for k, (train, val) in enumerate(splits, start=1)}
-        return cls(config=config, fold_sizes=sizes,
-                   classes=tuple(str(c) for c in np.unique(y)))
+        sizes[FINAL] = (len(y), int(n_test))
+        return cls(config=config, fold_sizes=sizes, classes=tuple(str(c) for c in np.unique(y)))
+
+    @property
+    def n_classes(self) -> int:
+        """Classes of the training labels (the columns of the final model's test scores)."""
+        return len(self.classes)
+
+    def candidates(self, model: str, fold: int) -> list[Any]:
+        """A comparison's candidates of ``model`` in search ``fold``, as read back from JSON."""
+        if (model, fold) not in self._candidates:
+            drawn = self.config.protocol.candidates(model, fold)
+            self._candidates[(model, fold)] = json.loads(_dumps(drawn))
+        return self._candidates[(model, fold)]
 
 
-def parse_study_checkpoint(data: bytes, name: str, expect: StudyExpectations) -> dict[str, Any]:
+def write_checkpoint(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
+    """Save one finished search of a study or a comparison atomically (see the module's text).
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    record : mapping
+        The search's record (:func:`~mnist_logreg.study.fold_record`,
+        :func:`~mnist_logreg.study.outcome_record`).
+    config : RunConfig
+        The run's configuration, whose digest the checkpoint carries.
+    """
+    _FORMATS[config.command][0](folder, record, config)
+
+
+def read_checkpoints(folder: Path, expect: Expectations) -> dict[Any, dict[str, Any]]:
+    """Every finished search saved in ``folder/checkpoints``, validated.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder.
+    expect : Expectations
+        The run's configuration, fold sizes and classes.
+
+    Returns
+    -------
+    dict
+        Records keyed by fold number (a study) or by (model, fold) (a comparison; 0 for the
+        final model).
+
+    Raises
+    ------
+    DataFormatError
+        For the first file that is not a valid checkpoint of this run.
+    """
+    with _in_folder(folder):
+        return _FORMATS[expect.config.command][1](folder, expect)  # type: ignore[no-any-return]
+
+
+# --- the study ----------------------------------------------------------------------------------
+
+
+def parse_study_checkpoint(data: bytes, name: str, expect: Expectations) -> dict[str, Any]:
     """Parse and validate one study checkpoint file's bytes.
 
     Parameters
@@ -389,7 +432,7 @@ def parse_study_checkpoint(data: bytes, name: str, expect: StudyExpectations) ->
         The file's content.
     name : str
         Its file name (``fold-K.json``), whose fold number must be the record's.
-    expect : StudyExpectations
+    expect : Expectations
         The run's configuration and fold sizes.
 
     Returns
@@ -405,11 +448,11 @@ def parse_study_checkpoint(data: bytes, name: str, expect: StudyExpectations) ->
     return _checked(name, lambda: _study_record(data, name, expect))  # type: ignore[no-any-return]
 
 
-def _study_record(data: bytes, name: str, expect: StudyExpectations) -> dict[str, Any]:
+def _study_record(data: bytes, name: str, expect: Expectations) -> dict[str, Any]:
     match = STUDY_NAME.fullmatch(name)
     if match is None:
         raise _Invalid("is not a file the study writes (fold-K.json)")
-    nested = expect.config.nested
+    nested = expect.config.protocol
     record = _dict(_parse_json(data), "the checkpoint")
     _digest(record, expect.digest)
     fold = _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
@@ -437,95 +480,19 @@ def _study_record(data: bytes, name: str, expect: StudyExpectations) -> dict[str
     return record
 
 
-def read_study_checkpoints(folder: Path, expect: StudyExpectations) -> dict[int, dict[str, Any]]:
-    """Every finished outer fold saved in ``folder/checkpoints``, validated, keyed by fold.
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    expect : StudyExpectations
-        The run's configuration and fold sizes.
-
-    Returns
-    -------
-    dict of int to dict
-        Fold records by fold number.
-
-    Raises
-    ------
-    DataFormatError
-        For the first file that is not a valid checkpoint of this run.
-    """
+def _read_study(folder: Path, expect: Expectations) -> dict[int, dict[str, Any]]:
     records: dict[int, dict[str, Any]] = {}
-    with _in_folder(folder):
-        for path in _checkpoint_files(folder):
-            record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
-            records[int(record["fold"])] = record
+    for path in _checkpoint_files(folder):
+        record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
+        records[int(record["fold"])] = record
     return records
 
 
 # --- the comparison -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CompareExpectations:
-    """What a comparison's checkpoints must say: derived from its configuration and data.
-
-    Parameters
-    ----------
-    config : ComparisonConfig
-        The run's configuration.
-    fold_sizes : dict of int to (int, int)
-        ``(n_train, n_eval)`` of each outer fold and of the final model (fold 0, evaluated on
-        the test set).
-    n_classes : int
-        Classes of the training labels (the columns of the final model's test scores).
-    """
-
-    config: ComparisonConfig
-    fold_sizes: dict[int, tuple[int, int]]
-    n_classes: int
-    digest: str = field(init=False)
-    _candidates: dict[tuple[str, int], list[Any]] = field(
-        init=False, default_factory=dict, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "digest", config_digest(self.config.to_dict()))
-
-    @classmethod
-    def from_labels(
-        cls, config: ComparisonConfig, y_train: np.ndarray, n_test: int
-    ) -> CompareExpectations:
-        """Expectations of a comparison on a dataset with these training labels.
-
-        Parameters
-        ----------
-        config : ComparisonConfig
-        y_train : ndarray of shape (n_samples,)
-            All the dataset's training labels (``max_train`` is applied here).
-        n_test : int
-            Rows of the test set.
-        """
-        cv = config.compare
-        rows = subsample_rows(y_train, config.max_train, cv.random_state)
-        y = np.asarray(y_train)[rows]
-        splits = outer_splits(y, cv.outer, cv.random_state)
-        sizes = {k: (len(train), len(val)) for k, (train, val) in enumerate(splits, start=1)}
-        sizes[FINAL] = (len(y), int(n_test))
-        return cls(config=config, fold_sizes=sizes, n_classes=len(np.unique(y)))
-
-    def candidates(self, model: str, fold: int) -> list[Any]:
-        """The candidates of ``model`` in search ``fold``, as they read back from JSON."""
-        if (model, fold) not in self._candidates:
-            drawn = self.config.compare.candidates(model, fold)
-            self._candidates[(model, fold)] = json.loads(_dumps(drawn))
-        return self._candidates[(model, fold)]
-
-
 def parse_compare_checkpoint(
-    data: bytes, name: str, expect: CompareExpectations, arrays: bytes | None = None
+    data: bytes, name: str, expect: Expectations, arrays: bytes | None = None
 ) -> dict[str, Any]:
     """Parse and validate one comparison checkpoint (its JSON and, for a final model, arrays).
 
@@ -535,7 +502,7 @@ def parse_compare_checkpoint(
         The JSON file's content.
     name : str
         Its file name (``<model>-fold-K.json`` or ``<model>-final.json``).
-    expect : CompareExpectations
+    expect : Expectations
         The run's configuration, fold sizes and class count.
     arrays : bytes, optional
         The content of ``<model>-final.npz`` (required for a final model).
@@ -557,13 +524,13 @@ def parse_compare_checkpoint(
 
 
 def _compare_record(
-    data: bytes, name: str, expect: CompareExpectations, arrays: bytes | None
+    data: bytes, name: str, expect: Expectations, arrays: bytes | None
 ) -> dict[str, Any]:
     match = COMPARE_NAME.fullmatch(name)
     if match is None or match["ext"] != "json":
         raise _Invalid("is not a file the comparison writes (<model>-fold-K.json, "
                        "<model>-final.json)")
-    cv = expect.config.compare
+    cv = expect.config.protocol
     name_fold = FINAL if match["fold"] is None else int(match["fold"])
     if match["model"] not in cv.models:
         raise _Invalid(f"model {match['model']!r} is not one of this run's "
@@ -659,33 +626,7 @@ def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     return scores
 
 
-def read_compare_checkpoints(
-    folder: Path, expect: CompareExpectations
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """Every finished search saved in ``folder/checkpoints``, validated, keyed by (model, fold).
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    expect : CompareExpectations
-        The run's configuration, fold sizes and class count.
-
-    Returns
-    -------
-    dict of (str, int) to dict
-        Records by model and fold (0 for the final model).
-
-    Raises
-    ------
-    DataFormatError
-        For the first file that is not a valid checkpoint of this run.
-    """
-    with _in_folder(folder):
-        return _read_compare(folder, expect)
-
-
-def _read_compare(folder: Path, expect: CompareExpectations) -> dict[tuple[str, int], Any]:
+def _read_compare(folder: Path, expect: Expectations) -> dict[tuple[str, int], Any]:
     files = {path.name: path for path in _checkpoint_files(folder)}
     records: dict[tuple[str, int], dict[str, Any]] = {}
     for name, path in files.items():
@@ -702,14 +643,18 @@ def _read_compare(folder: Path, expect: CompareExpectations) -> dict[tuple[str, 
     return records
 
 
+_FORMATS: dict[str, tuple[Callable[..., None], Callable[..., dict[Any, dict[str, Any]]]]] = {
+    "study": (_write_study, _read_study),
+    "compare": (_write_compare, _read_compare),
+}
+"""Writer and reader of each command's checkpoint files."""
+
+
 __all__ = [
-    "CompareExpectations",
-    "StudyExpectations",
+    "Expectations",
     "config_digest",
     "parse_compare_checkpoint",
     "parse_study_checkpoint",
-    "read_compare_checkpoints",
-    "read_study_checkpoints",
-    "write_compare_checkpoint",
-    "write_study_checkpoint",
+    "read_checkpoints",
+    "write_checkpoint",
 ]

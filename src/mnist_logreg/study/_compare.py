@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from mnist_logreg.datasets import Dataset
-from mnist_logreg.errors import InputError
 from mnist_logreg.evaluation import (
     bootstrap_metrics,
     comparison_figures,
@@ -39,7 +38,7 @@ from mnist_logreg.model_selection import (
     plan_cost,
     run_model_comparison,
 )
-from mnist_logreg.study._config import validate_run_sizes
+from mnist_logreg.study._config import ComparisonConfig
 from mnist_logreg.study._study import results_header, training_rows
 
 QUICK_MAX_TRAIN = 5000
@@ -50,61 +49,6 @@ VALIDATION_METRICS: tuple[str, ...] = ("accuracy", "f1_macro", "roc_auc_ovr", "l
 
 PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 """Metrics that need probabilities (left empty for a decision-function model)."""
-
-
-@dataclass(frozen=True)
-class ComparisonConfig:
-    """Everything that determines a comparison's results.
-
-    Parameters
-    ----------
-    dataset : str
-        Dataset name for :func:`mnist_logreg.datasets.load_dataset`.
-    compare : CompareConfig
-        Models, outer folds, budgets, seed.
-    max_train : int or None
-        Seeded stratified subsample of the training set; ``None`` uses all rows.
-    n_bootstrap : int
-        Resamples of the test set for the 95% confidence intervals.
-    """
-
-    dataset: str = "mnist"
-    compare: CompareConfig = field(default_factory=CompareConfig)
-    max_train: int | None = None
-    n_bootstrap: int = 1000
-
-    def validate(self) -> None:
-        """Raise :class:`InputError` naming the first impossible option."""
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise InputError(f"The 'dataset' parameter must be a name. Got {self.dataset!r}.")
-        self.compare.validate()
-        validate_run_sizes(self.max_train, self.n_bootstrap, self.compare.outer)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``config`` block of metrics.json and config.json)."""
-        return {
-            "dataset": self.dataset,
-            "max_train": self.max_train,
-            "n_bootstrap": self.n_bootstrap,
-            **self.compare.to_dict(),
-            "scoring": "accuracy",
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonConfig:
-        """Inverse of :meth:`to_dict` (used by ``--resume``)."""
-        try:
-            max_train = data.get("max_train")
-            return cls(
-                dataset=str(data["dataset"]),
-                compare=CompareConfig.from_dict(data),
-                max_train=None if max_train is None else int(max_train),
-                n_bootstrap=int(data["n_bootstrap"]),
-            )
-        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
-            raise InputError(
-                f"the saved comparison configuration is incomplete or invalid ({exc!r})"
-            ) from exc
 
 
 @dataclass(frozen=True)
@@ -274,7 +218,7 @@ def run_comparison(
     ComparisonResult
     """
     config.validate()
-    cv = config.compare
+    cv = config.protocol
     start = time.perf_counter()
     records: dict[tuple[str, int], dict[str, Any]] = dict(completed or {})
     rows = training_rows(dataset, config.max_train, cv.random_state)

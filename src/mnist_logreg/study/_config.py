@@ -1,12 +1,13 @@
-"""The study's configuration: which data, which protocol, how much bootstrap."""
+"""A run's configuration (study or comparison): which data, which protocol, how much bootstrap."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import NestedCVConfig, check_int
+from mnist_logreg.model_selection import CompareConfig, NestedCVConfig, check_int
 
 MAX_BOOTSTRAP = 100_000
 """Most bootstrap resamples (100,000 already pin a 95% interval's ends to about 0.1%)."""
@@ -36,77 +37,72 @@ def validate_run_sizes(max_train: int | None, n_bootstrap: int, outer: int) -> N
     check_int(n_bootstrap, "n_bootstrap", 0, MAX_BOOTSTRAP)
 
 
+P = TypeVar("P", NestedCVConfig, CompareConfig)
+
+
 @dataclass(frozen=True)
-class StudyConfig:
-    """Everything that determines a study's results (not where or how fast it runs).
+class RunConfig(Generic[P]):
+    """Everything that determines a run's results (not where or how fast it runs).
+
+    The same for the study and the comparison; only the protocol differs.
 
     Parameters
     ----------
+    protocol : NestedCVConfig or CompareConfig
+        The nested cross-validation protocol: the study's C search (folds, candidates, C range,
+        scoring, seed) or the comparison's models, folds, budgets and seed.
     dataset : str
         Dataset name for :func:`mnist_logreg.datasets.load_dataset`.
-    nested : NestedCVConfig
-        The nested cross-validation protocol (folds, candidates, C range, scoring, seed).
     max_train : int or None
         Seeded stratified subsample of the training set for quick runs; ``None`` uses all rows.
     n_bootstrap : int
         Resamples of the test set for the 95% confidence intervals.
     """
 
+    protocol: P
     dataset: str = "mnist"
-    nested: NestedCVConfig = field(default_factory=NestedCVConfig)
     max_train: int | None = None
     n_bootstrap: int = 1000
+
+    @property
+    def command(self) -> str:
+        """The command that makes this run (``study``, ``compare``)."""
+        return self.protocol.command
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first impossible option."""
         if not isinstance(self.dataset, str) or not self.dataset:
             raise InputError(f"The 'dataset' parameter must be a name. Got {self.dataset!r}.")
-        self.nested.validate()
-        validate_run_sizes(self.max_train, self.n_bootstrap, self.nested.outer)
+        self.protocol.validate()
+        validate_run_sizes(self.max_train, self.n_bootstrap, self.protocol.outer)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``config`` block of metrics.json)."""
-        nested = asdict(self.nested)
+        """JSON-ready form (the ``config`` block of metrics.json; its digest marks checkpoints)."""
         return {
             "dataset": self.dataset,
             "max_train": self.max_train,
             "n_bootstrap": self.n_bootstrap,
-            "outer": nested.pop("outer"),
-            "inner": nested.pop("inner"),
-            "candidates": nested.pop("n_candidates"),
-            "c_min": nested.pop("c_min"),
-            "c_max": nested.pop("c_max"),
-            "sampling": nested.pop("sampling"),
-            "scoring": nested.pop("scoring"),
-            "strategy": nested.pop("strategy"),
-            "seed": nested.pop("random_state"),
-            "solver_options": nested.pop("solver_options"),
+            **self.protocol.to_dict(),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        """Inverse of :meth:`to_dict` (used by ``--resume``)."""
+    def from_dict(cls, data: Mapping[str, Any], protocol: type[P]) -> RunConfig[P]:
+        """Inverse of :meth:`to_dict` (used by ``--resume``), for a ``protocol`` type."""
         try:
-            nested = NestedCVConfig(
-                outer=int(data["outer"]),
-                inner=int(data["inner"]),
-                n_candidates=int(data["candidates"]),
-                c_min=float(data["c_min"]),
-                c_max=float(data["c_max"]),
-                sampling=str(data["sampling"]),
-                scoring=str(data["scoring"]),
-                strategy=str(data["strategy"]),
-                random_state=int(data["seed"]),
-                solver_options=dict(data.get("solver_options") or {}),
-            )
             max_train = data.get("max_train")
             return cls(
+                protocol=protocol.from_dict(data),
                 dataset=str(data["dataset"]),
-                nested=nested,
                 max_train=None if max_train is None else int(max_train),
                 n_bootstrap=int(data["n_bootstrap"]),
             )
         except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             raise InputError(
-                f"the saved study configuration is incomplete or invalid ({exc!r})"
+                f"the saved {protocol.command} configuration is incomplete or invalid ({exc!r})"
             ) from exc
+
+
+StudyConfig = RunConfig[NestedCVConfig]
+"""A study's configuration: :class:`RunConfig` with the study's protocol."""
+ComparisonConfig = RunConfig[CompareConfig]
+"""A comparison's configuration: :class:`RunConfig` with the comparison's protocol."""

@@ -30,6 +30,7 @@ from mnist_logreg.evaluation import (
 from mnist_logreg.model_selection import (
     FINAL,
     FoldOutcome,
+    TaskDone,
     TaskRunner,
     count_tasks,
     run_nested_cv,
@@ -148,7 +149,7 @@ def run_study(
     runner: TaskRunner | None = None,
     completed_folds: Mapping[int, dict[str, Any]] | None = None,
     on_fold: Callable[[dict[str, Any]], None] | None = None,
-    on_task: Callable[[str], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
 ) -> StudyResult:
     """Run the study on ``dataset`` and return its results, figures and reports.
 
@@ -174,9 +175,9 @@ def run_study(
     config.validate()
     start = time.perf_counter()
     completed = dict(completed_folds or {})
-    rows = training_rows(dataset, config.max_train, config.nested.random_state)
+    rows = training_rows(dataset, config.max_train, config.protocol.random_state)
     X, y = dataset.X_train[rows], dataset.y_train[rows]
-    todo = [k for k in range(1, config.nested.outer + 1) if k not in completed]
+    todo = [k for k in range(1, config.protocol.outer + 1) if k not in completed]
 
     records: dict[int, dict[str, Any]] = dict(completed)
     final: list[FoldOutcome] = []
@@ -196,7 +197,7 @@ def run_study(
         X,
         y,
         dataset.X_test,
-        config.nested,
+        config.protocol,
         pixel_max=float(dataset.pixel_max),
         runner=runner,
         folds=todo,
@@ -214,7 +215,7 @@ def run_study(
         outcome.proba,
         classes,
         n_bootstrap=config.n_bootstrap,
-        random_state=config.nested.random_state,
+        random_state=config.protocol.random_state,
     )
     folds = [records[k] for k in sorted(records)]
     results: dict[str, Any] = {
@@ -236,7 +237,7 @@ def run_study(
         "cross_validation_seconds": cv_seconds,
         "evaluation_and_figures_seconds": figure_seconds,
         "resumed_folds": sorted(completed),
-        "tasks": count_tasks(config.nested, len(todo)),
+        "tasks": count_tasks(config.protocol, len(todo)),
         "backend": getattr(runner, "description", "in-process (1 worker)"),
     }
     return StudyResult(

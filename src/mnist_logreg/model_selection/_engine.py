@@ -1,0 +1,168 @@
+"""The one scheduler of nested cross-validation: inner-split tasks, then each search's refit.
+
+A run is a list of :class:`SearchPlan` (one per model and outer fold, fold 0 being the final
+model). Every plan has one task per inner split, each returning ``(scores, seconds)`` with one score
+per candidate; once all of a plan's splits are in, the plan's refit task is built from the table of
+scores and queued, and its result turned into the plan's outcome. The study and the comparison
+build their plans differently (a warm-started C path for the study, any registry model for the
+comparison) and share this loop.
+
+Tasks run on a :class:`~mnist_logreg.model_selection.TaskRunner`; at most ``runner.n_workers`` are
+in flight. The next task is chosen by: refits first (a fold finishes, and is checkpointed, as soon
+as its search is complete), then the most estimated work ahead (a task's own cost plus its refit's,
+so the long SVM refits start early), then plan and split order. Results depend only on the tasks'
+arguments, never on the scheduling.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+TASK_BLAS_THREADS = 1
+"""BLAS and OpenMP threads of every task, whatever the backend. Multi-threaded matrix and distance
+products round differently (which flips ties between equally distant neighbours, and can move a
+search's best C), so only a fixed thread count makes the results independent of the backend and
+the scheduling; parallelism comes from running tasks side by side."""
+
+Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+"""A task as ``(function, args, kwargs)``; the function must be importable by worker processes."""
+
+
+@dataclass
+class SearchPlan:
+    """One search (its inner-split tasks) and its refit, as the engine runs them.
+
+    Attributes
+    ----------
+    model : str
+        The model's name (progress and log messages).
+    fold : int
+        Outer fold (1-based), or 0 for the final model.
+    splits : list of Call
+        One task per inner split; each returns ``(scores, seconds)``, ``scores`` of shape
+        (n_candidates,).
+    split_costs : list of float
+        Estimated seconds of each split task (scheduling and progress only).
+    refit_cost : float
+        Estimated seconds of the refit.
+    refit : callable
+        ``refit(table)`` with ``table`` of shape (n_splits, n_candidates): the refit task.
+    finish : callable
+        ``finish(table, search_seconds, result)``: the outcome, from the refit task's result.
+    """
+
+    model: str
+    fold: int
+    splits: list[Call]
+    split_costs: list[float]
+    refit_cost: float
+    refit: Callable[[np.ndarray], Call]
+    finish: Callable[[np.ndarray, float, Any], Any]
+    scores: dict[int, np.ndarray] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """What the progress callback learns about a finished task (``kind``: search or refit)."""
+
+    kind: str
+    model: str
+    fold: int
+    estimated_seconds: float
+    seconds: float
+
+
+@dataclass
+class _Task:
+    kind: str
+    plan: int
+    split: int
+    cost: float
+    priority: tuple[bool, float, int, int]
+
+
+def _table(plan: SearchPlan) -> np.ndarray:
+    return np.vstack([plan.scores[i] for i in range(len(plan.splits))])
+
+
+def run_plans(
+    plans: Sequence[SearchPlan],
+    runner: Any,
+    *,
+    on_outcome: Callable[[Any], None] | None = None,
+    on_task: Callable[[TaskDone], None] | None = None,
+) -> list[Any]:
+    """Run every plan's split tasks and refit on ``runner``; return the outcomes.
+
+    Parameters
+    ----------
+    plans : sequence of SearchPlan
+    runner : TaskRunner
+        Where the tasks run.
+    on_outcome : callable, optional
+        Called with each outcome as soon as its refit is finished (to checkpoint it).
+    on_task : callable, optional
+        Called with a :class:`TaskDone` after every task (progress).
+
+    Returns
+    -------
+    outcomes : list
+        In the order the refits finished.
+    """
+    ready: list[_Task] = []
+    for index, plan in enumerate(plans):
+        for j, cost in enumerate(plan.split_costs):
+            priority = (False, cost + plan.refit_cost, -index, -j)
+            ready.append(_Task("search", index, j, cost, priority))
+    calls: dict[tuple[int, int], Call] = {}
+    outcomes: list[Any] = []
+    in_flight: dict[Any, _Task] = {}
+    started: dict[Any, float] = {}
+    try:
+        while ready or in_flight:
+            while ready and len(in_flight) < max(1, runner.n_workers):
+                ready.sort(key=lambda t: t.priority, reverse=True)
+                task = ready.pop(0)
+                plan = plans[task.plan]
+                fn, args, kwargs = (
+                    plan.splits[task.split] if task.kind == "search" else calls.pop((task.plan, -1))
+                )
+                future = runner.submit(fn, *args, **kwargs)
+                in_flight[future] = task
+                started[future] = time.perf_counter()
+            done, _ = runner.wait_first(list(in_flight))
+            for future in sorted(done, key=lambda f: (in_flight[f].plan, in_flight[f].split)):
+                task = in_flight.pop(future)
+                elapsed = time.perf_counter() - started.pop(future)
+                plan = plans[task.plan]
+                if task.kind == "search":
+                    scores, seconds = future.result()
+                    plan.scores[task.split] = np.asarray(scores, dtype=float)
+                    plan.seconds += seconds
+                    if len(plan.scores) == len(plan.splits):
+                        calls[(task.plan, -1)] = plan.refit(_table(plan))
+                        priority = (True, plan.refit_cost, -task.plan, 0)
+                        ready.append(_Task("refit", task.plan, -1, plan.refit_cost, priority))
+                else:
+                    outcome = plan.finish(_table(plan), plan.seconds, future.result())
+                    logger.info("%s fold %d done", plan.model, plan.fold)
+                    outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                if on_task is not None:
+                    on_task(TaskDone(task.kind, plan.model, plan.fold, task.cost, elapsed))
+    finally:
+        runner.cancel(list(in_flight))
+    return outcomes
+
+
+__all__ = ["TASK_BLAS_THREADS", "Call", "SearchPlan", "TaskDone", "run_plans"]
