@@ -1,4 +1,4 @@
-"""Deformed digits in the spirit of infinite MNIST: image ``i`` regenerable alone from ``(seed, i)``.
+"""Deformed digits in the spirit of infinite MNIST: image ``i`` made alone from ``(seed, i)``.
 
 Image ``i`` of seed ``s`` is training digit ``i mod 60,000`` of the bundled MNIST (never a test
 image), resampled through one random smooth deformation (G. Loosli, S. Canu, L. Bottou, "Training
