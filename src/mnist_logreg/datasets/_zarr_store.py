@@ -128,8 +128,8 @@ def check_new_store_folder(out: Path) -> None:
         raise InputError(f"{out}: folder exists and is not empty; give a new or empty folder{hint}")
 
 
-def open_store_for_resume(out: Path, generator: DeformedDigits) -> StoreManifest:
-    """Check that ``out`` is a store we started with this generator; return its manifest.
+def open_store_for_resume(out: Path) -> StoreManifest:
+    """Check that ``out`` is a store a build started; return its manifest.
 
     Raises
     ------
@@ -148,6 +148,10 @@ def open_store_for_resume(out: Path, generator: DeformedDigits) -> StoreManifest
             raise InputError(
                 f"{out}: holds {entry.name!r}, which a build does not write; nothing was changed"
             )
+    return manifest
+
+
+def _check_same_generator(out: Path, manifest: StoreManifest, generator: DeformedDigits) -> None:
     ours = generator.description()
     if manifest.generator != ours:
         raise InputError(
@@ -155,7 +159,6 @@ def open_store_for_resume(out: Path, generator: DeformedDigits) -> StoreManifest
             f"{manifest.generator.get('version')!r} with other parameters; this is "
             f"{ours['name']!r} version {ours['version']}: build it again in a new folder"
         )
-    return manifest
 
 
 def build_deformed_store(
@@ -204,10 +207,8 @@ def build_deformed_store(
 
     out = Path(out)
     check_build_args(n, seed, chunk_size)
-    if generator is None:
-        generator = DeformedDigits.from_mnist()
     if resume:
-        manifest = open_store_for_resume(out, generator)
+        manifest = open_store_for_resume(out)
         for name, given, recorded in (
             ("n", n, manifest.n),
             ("seed", seed, manifest.seed),
@@ -222,10 +223,15 @@ def build_deformed_store(
                     f"{out}: the store was started with {name}={recorded}; resuming it with "
                     f"{name}={given} is not possible"
                 )
+        if generator is None:
+            generator = DeformedDigits.from_mnist()
+        _check_same_generator(out, manifest, generator)
     else:
         if n is None:
             raise InputError("The 'n' parameter is required for a new store.")
         check_new_store_folder(out)
+        if generator is None:
+            generator = DeformedDigits.from_mnist()
         manifest = StoreManifest(
             generator=generator.description(),
             seed=0 if seed is None else int(seed),
