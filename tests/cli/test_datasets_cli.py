@@ -238,7 +238,7 @@ def _build(run_cli: RunCli, out: Path, *extra: str) -> Any:
 
 
 def test_build_verify_and_summarize_a_store(run_cli: RunCli, tmp_path: Path) -> None:
-    """Test that build writes 120 images in 3 chunks with a progress bar; verify and NAME read it."""
+    """Test that build writes 120 images in 3 chunks, with progress; verify and NAME read it."""
     out = tmp_path / "store"
     result = _build(run_cli, out)
     assert result.code == 0, result.err
