@@ -256,8 +256,6 @@ def build_cli(
     _check_range(n, "--n", 1, MAX_IMAGES)
     _check_range(seed, "--seed", 0, 2**63 - 1)
     _check_range(chunk_size, "--chunk-size", 1, MAX_IMAGES)
-    if n is None and not resume:
-        raise typer.BadParameter("is required for a new store (or give --resume)", param_hint="--n")
     if n is not None and chunk_size is not None and -(-n // chunk_size) > MAX_CHUNKS:
         raise typer.BadParameter(
             f"{n} images in chunks of {chunk_size} make more than {MAX_CHUNKS} chunks",
@@ -265,6 +263,8 @@ def build_cli(
         )
     if resume:  # the store's checks, before the progress bar and the generator start
         total = open_store_for_resume(out).n
+    elif n is None:
+        raise typer.BadParameter("is required for a new store (or give --resume)", param_hint="--n")
     else:
         check_new_store_folder(out)
         total = n
