@@ -259,3 +259,31 @@ def test_fuzzed_manifest_fields_give_one_line_errors(
         read_manifest(folder)
     except InputError as exc:
         assert "\n" not in str(exc)
+
+
+def test_lazy_source_reads_on_dask_worker_processes(store: Path, tmp_path: Path) -> None:
+    """Test that a worker process reads and checks chunks: same sums, corrupted chunk named."""
+    import zarr
+    from dask.distributed import Client, LocalCluster
+
+    copy = _copy(store, tmp_path)
+    expected = load_dataset(f"zarr:{store}")
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        lazy = open_zarr_dataset(copy)
+        sums = client.compute(lazy.X_train.sum(axis=0, dtype="int64")).result()
+        assert np.array_equal(sums, expected.X_train.sum(axis=0, dtype=np.int64))
+        counts = client.compute(lazy.y_train).result()
+        assert np.array_equal(counts, expected.y_train)
+        target = zarr.open_array(copy / "images", mode="r+")
+        target[0:1] = 255 - target[0:1]
+        with pytest.raises(DataFormatError, match=r"c/0/0/0: chunk 0 of 'images' \(rows 0..99\)"):
+            client.compute(open_zarr_dataset(copy).X_train.sum()).result()
