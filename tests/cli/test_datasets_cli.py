@@ -302,6 +302,7 @@ def test_build_refuses_before_creating_anything(run_cli: RunCli, tmp_path: Path)
         (("deformed-mnist", "--n", "0", "--out", tmp_path / "a"), "--n"),
         (("deformed-mnist", "--n", "5", "--seed", "-1", "--out", tmp_path / "a"), "--seed"),
         (("deformed-mnist", "--n", "5", "--chunk-size", "0", "--out", tmp_path / "a"), "--chunk"),
+        (("deformed-mnist", "--n", "5", "--jobs", "0", "--out", tmp_path / "a"), "--jobs"),
         (("deformed-mnist", "--n", "5", "--out", folder), "not empty"),
         (("deformed-mnist", "--out", folder, "--resume"), "manifest.json: not found"),
         (("deformed-mnist", "--n", "5", "--out", tmp_path / "no" / "a"), "parent folder"),

@@ -138,6 +138,26 @@ def test_resume_after_interruption_equals_one_shot_build(
     verify_store(out)
 
 
+def test_parallel_build_and_resume_equal_the_serial_store(
+    store: Path, tmp_path: Path, generator: DeformedDigits
+) -> None:
+    """Test that chunks generated in 2 processes, then resumed in 2, give the serial checksums."""
+    out = tmp_path / "parallel"
+    with pytest.raises(KeyboardInterrupt):
+        build_deformed_store(
+            out, N, seed=4, chunk_size=CHUNK, generator=_FailingGenerator(generator, 200)
+        )
+    assert sorted(read_manifest(out).chunks) == [0, 1]
+    manifest = read_manifest(out).as_dict()
+    manifest["chunks"] = manifest["chunks"][1:]  # chunk 0 lost: resume regenerates 0 and 2
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest))
+    seen: list[int] = []
+    build_deformed_store(out, resume=True, generator=generator, n_jobs=2, progress=seen.append)
+    assert seen[0] == 100 and seen[-1] == N and len(seen) == 3  # per chunk, in any order
+    assert read_manifest(out).as_dict()["chunks"] == read_manifest(store).as_dict()["chunks"]
+    verify_store(out)
+
+
 def test_resume_refuses_other_parameters(store: Path, tmp_path: Path) -> None:
     """Test that resuming with another seed, size or chunk size is refused, naming it."""
     copy = _copy(store, tmp_path)

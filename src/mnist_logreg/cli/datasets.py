@@ -245,6 +245,9 @@ def build_cli(
     resume: bool = typer.Option(
         False, "--resume", help="Finish an interrupted build in --out, skipping finished chunks."
     ),
+    jobs: int = typer.Option(
+        1, "--jobs", help="Processes generating chunks in parallel (same store whatever N)."
+    ),
 ) -> None:
     """Generate N deformed digits into a chunked Zarr store with a checksummed manifest."""
     from mnist_logreg.datasets import build_deformed_store
@@ -256,6 +259,7 @@ def build_cli(
     _check_range(n, "--n", 1, MAX_IMAGES)
     _check_range(seed, "--seed", 0, 2**63 - 1)
     _check_range(chunk_size, "--chunk-size", 1, MAX_IMAGES)
+    _check_range(jobs, "--jobs", 1, 1024)
     if n is not None and chunk_size is not None and -(-n // chunk_size) > MAX_CHUNKS:
         raise typer.BadParameter(
             f"{n} images in chunks of {chunk_size} make more than {MAX_CHUNKS} chunks",
@@ -271,7 +275,13 @@ def build_cli(
     try:
         with _images_progress("generating", total) as advance:
             manifest = build_deformed_store(
-                out, n, seed=seed, chunk_size=chunk_size, resume=resume, progress=advance
+                out,
+                n,
+                seed=seed,
+                chunk_size=chunk_size,
+                resume=resume,
+                progress=advance,
+                n_jobs=jobs,
             )
     except KeyboardInterrupt:
         if (out / "manifest.json").is_file():

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import itertools
 import os
 import re
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from mnist_logreg.datasets._store_manifest import (
     read_manifest,
     write_manifest,
 )
-from mnist_logreg.errors import DataFormatError, InputError
+from mnist_logreg.errors import DataFormatError, InputError, MnistLogregError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -170,6 +171,7 @@ def build_deformed_store(
     resume: bool = False,
     generator: DeformedDigits | None = None,
     progress: Progress | None = None,
+    n_jobs: int = 1,
 ) -> StoreManifest:
     """Write (or finish) a store of deformed digits.
 
@@ -189,7 +191,11 @@ def build_deformed_store(
     generator : DeformedDigits, optional
         Default: :meth:`DeformedDigits.from_mnist`.
     progress : callable, optional
-        Called with the number of images done so far, often.
+        Called with the number of images done so far (every 2,000 images with ``n_jobs=1``,
+        every chunk otherwise).
+    n_jobs : int, default 1
+        Processes generating chunks in parallel (each holds a copy of the 47 MB of source
+        digits and up to two chunks); the store is the same whatever ``n_jobs``.
 
     Returns
     -------
@@ -207,6 +213,8 @@ def build_deformed_store(
 
     out = Path(out)
     check_build_args(n, seed, chunk_size)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or not 1 <= n_jobs <= 1024:
+        raise InputError(f"The 'n_jobs' parameter must be an integer in 1..1024. Got {n_jobs!r}.")
     if resume:
         manifest = open_store_for_resume(out)
         for name, given, recorded in (
@@ -251,17 +259,18 @@ def build_deformed_store(
     done = sum(record.stop - record.start for record in manifest.chunks.values())
     if progress is not None:
         progress(done)
-    for index in manifest.missing():
+
+    def report(in_chunk: int) -> None:
+        if progress is not None:
+            progress(done + in_chunk)
+
+    missing = manifest.missing()
+    if n_jobs > 1 and len(missing) > 1:
+        chunks = _chunks_in_processes(generator, manifest, missing, n_jobs)
+    else:
+        chunks = _chunks_here(generator, manifest, missing, report)
+    for index, chunk_images, chunk_labels in chunks:
         start, stop = manifest.bounds(index)
-        chunk_images = np.empty((stop - start, *manifest.image_shape), np.uint8)
-        chunk_labels = np.empty(stop - start, np.uint8)
-        for begin in range(start, stop, _PROGRESS_STEP):
-            end = min(begin + _PROGRESS_STEP, stop)
-            chunk_images[begin - start : end - start], chunk_labels[begin - start : end - start] = (
-                generator.generate(manifest.seed, begin, end)
-            )
-            if progress is not None:
-                progress(done + end - start)
         images[start:stop] = chunk_images
         labels[start:stop] = chunk_labels
         record = ChunkRecord(
@@ -277,7 +286,88 @@ def build_deformed_store(
         manifest = manifest.with_chunk(record)
         write_manifest(out, manifest)
         done += stop - start
+        report(0)
     return manifest
+
+
+_Chunk = tuple[int, np.ndarray, np.ndarray]
+
+
+def _generate_chunk(
+    generator: DeformedDigits,
+    manifest: StoreManifest,
+    index: int,
+    report: Callable[[int], None] | None = None,
+) -> _Chunk:
+    """Images and labels of chunk ``index``, generated in steps (``report`` after each)."""
+    start, stop = manifest.bounds(index)
+    images = np.empty((stop - start, *manifest.image_shape), np.uint8)
+    labels = np.empty(stop - start, np.uint8)
+    for begin in range(start, stop, _PROGRESS_STEP):
+        end = min(begin + _PROGRESS_STEP, stop)
+        step_images, step_labels = generator.generate(manifest.seed, begin, end)
+        images[begin - start : end - start] = step_images
+        labels[begin - start : end - start] = step_labels
+        if report is not None:
+            report(end - start)
+    return index, images, labels
+
+
+def _chunks_here(
+    generator: DeformedDigits,
+    manifest: StoreManifest,
+    missing: list[int],
+    report: Callable[[int], None],
+) -> Iterator[_Chunk]:
+    for index in missing:
+        yield _generate_chunk(generator, manifest, index, report)
+
+
+_worker_generator: DeformedDigits | None = None
+
+
+def _start_worker(images: np.ndarray, labels: np.ndarray, params: Any) -> None:
+    global _worker_generator
+    _worker_generator = DeformedDigits(images, labels, params)
+
+
+def _worker_chunk(manifest: StoreManifest, index: int) -> _Chunk:
+    if _worker_generator is None:
+        raise MnistLogregError("a build worker ran before its initializer")
+    return _generate_chunk(_worker_generator, manifest, index)
+
+
+def _chunks_in_processes(
+    generator: DeformedDigits, manifest: StoreManifest, missing: list[int], n_jobs: int
+) -> Iterator[_Chunk]:
+    """Generate chunks in ``n_jobs`` processes, at most ``2 * n_jobs`` in flight (bounded memory);
+    yield each as it finishes (any order: the manifest records chunks by index)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    header = replace(manifest, chunks={})  # what a worker needs: sizes, seed, shape
+    queue = iter(missing)
+    pending: set[Future[_Chunk]] = set()
+    with ProcessPoolExecutor(
+        max_workers=n_jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(generator.images, generator.labels, generator.params),
+    ) as pool:
+        try:
+            for index in itertools.islice(queue, 2 * n_jobs):
+                pending.add(pool.submit(_worker_chunk, header, index))
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    pending.discard(future)
+                    yield future.result()
+                    following = next(queue, None)
+                    if following is not None:
+                        pending.add(pool.submit(_worker_chunk, header, following))
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _open_arrays(zarr: Any, out: Path, manifest: StoreManifest, *, create: bool) -> tuple[Any, Any]:
