@@ -225,3 +225,108 @@ def test_study_and_fit_refuse_unusable_data_before_creating_output(
     )
     assert not run.exists() and not model.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+# ----------------------------------------------------------------------------- stores
+
+
+def _build(run_cli: RunCli, out: Path, *extra: str) -> Any:
+    return run_cli(
+        "datasets", "build", "deformed-mnist", "--n", "120", "--chunk-size", "50",
+        "--seed", "2", "--out", out, *extra,
+    )  # fmt: skip
+
+
+def test_build_verify_and_summarize_a_store(run_cli: RunCli, tmp_path: Path) -> None:
+    """Test that build writes 120 images in 3 chunks, with progress; verify and NAME read it."""
+    out = tmp_path / "store"
+    result = _build(run_cli, out)
+    assert result.code == 0, result.err
+    assert "120 images in 3 chunks of 50 (seed 2)" in result.out
+    assert "120/120 images" in result.err  # the progress bar
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["n"], manifest["chunk_size"], len(manifest["chunks"])) == (120, 50, 3)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["images", "labels", "manifest.json", "zarr.json"]
+    verified = run_cli("datasets", "verify", out, "--json")
+    assert verified.code == 0, verified.err
+    assert json.loads(verified.out)["n_images"] == 120
+    summary = run_cli("datasets", f"zarr:{out}", "--json")
+    assert summary.code == 0, summary.err
+    data = json.loads(summary.out)
+    assert data["train"]["X_shape"] == [120, 784] and data["test"]["X_shape"] == [10000, 784]
+    assert sum(data["train"]["class_counts"]) == 120
+    assert data["store"]["seed"] == 2 and data["store"]["n_chunks"] == 3
+
+
+def test_resume_via_the_cli_matches_a_one_shot_build(run_cli: RunCli, tmp_path: Path) -> None:
+    """Test that --resume finishes a store whose last chunk was lost, with identical checksums."""
+    one_shot, resumed = tmp_path / "one", tmp_path / "two"
+    assert _build(run_cli, one_shot).code == 0
+    assert _build(run_cli, resumed).code == 0
+    manifest = json.loads((resumed / "manifest.json").read_text())
+    manifest["chunks"] = manifest["chunks"][:1]  # as if killed during chunk 1
+    (resumed / "manifest.json").write_text(json.dumps(manifest))
+    (resumed / "images" / "c" / "2" / "0" / "0").write_bytes(b"partial")
+    unfinished = run_cli("datasets", "verify", resumed)
+    assert unfinished.code == 2 and "unfinished (1 of 3 chunks)" in unfinished.err
+    result = run_cli("datasets", "build", "deformed-mnist", "--out", resumed, "--resume")
+    assert result.code == 0, result.err
+    first = json.loads((one_shot / "manifest.json").read_text())["chunks"]
+    assert json.loads((resumed / "manifest.json").read_text())["chunks"] == first
+    assert run_cli("datasets", "verify", resumed).code == 0
+
+
+def test_corrupted_chunk_exits_2_naming_it(run_cli: RunCli, tmp_path: Path) -> None:
+    """Test that a truncated chunk makes verify and NAME exit 2 with one line naming the chunk."""
+    out = tmp_path / "store"
+    assert _build(run_cli, out).code == 0
+    chunk = out / "images" / "c" / "1" / "0" / "0"
+    chunk.write_bytes(chunk.read_bytes()[:-10])
+    for args in (("datasets", "verify", out), ("datasets", f"zarr:{out}")):
+        result = run_cli(*args)
+        assert result.code == 2
+        (error,) = [line for line in result.err.splitlines() if "error:" in line]
+        assert "c/1/0/0: chunk 1 of 'images' (rows 50..99) cannot be decoded" in error
+        assert "Traceback" not in result.err
+
+
+def test_build_refuses_before_creating_anything(run_cli: RunCli, tmp_path: Path) -> None:
+    """Test that bad flags and foreign folders exit 2 naming the flag or folder, nothing created."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    cases = [
+        (("other", "--n", "5", "--out", tmp_path / "a"), "unknown generator 'other'"),
+        (("deformed-mnist", "--out", tmp_path / "a"), "--n"),
+        (("deformed-mnist", "--n", "0", "--out", tmp_path / "a"), "--n"),
+        (("deformed-mnist", "--n", "5", "--seed", "-1", "--out", tmp_path / "a"), "--seed"),
+        (("deformed-mnist", "--n", "5", "--chunk-size", "0", "--out", tmp_path / "a"), "--chunk"),
+        (("deformed-mnist", "--n", "5", "--jobs", "0", "--out", tmp_path / "a"), "--jobs"),
+        (("deformed-mnist", "--n", "5", "--out", folder), "not empty"),
+        (("deformed-mnist", "--out", folder, "--resume"), "manifest.json: not found"),
+        (("deformed-mnist", "--n", "5", "--out", tmp_path / "no" / "a"), "parent folder"),
+    ]
+    for args, expected in cases:
+        result = run_cli("datasets", "build", *args)
+        assert result.code == 2, (args, result.err)
+        assert expected in result.err, (args, result.err)
+        assert "generating" not in result.err  # refused before any work
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+def test_listing_names_the_zarr_source(run_cli: RunCli) -> None:
+    """Test that `datasets` and `datasets --json` list zarr:DIR after the other sources."""
+    table = run_cli("datasets")
+    assert table.code == 0 and "zarr:DIR" in table.out
+    listing = json.loads(run_cli("datasets", "--json").out)
+    assert [entry["name"] for entry in listing][-2:] == ["openml:NAME", "zarr:DIR"]
+    assert listing[-1]["available"] is None
+
+
+def test_datasets_help_lists_the_subcommands(run_cli: RunCli) -> None:
+    """Test that `datasets --help` exits 0 and names build and verify."""
+    result = run_cli("datasets", "--help")
+    assert result.code == 0
+    assert "build" in result.out and "verify" in result.out

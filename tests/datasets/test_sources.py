@@ -423,7 +423,9 @@ def test_list_sources_reports_availability_and_counts(
     """Test that list_sources gives every source, mnist's counts and missing fashion's reason."""
     monkeypatch.setenv(FASHION_MNIST_ENV, str(tmp_path / "missing"))
     sources = {info.name: info for info in list_sources()}
-    assert list(sources) == ["mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME"]
+    assert list(sources) == [
+        "mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME", "zarr:DIR"
+    ]
     mnist = sources["mnist"]
     assert mnist.available is True and (mnist.n_train, mnist.n_test) == (60000, 10000)
     assert list(mnist.train_class_counts or ()) == MNIST_TRAIN_COUNTS

@@ -161,7 +161,9 @@ def test_listing_survives_a_source_that_raises_anything(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(sources_module, "_digits_info", broken)
     sources = {info.name: info for info in list_sources()}
-    assert list(sources) == ["mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME"]
+    assert list(sources) == [
+        "mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME", "zarr:DIR"
+    ]
     assert sources["digits"].available is False and sources["digits"].status == "no: disk on fire"
     assert sources["mnist"].available is True
 

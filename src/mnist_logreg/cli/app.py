@@ -53,7 +53,7 @@ def _register_commands() -> None:
     from mnist_logreg.cli import serve as serve_cmd
     from mnist_logreg.cli import study as study_cmd
 
-    app.command("datasets")(datasets_cmd.datasets_cli)
+    app.add_typer(datasets_cmd.datasets_app, name="datasets")
     app.command("study")(study_cmd.study_cli)
     app.command("fit")(fit_cmd.fit_cli)
     app.command("predict")(predict_cmd.predict_cli)

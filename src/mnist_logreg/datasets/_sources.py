@@ -1,4 +1,5 @@
-"""Named data sources: ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR`` and ``openml:NAME``.
+"""Named data sources: ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME``,
+``zarr:DIR``.
 
 Every source returns a :class:`~mnist_logreg.datasets.Dataset` of raw pixels. Sources:
 
@@ -27,6 +28,11 @@ Every source returns a :class:`~mnist_logreg.datasets.Dataset` of raw pixels. So
     (``data_home``, default ``~/scikit_learn_data``). The first ``n - test_size`` rows are the
     training set and the last ``test_size`` (default 10,000: the canonical split of
     ``mnist_784`` and ``Fashion-MNIST``) the test set.
+``zarr:DIR``
+    A chunked store of generated digits written by ``mnist-logreg datasets build deformed-mnist``
+    (see :mod:`mnist_logreg.datasets._zarr_source`): its images are the training set, MNIST's
+    original 10,000 test images the test set. :func:`load_dataset` reads it whole;
+    :func:`~mnist_logreg.datasets.open_zarr_dataset` opens it lazily as Dask arrays.
 """
 
 from __future__ import annotations
@@ -76,7 +82,14 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 )
 MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 #: The names :func:`load_dataset` knows (``DIR`` and ``NAME`` are placeholders).
-SOURCE_NAMES: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME")
+SOURCE_NAMES: tuple[str, ...] = (
+    "mnist",
+    "fashion-mnist",
+    "digits",
+    "idx:DIR",
+    "openml:NAME",
+    "zarr:DIR",
+)
 
 _MNIST_ORIGIN = "Y. LeCun, C. Cortes, C. J. C. Burges"
 _FASHION_ORIGIN = "H. Xiao, K. Rasul, R. Vollgraf (Zalando Research, 2017)"
@@ -411,6 +424,12 @@ def _idx_info() -> SourceInfo:
     )
 
 
+def _zarr_info() -> SourceInfo:
+    from mnist_logreg.datasets._zarr_source import zarr_info
+
+    return SourceInfo(**zarr_info())
+
+
 # ----------------------------------------------------------------------------- registry
 
 _FIXED: dict[str, tuple[Callable[..., Dataset], Callable[[], SourceInfo]]] = {
@@ -424,6 +443,7 @@ _OPTIONS: dict[str, frozenset[str]] = {
     "digits": frozenset({"test_size", "random_state"}),
     "idx": frozenset({"class_names"}),
     "openml": frozenset({"version", "test_size", "data_home", "parser", "image_shape"}),
+    "zarr": frozenset(),
 }
 
 
@@ -442,7 +462,10 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
     Parameters
     ----------
     name : str, default "mnist"
-        ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR`` or ``openml:NAME``.
+        ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME`` or ``zarr:DIR``
+        (a store made by ``mnist-logreg datasets build``, read whole into memory, every chunk
+        checked against the manifest; for Dask arrays that read it lazily, see
+        :func:`~mnist_logreg.datasets.open_zarr_dataset`).
     **options
         Source options: ``fashion-mnist``: ``path``; ``digits``: ``test_size`` (0.25),
         ``random_state`` (0); ``idx:DIR``: ``class_names`` (default: the distinct training
@@ -494,6 +517,13 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
         if not argument:
             raise InputError("dataset 'openml:NAME' needs an OpenML name after 'openml:'")
         return _load_openml(argument, **options)
+    if sep and prefix == "zarr":
+        _check_options("zarr", options)
+        if not argument:
+            raise InputError("dataset 'zarr:DIR' needs a store folder after 'zarr:'")
+        from mnist_logreg.datasets._zarr_source import load_zarr_dataset
+
+        return load_zarr_dataset(argument, name=name)
     raise InputError(f"unknown dataset {name!r}; known: {', '.join(SOURCE_NAMES)}")
 
 
@@ -506,7 +536,8 @@ def list_sources() -> list[SourceInfo]:
     Returns
     -------
     sources : list of SourceInfo
-        ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME`` in that order.
+        ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME``, ``zarr:DIR`` in
+        that order.
     """
     describers: list[tuple[str, Callable[[], SourceInfo]]] = [
         ("mnist", _mnist_info),
@@ -514,6 +545,7 @@ def list_sources() -> list[SourceInfo]:
         ("digits", _digits_info),
         ("idx:DIR", _idx_info),
         ("openml:NAME", _openml_info),
+        ("zarr:DIR", _zarr_info),
     ]
     sources = []
     for name, describe in describers:
