@@ -13,13 +13,16 @@ The names a Python user needs are available here; each is imported on first use,
     >>> data = ml.load_dataset("digits")
     >>> clf = ml.LogisticRegression(C=0.05).fit(data.X_train / 16, data.y_train)
 
-Estimators: :class:`LogisticRegression`, :class:`OneVsRestLogisticRegression`,
-:func:`logistic_regression_path`. Data: :func:`load_dataset`, :func:`list_sources`,
-:class:`Dataset`. The study: :func:`run_study`, :class:`StudyConfig`, :class:`NestedCVConfig`,
-:class:`StudyResult`. The comparison: :func:`run_comparison`, :class:`ComparisonConfig`,
-:class:`CompareConfig`, :class:`ComparisonResult`. Model files: :func:`save_model`,
-:func:`load_model`, :func:`read_model_file`. Errors: :class:`MnistLogregError`,
-:class:`InputError`, :class:`DataFormatError`.
+- estimators: :class:`LogisticRegression`, :class:`OneVsRestLogisticRegression`,
+  :func:`logistic_regression_path` (:class:`LogisticPath`), :class:`PixelScaler`
+  (``X / pixel_max``);
+- data: :func:`load_dataset`, :func:`list_sources`, :class:`Dataset`;
+- the study: :func:`run_study`, :class:`StudyConfig`, :class:`NestedCVConfig`,
+  :class:`StudyResult`;
+- the comparison: :func:`run_comparison`, :class:`ComparisonConfig`, :class:`CompareConfig`,
+  :class:`ComparisonResult`;
+- model files: :func:`save_model`, :func:`load_model`, :func:`read_model_file`;
+- errors: :class:`MnistLogregError`, :class:`InputError`, :class:`DataFormatError`.
 """
 
 import importlib as _importlib
@@ -33,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "OneVsRestLogisticRegression": "mnist_logreg.linear_model",
     "LogisticPath": "mnist_logreg.linear_model",
     "logistic_regression_path": "mnist_logreg.linear_model",
+    "PixelScaler": "mnist_logreg.preprocessing",
     "Dataset": "mnist_logreg.datasets",
     "list_sources": "mnist_logreg.datasets",
     "load_dataset": "mnist_logreg.datasets",
@@ -65,6 +69,7 @@ __all__ = [
     "MnistLogregError",
     "NestedCVConfig",
     "OneVsRestLogisticRegression",
+    "PixelScaler",
     "StudyConfig",
     "StudyResult",
     "__version__",
@@ -89,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - type checkers and IDEs see the names her
     )
     from mnist_logreg.model_selection import CompareConfig, NestedCVConfig
     from mnist_logreg.persistence import load_model, read_model_file, save_model
+    from mnist_logreg.preprocessing import PixelScaler
     from mnist_logreg.study import (
         ComparisonConfig,
         ComparisonResult,

@@ -20,6 +20,7 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.evaluation import (
     bootstrap_metrics,
     comparison_figures,
+    comparison_summary_html,
     encode_labels,
     evaluate_predictions,
     figure_to_png,
@@ -116,6 +117,11 @@ class ComparisonResult:
     report_html: str
     report_markdown: str
     predictions_csv: str
+
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
+        and its chosen hyperparameters per fold."""
+        return comparison_summary_html(self.results)
 
 
 # --- metrics of one model's predictions ------------------------------------------------------

@@ -26,6 +26,7 @@ from mnist_logreg.evaluation import (
     render_html,
     render_markdown,
     study_figures,
+    study_summary_html,
 )
 from mnist_logreg.model_selection import (
     FINAL,
@@ -58,6 +59,10 @@ class StudyResult:
     report_html: str
     report_markdown: str
     classification_report: str
+
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: headline test metrics, outer CV accuracy, chosen C per fold."""
+        return study_summary_html(self.results)
 
 
 def versions() -> dict[str, str]:
