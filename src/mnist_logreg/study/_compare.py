@@ -110,7 +110,23 @@ class ComparisonConfig:
 
 @dataclass(frozen=True)
 class ComparisonResult:
-    """What a finished comparison produced, ready to be written to a run folder."""
+    """What a finished comparison produced, ready to be written to a run folder.
+
+    Attributes
+    ----------
+    results : dict
+        The run's ``metrics.json`` content, one entry per model under ``"models"`` (folds, test
+        metrics, chosen hyperparameters, costs), then the pairwise McNemar tests and timings.
+    figures : mapping of str to bytes
+        Each figure's file name to its PNG bytes.
+    report_html : str
+        The self-contained HTML report (figures embedded).
+    report_markdown : str
+        The same report in Markdown (figures linked by file name).
+    predictions_csv : str
+        CSV ``row,true,<model>...``: each test row's index, true label and every model's
+        predicted label.
+    """
 
     results: dict[str, Any]
     figures: Mapping[str, bytes]
