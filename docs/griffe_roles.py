@@ -6,8 +6,9 @@ renders Markdown, where such a role would appear verbatim. This rewrites, when t
 
 - ``:class:`~a.b.C``` -> ```C``` (the ``~`` form shows the last component, as in Sphinx);
   ``:func:`a.b.f``` -> ```a.b.f```; ``:meth:`Text <target>``` -> ```Text```;
-- a paragraph ending in ``::`` (reStructuredText's literal block) -> ``:``; the indented block
-  that follows is a Markdown code block already.
+- a paragraph ending in ``::`` (reStructuredText's literal block) -> ``:`` (``text ::`` ->
+  ``text``, a lone ``::`` -> nothing); the indented block that follows is a Markdown code block
+  already.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from griffe import Extension
 
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|mod|exc|obj|const):`([^`]+)`")
 LITERAL_MARKER = re.compile(r"(\S)::$", re.MULTILINE)
+SPACED_LITERAL_MARKER = re.compile(r"(\S)[ \t]+::$", re.MULTILINE)
 BARE_LITERAL_MARKER = re.compile(r"^(\s*)::$", re.MULTILINE)
 
 
@@ -36,6 +38,7 @@ def markdown_docstring(text: str) -> str:
     """The docstring ``text`` with Sphinx roles as inline code and ``::`` markers as ``:``."""
     text = ROLE.sub(_role_text, text)
     text = BARE_LITERAL_MARKER.sub(r"\1", text)
+    text = SPACED_LITERAL_MARKER.sub(r"\1", text)
     return LITERAL_MARKER.sub(r"\1:", text)
 
 

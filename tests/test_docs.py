@@ -126,6 +126,8 @@ def test_sphinx_roles_become_inline_code() -> None:
     pytest.importorskip("griffe")
     roles = load("griffe_roles")
     text = ("Uses :class:`~mnist_logreg.study.StudyResult`, :func:`load_dataset`, "
-            ":meth:`the fit <LogisticRegression.fit>`.\n\nExample::\n\n    code\n")
+            ":meth:`the fit <LogisticRegression.fit>`.\n\nExample::\n\n    code\n\n"
+            "bytes ::\n\n    b\n")
     assert roles.markdown_docstring(text) == (
-        "Uses `StudyResult`, `load_dataset`, `the fit`.\n\nExample:\n\n    code\n")
+        "Uses `StudyResult`, `load_dataset`, `the fit`.\n\nExample:\n\n    code\n\n"
+        "bytes\n\n    b\n")
