@@ -1,4 +1,5 @@
-# The README's two commands: `make study` (the main job) and `make test` (the whole test suite).
+# The README's two commands: `make study` (the main job) and `make test` (the whole test suite);
+# `make docs` builds the documentation site into site/ (warnings are errors).
 # Each creates the virtual environment in .venv on first use (Python >= 3.11 and pip; only the
 # package registries need to be reachable) and reinstalls when pyproject.toml changes.
 
@@ -6,8 +7,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-installed-stamp
 
-.PHONY: study test lint typecheck bench clean
+.PHONY: study test docs lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +20,18 @@ study: $(STAMP)
 	$(BIN)/mnist-logreg study
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/python -m pytest -q
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

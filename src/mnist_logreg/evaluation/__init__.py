@@ -43,6 +43,11 @@ from mnist_logreg.evaluation._report import (
     render_markdown,
 )
 from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style
+from mnist_logreg.evaluation._summary import (
+    comparison_summary_html,
+    render_summary_html,
+    study_summary_html,
+)
 
 __all__ = [
     "FIGURE_CAPTIONS",
@@ -100,4 +105,10 @@ __all__ += [
     "plot_accuracy_comparison",
     "render_comparison_html",
     "render_comparison_markdown",
+]
+
+__all__ += [
+    "comparison_summary_html",
+    "render_summary_html",
+    "study_summary_html",
 ]

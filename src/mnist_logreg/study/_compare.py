@@ -19,6 +19,7 @@ from mnist_logreg.datasets import Dataset
 from mnist_logreg.evaluation import (
     bootstrap_metrics,
     comparison_figures,
+    comparison_summary_html,
     encode_labels,
     evaluate_predictions,
     figure_to_png,
@@ -53,13 +54,34 @@ PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 
 @dataclass(frozen=True)
 class ComparisonResult:
-    """What a finished comparison produced, ready to be written to a run folder."""
+    """What a finished comparison produced, ready to be written to a run folder.
+
+    Attributes
+    ----------
+    results : dict
+        The run's ``metrics.json`` content, one entry per model under ``"models"`` (folds, test
+        metrics, chosen hyperparameters, costs), then the pairwise McNemar tests and timings.
+    figures : mapping of str to bytes
+        Each figure's file name to its PNG bytes.
+    report_html : str
+        The self-contained HTML report (figures embedded).
+    report_markdown : str
+        The same report in Markdown (figures linked by file name).
+    predictions_csv : str
+        CSV ``row,true,<model>...``: each test row's index, true label and every model's
+        predicted label.
+    """
 
     results: dict[str, Any]
     figures: Mapping[str, bytes]
     report_html: str
     report_markdown: str
     predictions_csv: str
+
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
+        and its chosen hyperparameters per fold."""
+        return comparison_summary_html(self.results)
 
 
 # --- metrics of one model's predictions ------------------------------------------------------

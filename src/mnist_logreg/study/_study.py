@@ -26,6 +26,7 @@ from mnist_logreg.evaluation import (
     render_html,
     render_markdown,
     study_figures,
+    study_summary_html,
 )
 from mnist_logreg.model_selection import (
     FINAL,
@@ -51,7 +52,26 @@ FIGURE_FILES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class StudyResult:
-    """What a finished study produced, ready to be written to a run folder."""
+    """What a finished study produced, ready to be written to a run folder.
+
+    Attributes
+    ----------
+    results : dict
+        The run's ``metrics.json`` content: dataset, config, versions, per-fold records (chosen
+        C, every candidate's inner scores, validation metrics), final search, test metrics with
+        95% intervals, timings.
+    figures : mapping of str to bytes
+        Each figure's file name (:data:`FIGURE_FILES`) to its PNG bytes.
+    model : Pipeline
+        The final model (pixel scaling, standardization, logistic regression) fitted on all
+        training rows at the final C; :func:`~mnist_logreg.persistence.save_model` saves it.
+    report_html : str
+        The self-contained HTML report (figures embedded).
+    report_markdown : str
+        The same report in Markdown (figures linked by file name).
+    classification_report : str
+        scikit-learn's per-class text report on the test set.
+    """
 
     results: dict[str, Any]
     figures: Mapping[str, bytes]
@@ -59,6 +79,10 @@ class StudyResult:
     report_html: str
     report_markdown: str
     classification_report: str
+
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: headline test metrics, outer CV accuracy, chosen C per fold."""
+        return study_summary_html(self.results)
 
 
 def versions() -> dict[str, str]:
