@@ -294,7 +294,7 @@ def test_lazy_source_reads_on_dask_worker_processes(store: Path, tmp_path: Path)
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: None still tries :8787
         ) as cluster,
         Client(cluster) as client,
     ):
