@@ -115,9 +115,14 @@ def cli_reference() -> str:
         "each block is the command's `--help`. Errors end with one line on stderr and exit "
         "code 2 for bad usage or input, 1 for other failures.\n",
     ]
-    names = [None, *typer.main.get_command(app).commands]  # type: ignore[attr-defined]
+    root = typer.main.get_command(app)
+    names: list[str | None] = [None]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        names.append(name)
+        # a group's subcommands (datasets build, datasets verify) get their own block
+        names.extend(f"{name} {sub}" for sub in getattr(command, "commands", {}))
     for name in names:
-        args = ["--help"] if name is None else [name, "--help"]
+        args = ["--help"] if name is None else [*name.split(), "--help"]
         result = runner.invoke(app, args, env=env, prog_name="mnist-logreg")
         if result.exit_code != 0:
             raise RuntimeError(f"mnist-logreg {' '.join(args)} exited with {result.exit_code}")
