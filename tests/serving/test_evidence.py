@@ -106,22 +106,33 @@ def test_model_card_reads_the_metadata_and_says_what_it_does_not_know(mnist) -> 
     metadata = {
         "created_utc": "2026-12-03T09:00:00+00:00",
         "package_version": "0.1.0",
-        "extra": {"dataset": "fashion-mnist", "C": 0.59, "test_accuracy": 0.9243,
-                  "strategy": "multinomial"},
+        "extra": {
+            "dataset": "fashion-mnist",
+            "C": 0.59,
+            "test_accuracy": 0.9243,
+            "strategy": "multinomial",
+        },
     }
     card = model_card(model, metadata)
     assert card == {
-        "dataset": "fashion-mnist", "C": 0.59, "test_accuracy": 0.9243,
-        "strategy": "multinomial", "classifier": "LogisticRegression", "n_classes": 10,
-        "created_utc": "2026-12-03T09:00:00+00:00", "package_version": "0.1.0",
+        "dataset": "fashion-mnist",
+        "C": 0.59,
+        "test_accuracy": 0.9243,
+        "strategy": "multinomial",
+        "classifier": "LogisticRegression",
+        "n_classes": 10,
+        "created_utc": "2026-12-03T09:00:00+00:00",
+        "package_version": "0.1.0",
     }
     bare = model_card(model, None)
     assert bare["dataset"] is None and bare["test_accuracy"] is None
     assert bare["C"] == 0.05  # the classifier's own parameter
     odd = model_card(
         model,
-        {"extra": {"dataset": 5, "C": "big", "test_accuracy": 1.5, "strategy": ["x"]},
-         "created_utc": None},
+        {
+            "extra": {"dataset": 5, "C": "big", "test_accuracy": 1.5, "strategy": ["x"]},
+            "created_utc": None,
+        },
     )
     assert odd["dataset"] is None and odd["C"] == 0.05 and odd["test_accuracy"] is None
     assert odd["strategy"] is None and odd["created_utc"] is None

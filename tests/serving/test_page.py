@@ -45,8 +45,21 @@ def test_script_finds_every_element_it_looks_up() -> None:
     script = STATIC.joinpath("page.js").read_text(encoding="utf-8")
     wanted = set(re.findall(r'(?:byId|cardValue)\("([^"]+)"[,)]', script))
     present = set(re.findall(r'\bid="([^"]+)"', PAGE_HTML))
-    assert {"pad", "seen", "evidence", "prediction", "top", "bars", "status", "clear", "file",
-            "choose", "card-dataset", "card-c", "card-accuracy"} <= wanted
+    assert {
+        "pad",
+        "seen",
+        "evidence",
+        "prediction",
+        "top",
+        "bars",
+        "status",
+        "clear",
+        "file",
+        "choose",
+        "card-dataset",
+        "card-c",
+        "card-accuracy",
+    } <= wanted
     assert wanted <= present
 
 
