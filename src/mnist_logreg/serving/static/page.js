@@ -19,6 +19,7 @@ let limits = {max_body_bytes: 1000000};
 let generation = 0;                     // bumped by every clear: older answers are dropped
 let drawing = false, dirty = false, inFlight = false, pending = false, last = null;
 let showingPicture = false;
+let awaited = 0;                        // answers awaited
 const pen = {x: 140, y: 140, down: false};
 
 // ---- model card -------------------------------------------------------------------------
@@ -57,6 +58,7 @@ function clearPad() {
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, pad.width, pad.height);
   dirty = false;
+  pending = false;
   showingPicture = false;
   sourceEl.textContent = "";
   predictionEl.textContent = "";
@@ -69,6 +71,7 @@ function clearPad() {
   byId("legend-for").textContent = "";
   byId("legend-against").textContent = "";
   byId("evidence-sum").textContent = "";
+  markBusy();
 }
 
 function startFresh() { if (showingPicture) clearPad(); }
@@ -176,7 +179,17 @@ pad.addEventListener("blur", () => {
 });
 
 // ---- predictions ------------------------------------------------------------------------
-function post(body) {
+// The result panels are aria-busy while an answer is awaited or another one will be asked for.
+function markBusy() {
+  const busy = String(awaited > 0 || pending);
+  for (const id of ["prediction-panel", "evidence-panel"]) byId(id).setAttribute("aria-busy", busy);
+}
+
+// Post one request; show its answer (or its error) unless the pad was cleared meanwhile.
+function ask(body, errorPrefix) {
+  const asked = generation;
+  awaited++;
+  markBusy();
   return fetch("predict", {
     method: "POST",
     headers: {"Content-Type": "application/json"},
@@ -184,25 +197,21 @@ function post(body) {
   }).then(async (response) => {
     const answer = await response.json().catch(() => ({error: response.statusText}));
     if (!response.ok) throw new Error(answer.error || response.statusText);
-    return answer;
-  });
+    if (asked === generation) show(answer);
+  }).catch((error) => {
+    if (asked === generation) statusEl.textContent = errorPrefix + String(error.message || error);
+  }).finally(() => { awaited--; markBusy(); });
 }
 
 function requestPrediction() {
-  if (!dirty || showingPicture) return;
-  if (inFlight) { pending = true; return; }
+  if (!dirty || showingPicture) { pending = false; markBusy(); return; }
+  if (inFlight) { pending = true; markBusy(); return; }
   inFlight = true;
   pending = false;
-  const asked = generation;
-  post({image: pad.toDataURL("image/png")})
-    .then((result) => { if (asked === generation) show(result); })
-    .catch((error) => {
-      if (asked === generation) statusEl.textContent = String(error.message || error);
-    })
-    .finally(() => {
-      inFlight = false;
-      if (pending) requestPrediction();
-    });
+  ask({image: pad.toDataURL("image/png")}, "").finally(() => {
+    inFlight = false;
+    if (pending) requestPrediction();
+  });
 }
 
 // ---- a picture, dropped or chosen -------------------------------------------------------
@@ -228,14 +237,9 @@ function usePicture(file) {
   }).catch(() => {});  // no preview; the server still reads (or refuses) the picture
   const reader = new FileReader();
   reader.onload = () => {
+    if (asked !== generation) return;
     const url = String(reader.result);
-    post({image: url.slice(url.indexOf(",") + 1)})
-      .then((result) => { if (asked === generation) show(result); })
-      .catch((error) => {
-        if (asked === generation) {
-          statusEl.textContent = file.name + ": " + String(error.message || error);
-        }
-      });
+    ask({image: url.slice(url.indexOf(",") + 1)}, file.name + ": ");
   };
   reader.onerror = () => { statusEl.textContent = "could not read " + file.name; };
   reader.readAsDataURL(file);
