@@ -256,6 +256,11 @@ def test_the_keyboard_draws_clears_and_opens_the_file_chooser(
     _check_answer(page, expected="1")
     _screenshot(page, tmp_path / "keyboard.png")
 
+    page.keyboard.press("Backspace")  # clears, the pen stays where it was
+    assert page.locator("#bars .bar").count() == 0
+    page.keyboard.press("Enter")  # a dot: a new drawing, answered again
+    page.wait_for_function(_ANSWERED, timeout=15_000)
+
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "clear"
     page.keyboard.press("Enter")
@@ -310,6 +315,16 @@ def test_chosen_and_dropped_pictures_are_predicted(page: Page, mnist, tmp_path: 
         timeout=15_000,
     )
     _check_answer(page, expected="2")
+
+    noise = np.random.default_rng(0).integers(0, 256, (600, 600, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, format="PNG")
+    assert len(buffer.getvalue()) > 1_000_000 * 3 / 4  # over the body limit once in base64
+    big = {"name": "big.png", "mimeType": "image/png", "buffer": buffer.getvalue()}
+    page.set_input_files("#file", files=[big])
+    status = page.locator("#status").text_content() or ""
+    assert status.startswith("big.png is too large (") and "up to 750 kB" in status
+    assert page.locator("#bars .bar").count() == 0
 
     page.evaluate(_DROP, ["notes.png", list(b"not a picture at all")])
     page.wait_for_function(

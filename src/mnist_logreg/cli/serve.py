@@ -1,4 +1,4 @@
-"""``mnist-logreg serve``: a local web page to draw digits and see the model's probabilities."""
+"""``mnist-logreg serve``: a local web page to draw digits, see what the model thinks and why."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def serve_cli(
     ),
     port: int = typer.Option(8000, "--port", help="TCP port, 0 to 65535 (0: any free port)."),
 ) -> None:
-    """Serve the drawing page: draw a digit, see the prediction and the class probabilities."""
+    """Serve the drawing page: draw or drop a digit, see the prediction and its evidence map."""
     if not 0 <= port <= 65535:
         raise InputError(f"--port must be an integer from 0 to 65535. Got {port} instead.")
     check_model_argument(model_path, [], command="serve")
