@@ -441,3 +441,40 @@ def test_serve_cli_binds_loopback_by_default(
     )
     bad_port = run_cli("serve", model_file, "--port", "70000")
     assert bad_port.code == 2 and "--port must be an integer from 0 to 65535" in bad_port.err
+
+
+def test_serve_cli_completes_the_card_from_the_run_folders_metrics(
+    model_file: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Test that a study's metrics.json beside model.npz fills the card, only for the same C."""
+    import shutil
+
+    import uvicorn
+
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
+    shutil.copy(model_file, tmp_path / "model.npz")
+    metrics = {
+        "command": "study",
+        "dataset": {"name": "mnist"},
+        "config": {"strategy": "multinomial"},
+        "final": {"best_params": {"C": 0.05}},
+        "test": {"accuracy": {"value": 0.9262, "ci95": [0.921, 0.9311]}},
+    }
+
+    def card_served(text: str) -> dict[str, Any]:
+        (tmp_path / "metrics.json").write_text(text, encoding="utf-8")
+        result = run_cli("serve", tmp_path / "model.npz")
+        assert result.code == 0, result.err
+        return TestClient(apps[-1]).get("/info").json()["model"]
+
+    card = card_served(json.dumps(metrics))
+    assert card["dataset"] == "mnist" and card["test_accuracy"] == 0.9262
+    assert card["test_accuracy_ci95"] == [0.921, 0.9311] and card["strategy"] == "multinomial"
+    assert card["C"] == 0.05 and card["from_run_metrics"] is True
+    metrics["final"]["best_params"]["C"] = 0.5  # another run's metrics: ignored
+    other = card_served(json.dumps(metrics))
+    assert other["dataset"] is None and other["test_accuracy"] is None
+    assert other["from_run_metrics"] is False
+    broken = card_served("{not json")
+    assert broken["dataset"] is None and broken["C"] == 0.05

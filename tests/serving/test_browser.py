@@ -223,6 +223,7 @@ def test_drawing_shows_the_model_card_prediction_and_evidence_map(
     assert page.locator("#card-c").inner_text() == "0.05"
     assert re.fullmatch(r"\d{2}\.\d{2}%", page.locator("#card-accuracy").inner_text())
     assert "10 classes, 784 pixels" in card.inner_text()
+    assert page.locator("#card-note").inner_text().startswith("Model file written 20")
 
     shot = _screenshot(page, tmp_path / "drawn.png")
     red, blue = _red_and_blue(_region(shot, page, "#evidence"))

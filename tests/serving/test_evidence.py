@@ -118,12 +118,24 @@ def test_model_card_reads_the_metadata_and_says_what_it_does_not_know(mnist) -> 
         "dataset": "fashion-mnist",
         "C": 0.59,
         "test_accuracy": 0.9243,
+        "test_accuracy_ci95": None,
         "strategy": "multinomial",
         "classifier": "LogisticRegression",
         "n_classes": 10,
         "created_utc": "2026-12-03T09:00:00+00:00",
         "package_version": "0.1.0",
+        "from_run_metrics": False,
     }
+    # a run's metrics.json fills only what the file lacks (its interval goes with its accuracy)
+    run = {
+        "dataset": {"name": "mnist"},
+        "final": {"best_params": {"C": 0.05}},
+        "test": {"accuracy": {"value": 0.9, "ci95": [0.89, 0.91]}},
+    }
+    assert model_card(model, metadata, run_metrics=run) == card
+    partial = model_card(model, {"extra": {"dataset": "mine"}}, run_metrics=run)
+    assert partial["dataset"] == "mine" and partial["test_accuracy"] == 0.9
+    assert partial["test_accuracy_ci95"] == [0.89, 0.91] and partial["from_run_metrics"]
     bare = model_card(model, None)
     assert bare["dataset"] is None and bare["test_accuracy"] is None
     assert bare["C"] == 0.05  # the classifier's own parameter

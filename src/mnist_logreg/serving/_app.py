@@ -253,6 +253,7 @@ def create_app(
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_concurrent_decodes: int = DEFAULT_MAX_CONCURRENT_DECODES,
     max_queued_decodes: int = DEFAULT_MAX_QUEUED_DECODES,
+    card: dict[str, Any] | None = None,
 ) -> Starlette:
     """Return the Starlette application of the drawing page for a fitted model.
 
@@ -273,6 +274,9 @@ def create_app(
         Pictures decoded at the same time, >= 1.
     max_queued_decodes : int, default=DEFAULT_MAX_QUEUED_DECODES
         Pictures waiting for a decoding thread, >= 0; more requests with a picture get 503.
+    card : dict, optional
+        The model card shown by the page (``GET /info``'s ``model``); default
+        ``model_card(model, metadata)`` (see :func:`~mnist_logreg.serving.model_card`).
 
     Returns
     -------
@@ -296,7 +300,8 @@ def create_app(
     classes = np.asarray(model.classes_)
     class_list = classes.tolist()
     display_scale = 255.0 / spec.pixel_max
-    card = model_card(model, metadata)
+    if card is None:
+        card = model_card(model, metadata)
 
     def _predict(x: np.ndarray) -> dict[str, Any]:
         model_input = x[None, :]

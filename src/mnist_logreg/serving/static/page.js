@@ -39,10 +39,16 @@ function fillCard(info) {
   byId("card-classes").textContent = info && info.classes
     ? info.classes.length + " classes, " + info.n_features + " pixels" : "";
   byId("card-model").textContent = [card.classifier, card.strategy].filter(known).join(", ");
-  byId("card-created").textContent = [
-    known(card.created_utc) ? "fitted " + card.created_utc.slice(0, 10) : null,
-    known(card.package_version) ? "mnist-logreg " + card.package_version : null,
-  ].filter(known).join(", ");
+  const ci = card.test_accuracy_ci95;
+  byId("card-ci").textContent = known(ci) && known(card.test_accuracy)
+    ? "95% CI " + (100 * ci[0]).toFixed(1) + "\u2013" + (100 * ci[1]).toFixed(1) + "%" : "";
+  const notes = [];
+  if (known(card.created_utc)) {
+    notes.push("Model file written " + card.created_utc.slice(0, 10)
+               + (known(card.package_version) ? " by mnist-logreg " + card.package_version : ""));
+  }
+  if (card.from_run_metrics) notes.push("completed from its run folder's metrics.json");
+  byId("card-note").textContent = notes.length ? notes.join("; ") + "." : "";
 }
 
 fetch("info")
