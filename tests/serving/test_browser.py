@@ -31,7 +31,7 @@ pytest.importorskip("uvicorn", reason="needs the 'serve' extra: pip install 'mni
 
 import uvicorn  # noqa: E402
 from PIL import Image  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, FileChooser, Page, sync_playwright  # noqa: E402
 
 from mnist_logreg.datasets import load_dataset  # noqa: E402
 from mnist_logreg.model_selection import build_model  # noqa: E402
@@ -243,6 +243,8 @@ def test_the_keyboard_draws_clears_and_opens_the_file_chooser(
     page: Page, mnist, tmp_path: Path
 ) -> None:
     """Test Tab to the pad, arrows and Space to draw, Enter on Clear, Space on Choose."""
+    choosers: list[FileChooser] = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))  # intercepted from now
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "pad"
     assert page.locator("#cursor").is_visible()
@@ -269,9 +271,12 @@ def test_the_keyboard_draws_clears_and_opens_the_file_chooser(
 
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "choose"
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(
+    page.keyboard.press("Space")
+    deadline = time.monotonic() + 15
+    while not choosers:
+        assert time.monotonic() < deadline, "Space on 'Choose a picture' opened no file chooser"
+        page.wait_for_timeout(50)
+    choosers[0].set_files(
         files=[{"name": "seven.png", "mimeType": "image/png", "buffer": _picture(mnist, 0)}]
     )
     page.wait_for_function(_ANSWERED, timeout=15_000)
