@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import socket
 import threading
 import time
@@ -98,6 +99,11 @@ def test_info(client: TestClient) -> None:
         "max_concurrent_decodes": 2,
         "max_queued_decodes": 8,
     }
+    card = info["model"]
+    assert card["classifier"] == "LogisticRegression" and card["n_classes"] == 10
+    assert card["C"] == 0.05  # not in this file's extra: the classifier's own C
+    assert card["dataset"] is None and card["test_accuracy"] is None  # shown as "unknown"
+    assert card["package_version"] is not None and card["created_utc"] is not None
 
 
 def test_predict_a_picture(client: TestClient, model: Any, mnist) -> None:
@@ -116,6 +122,7 @@ def test_predict_a_picture(client: TestClient, model: Any, mnist) -> None:
     assert np.allclose(result["probabilities"], expected, atol=1e-12)
     assert result["label"] == 7 and result["class_name"] == "7"
     assert result["classes"] == list(range(10)) and result["image_shape"] == [28, 28]
+    assert result["evidence"]["label"] == 7 and len(result["evidence"]["contributions"]) == 784
     jpeg = client.post("/predict", json={"image": _data_url(255 - big, "JPEG")})
     assert jpeg.status_code == 200 and jpeg.json()["label"] == 7
 
@@ -126,6 +133,44 @@ def test_predict_pixels_as_is(client: TestClient, model: Any, mnist) -> None:
     result = client.post("/predict", json={"pixels": x.tolist()}).json()
     assert np.allclose(result["probabilities"], model.predict_proba(x[None, :])[0], atol=1e-6)
     assert result["pixels"] == x.tolist()
+
+
+def _check_evidence(result: dict[str, Any], model: Any, x: np.ndarray) -> None:
+    evidence = result["evidence"]
+    p = np.array(result["probabilities"])
+    order = np.argsort(-p, kind="stable")
+    classes = result["classes"]
+    k, j = classes.index(evidence["label"]), classes.index(evidence["versus"])
+    assert evidence["label"] == result["label"] and evidence["class_name"] == result["class_name"]
+    assert k == order[0] and j == order[1] and evidence["versus_name"] == str(classes[j])
+    contributions = evidence["contributions"]
+    assert len(contributions) == 784
+    total = math.fsum(contributions) + evidence["intercept_difference"]
+    assert total == pytest.approx(evidence["score_difference"], rel=1e-12, abs=1e-12)
+    raw = model.decision_function(x[None, :])[0]
+    assert evidence["score_difference"] == pytest.approx(raw[k] - raw[j], rel=1e-9, abs=1e-12)
+    # softmax: the margin of k over j is also the log of their probability ratio
+    assert evidence["score_difference"] == pytest.approx(np.log(p[k] / p[j]), rel=1e-6, abs=1e-9)
+
+
+def test_evidence_adds_up_to_the_score_difference(client: TestClient, model: Any, mnist) -> None:
+    """Test /predict's evidence: shares + (b_k - b_j) == s_k - s_j == log(p_k / p_j)."""
+    for x in mnist.X_test[:10]:
+        result = client.post("/predict", json={"pixels": x.tolist()}).json()
+        _check_evidence(result, model, x)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pixels=st.lists(st.integers(0, 255), min_size=784, max_size=784)
+    | st.lists(st.floats(0, 255), min_size=784, max_size=784)
+)
+def test_evidence_adds_up_for_any_image(client: TestClient, model: Any, pixels: list) -> None:
+    """Test that the evidence sums to the score difference for arbitrary valid pixel arrays."""
+    response = client.post("/predict", json={"pixels": pixels})
+    assert response.status_code == 200, response.text
+    x = np.asarray(pixels, dtype=np.float64)
+    _check_evidence(response.json(), model, x.astype(np.float32))
 
 
 @pytest.mark.parametrize(
@@ -396,3 +441,40 @@ def test_serve_cli_binds_loopback_by_default(
     )
     bad_port = run_cli("serve", model_file, "--port", "70000")
     assert bad_port.code == 2 and "--port must be an integer from 0 to 65535" in bad_port.err
+
+
+def test_serve_cli_completes_the_card_from_the_run_folders_metrics(
+    model_file: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Test that a study's metrics.json beside model.npz fills the card, only for the same C."""
+    import shutil
+
+    import uvicorn
+
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: apps.append(app))
+    shutil.copy(model_file, tmp_path / "model.npz")
+    metrics = {
+        "command": "study",
+        "dataset": {"name": "mnist"},
+        "config": {"strategy": "multinomial"},
+        "final": {"best_params": {"C": 0.05}},
+        "test": {"accuracy": {"value": 0.9262, "ci95": [0.921, 0.9311]}},
+    }
+
+    def card_served(text: str) -> dict[str, Any]:
+        (tmp_path / "metrics.json").write_text(text, encoding="utf-8")
+        result = run_cli("serve", tmp_path / "model.npz")
+        assert result.code == 0, result.err
+        return TestClient(apps[-1]).get("/info").json()["model"]
+
+    card = card_served(json.dumps(metrics))
+    assert card["dataset"] == "mnist" and card["test_accuracy"] == 0.9262
+    assert card["test_accuracy_ci95"] == [0.921, 0.9311] and card["strategy"] == "multinomial"
+    assert card["C"] == 0.05 and card["from_run_metrics"] is True
+    metrics["final"]["best_params"]["C"] = 0.5  # another run's metrics: ignored
+    other = card_served(json.dumps(metrics))
+    assert other["dataset"] is None and other["test_accuracy"] is None
+    assert other["from_run_metrics"] is False
+    broken = card_served("{not json")
+    assert broken["dataset"] is None and broken["C"] == 0.05

@@ -10,6 +10,7 @@ from importlib.resources import files
 from mnist_logreg.serving import PAGE_CSP, PAGE_HTML
 
 STATIC = files("mnist_logreg.serving").joinpath("static")
+REPORT_CSS = files("mnist_logreg").joinpath("evaluation", "templates", "report.css")
 
 
 def _between(tag: str) -> list[str]:
@@ -17,10 +18,14 @@ def _between(tag: str) -> list[str]:
 
 
 def test_page_inlines_its_css_and_javascript_files() -> None:
-    """Test that the page holds page.css and page.js verbatim, once each, with no placeholder."""
+    """Test that the page holds the report's CSS, then page.css, and page.js, verbatim, once."""
     styles, scripts = _between("style"), _between("script")
     assert len(styles) == 1 and len(scripts) == 1
-    assert styles[0].strip() == STATIC.joinpath("page.css").read_text(encoding="utf-8").strip()
+    report_css = REPORT_CSS.read_text(encoding="utf-8")
+    page_css = STATIC.joinpath("page.css").read_text(encoding="utf-8")
+    assert styles[0].count(report_css) == 1 and styles[0].count(page_css) == 1
+    assert styles[0].index(report_css) < styles[0].index(page_css)  # the page's rules win
+    assert styles[0].strip().endswith(page_css.strip())
     assert scripts[0].strip() == STATIC.joinpath("page.js").read_text(encoding="utf-8").strip()
     assert "$style" not in PAGE_HTML and "$script" not in PAGE_HTML
     markup = STATIC.joinpath("page.html").read_text(encoding="utf-8")
@@ -36,9 +41,32 @@ def test_policy_hashes_are_those_of_the_inlined_texts() -> None:
 
 
 def test_script_finds_every_element_it_looks_up() -> None:
-    """Test that each id the script looks up with getElementById exists in the page's markup."""
+    """Test that each id the script looks up exists in the page's markup."""
     script = STATIC.joinpath("page.js").read_text(encoding="utf-8")
-    wanted = set(re.findall(r'getElementById\("([^"]+)"\)', script))
+    wanted = set(re.findall(r'(?:byId|cardValue)\("([^"]+)"[,)]', script))
     present = set(re.findall(r'\bid="([^"]+)"', PAGE_HTML))
-    assert wanted == {"pad", "seen", "prediction", "bars", "status", "clear"}
+    assert {
+        "pad",
+        "seen",
+        "evidence",
+        "prediction",
+        "top",
+        "bars",
+        "status",
+        "clear",
+        "file",
+        "choose",
+        "card-dataset",
+        "card-c",
+        "card-accuracy",
+    } <= wanted
     assert wanted <= present
+
+
+def test_every_control_has_a_label_and_the_pad_is_focusable() -> None:
+    """Test keyboard and screen-reader basics: labelled canvases and inputs, a focusable pad."""
+    for tag in re.findall(r"<(?:canvas|input)\b[^>]*>", PAGE_HTML):
+        assert "aria-label=" in tag, tag
+    pad = re.search(r'<canvas id="pad"[^>]*>', PAGE_HTML)
+    assert pad is not None and 'tabindex="0"' in pad.group(0)
+    assert ":focus-visible" in STATIC.joinpath("page.css").read_text(encoding="utf-8")

@@ -5,7 +5,9 @@ Routes
 ``GET /``
     The self-contained drawing page (:data:`~mnist_logreg.serving._page.PAGE_HTML`).
 ``GET /info``
-    JSON: ``image_shape``, ``n_features``, ``pixel_max``, ``classes``, ``class_names``, ``limits``.
+    JSON: ``image_shape``, ``n_features``, ``pixel_max``, ``classes``, ``class_names``, ``limits``
+    and ``model``, the model card (:func:`~mnist_logreg.serving._card.model_card`: data set, C,
+    test accuracy..., ``null`` where the model file does not say).
 ``POST /predict``
     JSON body, exactly one of:
 
@@ -16,8 +18,16 @@ Routes
       the model's scale (0..pixel_max), row by row; used as is.
 
     Answer (200): ``label``, ``class_name``, ``probabilities`` (K floats in the order of
-    ``classes``), ``classes``, ``class_names``, ``image_shape`` and ``pixels``: the image the
-    model saw, ``n_features`` integers 0..255.
+    ``classes``), ``classes``, ``class_names``, ``image_shape``, ``pixels``: the image the
+    model saw, ``n_features`` integers 0..255, and ``evidence`` (``null`` for a model whose last
+    step is not linear): the margin of the predicted class k over the runner-up j split over
+    the pixels (:func:`~mnist_logreg.serving._evidence.explain_prediction`)::
+
+        {"label": k, "class_name": ..., "versus": j, "versus_name": ...,
+         "contributions": [n_features floats], "intercept_difference": b_k - b_j,
+         "score_difference": s_k - s_j}
+
+    where ``sum(contributions) + intercept_difference == score_difference`` (float rounding).
 
 Errors answer JSON ``{"error": "<one line>"}``: 400 body not JSON, 413 body larger than
 ``max_body_bytes`` (refused from its Content-Length header, or as soon as the streamed body
@@ -62,6 +72,8 @@ from starlette.routing import Route
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.preprocessing import ModelInputSpec, load_image
+from mnist_logreg.serving._card import model_card
+from mnist_logreg.serving._evidence import explain_prediction
 from mnist_logreg.serving._page import PAGE_CSP, PAGE_HTML
 
 __all__ = [
@@ -241,6 +253,7 @@ def create_app(
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     max_concurrent_decodes: int = DEFAULT_MAX_CONCURRENT_DECODES,
     max_queued_decodes: int = DEFAULT_MAX_QUEUED_DECODES,
+    card: dict[str, Any] | None = None,
 ) -> Starlette:
     """Return the Starlette application of the drawing page for a fitted model.
 
@@ -261,6 +274,9 @@ def create_app(
         Pictures decoded at the same time, >= 1.
     max_queued_decodes : int, default=DEFAULT_MAX_QUEUED_DECODES
         Pictures waiting for a decoding thread, >= 0; more requests with a picture get 503.
+    card : dict, optional
+        The model card shown by the page (``GET /info``'s ``model``); default
+        ``model_card(model, metadata)`` (see :func:`~mnist_logreg.serving.model_card`).
 
     Returns
     -------
@@ -284,6 +300,8 @@ def create_app(
     classes = np.asarray(model.classes_)
     class_list = classes.tolist()
     display_scale = 255.0 / spec.pixel_max
+    if card is None:
+        card = model_card(model, metadata)
 
     def _predict(x: np.ndarray) -> dict[str, Any]:
         model_input = x[None, :]
@@ -292,6 +310,18 @@ def create_app(
         proba = np.asarray(model.predict_proba(model_input), dtype=np.float64)[0]
         best = int(np.argmax(proba))
         shown = np.clip(np.rint(x.astype(np.float64) * display_scale), 0, 255).astype(int)
+        evidence = explain_prediction(model, model_input, predicted=best)
+        explained = None
+        if evidence is not None:
+            explained = {
+                "label": class_list[evidence.predicted],
+                "class_name": spec.class_names[evidence.predicted],
+                "versus": class_list[evidence.runner_up],
+                "versus_name": spec.class_names[evidence.runner_up],
+                "contributions": evidence.contributions.tolist(),
+                "intercept_difference": evidence.intercept_difference,
+                "score_difference": evidence.score_difference,
+            }
         return {
             "label": class_list[best],
             "class_name": spec.class_names[best],
@@ -300,6 +330,7 @@ def create_app(
             "class_names": list(spec.class_names),
             "image_shape": list(spec.image_shape),
             "pixels": shown.tolist(),
+            "evidence": explained,
         }
 
     async def page(request: Request) -> Response:
@@ -314,6 +345,7 @@ def create_app(
                 "pixel_max": spec.pixel_max,
                 "classes": class_list,
                 "class_names": list(spec.class_names),
+                "model": card,
                 "limits": {
                     "max_body_bytes": max_body_bytes,
                     "max_image_pixels": max_image_pixels,
