@@ -315,3 +315,20 @@ def test_dataset_refuses_non_numeric_pixels() -> None:
     """Test that complex or object pixels are refused naming the array and dtype."""
     with pytest.raises(DataFormatError, match="X_train must hold integer or real pixels"):
         _dataset(X_train=np.zeros((4, 6), np.complex64))
+
+
+@pytest.mark.parametrize(
+    ("class_names", "match"),
+    [
+        (["a", "\x1b[31mred", "c"], "control characters"),
+        (["a", "", "c"], "empty or holds control characters"),
+        (["a", "b\n", "c"], "control characters"),
+        (["a", "a", "c"], "not unique"),
+    ],
+)
+def test_unprintable_or_repeated_class_names_are_refused(class_names, match) -> None:
+    """Test that class names with terminal escapes, empty or repeated ones are one InputError."""
+    with pytest.raises(InputError, match=match) as info:
+        _dataset(class_names=class_names)
+    assert "dataset toy" in str(info.value) and "\n" not in str(info.value)
+    assert _dataset(class_names=["zéro", "un deux", "3"]).n_classes == 3

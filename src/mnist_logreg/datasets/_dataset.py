@@ -236,6 +236,14 @@ class Dataset:
         if not self.class_names:
             raise InputError(f"{where}: no class names")
         check_n_classes(len(self.class_names), where)
+        for name in self.class_names:
+            # printed by every command and stored in model files, which refuse control characters
+            if not name or not name.isprintable():
+                raise InputError(
+                    f"{where}: class name {name!r} is empty or holds control characters"
+                )
+        if len(set(self.class_names)) != len(self.class_names):
+            raise InputError(f"{where}: class names are not unique")
         n_pixels = math.prod(self.image_shape)
         for split, label in (("train", "training"), ("test", "test")):
             X = np.asarray(getattr(self, f"X_{split}"))
