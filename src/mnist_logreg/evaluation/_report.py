@@ -465,7 +465,7 @@ def _range_text(value: Any) -> str:
 
 
 def range_table(results: Mapping[str, Any]) -> Table | None:
-    """One row per search: initial range, edge flag, searched range, extra candidates, final edge."""
+    """One row per search: initial range and edge, searched range, added candidates, edge."""
     rows, highlight = [], set()
     for i, (name, r) in enumerate(search_ranges(results)):
         segments = r.get("segments")

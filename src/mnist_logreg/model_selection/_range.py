@@ -17,7 +17,8 @@ strata per decade (the initial density, rounded up), one log-uniform candidate p
 whatever the initial sampling. The new decade's edge stratum is then the range's edge. Limits:
 at most :data:`MAX_EXTRA_DECADES` decades added per search, and never beyond
 :data:`EXPANSION_BOUNDS`; a decade cut by the bound keeps the density (fewer strata, at least
-one). When a limit stops the expansion with the best still on the edge, the search says so
+one); a configured range that already reaches past a bound is not extended on that side. When
+a limit stops the expansion with the best still on the edge, the search says so
 (``limit_reached``). Each extension's candidates have their own seed, derived from the run's seed,
 the search number and the extension number, so the same seed gives the same searches.
 
@@ -130,8 +131,9 @@ def next_segment(segments: Sequence[Segment], side: str) -> Segment | None:
         c_min, c_max = edge, min(EXPANSION_BOUNDS[1], edge * 10.0)
     else:
         return None
-    if c_max <= c_min * (1 + 1e-9) or room < 1 - 1e-9:
-        return None
+    low_bound, high_bound = EXPANSION_BOUNDS
+    if c_max <= c_min * (1 + 1e-9) or room < 1 - 1e-9 or c_min < low_bound or c_max > high_bound:
+        return None  # a limit, or a configured range already beyond the bounds
     decades = math.log10(c_max / c_min)
     n_strata = max(1, math.ceil(per_decade * decades - 1e-9))
     return Segment(float(c_min), float(c_max), n_strata, side)
