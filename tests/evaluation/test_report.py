@@ -179,8 +179,8 @@ def test_range_section_flags_edges_and_is_absent_without_range_blocks() -> None:
     assert "In Final it is still in an edge stratum" in callout.text
     assert table.rows == (
         ("Fold 1", "[0.01, 10]", "interior", "[0.01, 10]", "0", "interior"),
-        ("Fold 2", "[0.01, 10]", "low", "[0.001, 10]", "4", "interior"),
-        ("Final", "[0.01, 10]", "low", "[0.0001, 10]", "8", "low edge (limit reached)"),
+        ("Fold 2", "[0.01, 10]", "low edge", "[0.001, 10]", "4", "interior"),
+        ("Final", "[0.01, 10]", "low edge", "[0.0001, 10]", "8", "low edge (limit reached)"),
     )
     assert table.highlight == frozenset({2})
     assert next(c for c in report.cards if c.label == "Final model C").detail == (

@@ -444,8 +444,8 @@ RANGE_NOTE = (
     "candidates; a best C in the lowest or highest stratum cannot tell whether the optimum lies "
     "beyond the range. With --expand-range each such search (inside every outer fold too, "
     "deciding from its own inner scores only) searched one more decade on that side, at the "
-    "same density, until its best was interior or 3 decades were added (never beyond [1e-06, "
-    "1e+04])."
+    "same density, until its best was interior or 3 decades were added (never beyond "
+    "[1e-6, 1e4])."
 )
 
 
@@ -474,14 +474,15 @@ def range_table(results: Mapping[str, Any]) -> Table | None:
         edge = r.get("edge")
         if edge:
             highlight.add(i)
-        rows.append((name, _range_text(r.get("initial")), str(r.get("initial_edge") or "interior"),
+        first = r.get("initial_edge")
+        rows.append((name, _range_text(r.get("initial")), f"{first} edge" if first else "interior",
                      _range_text(r.get("searched")), str(extra),
                      f"{edge} edge" + (" (limit reached)" if r.get("limit_reached") else "")
                      if edge else "interior"))
     if not rows:
         return None
-    return Table(("Search", "Initial range", "Best C (initial)", "Searched range",
-                  "Added candidates", "Best C (searched)"), tuple(rows),
+    return Table(("Search", "Initial range", "Best C there", "Searched range",
+                  "Added candidates", "Best C there"), tuple(rows),
                  highlight=frozenset(highlight))
 
 
