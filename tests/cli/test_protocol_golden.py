@@ -1,7 +1,8 @@
 """Golden tests of the protocol: a fixed-seed study and comparison give committed metrics.json.
 
 Both run end to end through the command line on ``digits`` (600 training rows, seed 5): the study
-with 3 outer and 2 inner folds and 3 candidates, the comparison with every model's quick budget.
+with 3 outer and 2 inner folds and 3 candidates (with the reference protocol's fixed C range, and
+with the default range extension), the comparison with every model's quick budget.
 Their metrics.json, with wall times, the platform and library versions left out, must equal the
 committed files: the same keys, the same integers and strings, every float equal to 1e-9 relative
 (room for another machine's last-bit rounding, none for a changed protocol).
@@ -26,8 +27,13 @@ UPDATE = os.environ.get("MNIST_LOGREG_UPDATE_GOLDEN") == "1"
 
 COMMON = ["--dataset", "digits", "--max-train", "600", "--bootstrap", "20", "--seed", "5",
           "--n-jobs", "1"]
+STUDY = ["study", "--outer", "3", "--inner", "2", "--candidates", "3", *COMMON]
 CASES = {
-    "study": ["study", "--outer", "3", "--inner", "2", "--candidates", "3", *COMMON],
+    # the reference protocol (fixed C range); its numbers are those of the study before the
+    # range extension existed, the new keys (config.expand_range, each search's "range") aside
+    "study": [*STUDY, "--no-expand-range"],
+    # the default: two searches (fold 2, final) extend [0.01, 10] by the decade above it
+    "study_expand": STUDY,
     "compare": ["compare", "--quick", *COMMON],
 }
 

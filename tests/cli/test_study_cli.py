@@ -460,3 +460,41 @@ def test_force_replaces_the_run_folder_it_is_run_from(
     assert result.code == 0, result.err
     assert json.loads((folder / "metrics.json").read_text())["config"]["outer"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("expand", [True, False])
+def test_edge_strata_are_flagged_in_the_console_and_the_report(tmp_path, capsys, expand) -> None:
+    """Test that a search whose best C lies in an edge stratum is flagged on the console, in the
+    report's callout and in metrics.json; with --expand-range its range was extended."""
+    from mnist_logreg.cli.app import main
+
+    out = tmp_path / "run"
+    args = ["study", *QUICK, "--max-train", "600", "--bootstrap", "20", "--n-jobs", "1",
+            "--out", str(out)]
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--expand-range" if expand else "--no-expand-range"])
+    assert info.value.code == 0
+    console = " ".join(capsys.readouterr().out.split())
+    metrics = json.loads((out / "metrics.json").read_text())
+    final = metrics["final"]["range"]
+    assert metrics["config"]["expand_range"] is expand
+    assert final["initial"] == [0.01, 10.0] and final["initial_edge"] == "high"
+    html = (out / "report.html").read_text()
+    markdown = (out / "report.md").read_text()
+    assert '<section id="range"><h2>C range and its edges</h2>' in html
+    assert '<p class="callout">Boundary: the best C of' in html
+    assert "## C range and its edges" in markdown
+    if expand:
+        assert final["searched"] == [0.01, 100.0] and final["edge"] is None
+        assert [s["side"] for s in final["segments"]] == ["initial", "high"]
+        assert ("Note: final search: best C was in the high edge stratum of [0.01, 10]; "
+                "range extended to [0.01, 100], best now interior.") in console
+        assert "range extended to [0.01, 100]" in console  # the fold 2 line
+        assert "Every search extended its range until its best C was interior." in html
+    else:
+        assert final["searched"] == [0.01, 10.0] and final["edge"] == "high"
+        assert len(metrics["final"]["candidates"]) == 3
+        assert ("WARNING final search: best C in the high edge stratum of [0.01, 10]; the "
+                "optimum may lie beyond (--expand-range searches further).") in console
+        assert "the chosen C is a bound, not an optimum" in html
+        assert "in the high edge stratum of its range" in html  # the final C's card

@@ -147,3 +147,48 @@ def test_dataset_name_with_markup_is_escaped(results) -> None:
     text = render_markdown(evil, {})
     assert "<img" not in text
     assert text.startswith('# Logistic regression on &lt;img src=x onerror="alert(1)"&gt;:')
+
+
+def _range(initial_edge, edge, segments, limit=False):
+    searched = [min(s[1] for s in segments), max(s[2] for s in segments)]
+    return {"initial": [0.01, 10.0], "searched": searched, "initial_edge": initial_edge,
+            "edge": edge, "expanded": len(segments) > 1, "limit_reached": limit,
+            "segments": [{"side": s[0], "c_min": s[1], "c_max": s[2], "candidates": s[3]}
+                         for s in segments]}
+
+
+def test_range_section_flags_edges_and_is_absent_without_range_blocks() -> None:
+    """Test that the C-range section shows a callout and a row per search, or nothing at all."""
+    from mnist_logreg.evaluation._report import study_report
+
+    initial = ("initial", 0.01, 10.0, 10)
+    results = {
+        "folds": [{"fold": 1, "best_params": {"C": 0.5}, "range": _range(None, None, [initial])},
+                  {"fold": 2, "best_params": {"C": 0.004},
+                   "range": _range("low", None, [initial, ("low", 0.001, 0.01, 4)])}],
+        "final": {"best_params": {"C": 0.0002},
+                  "range": _range("low", "low", [initial, ("low", 0.001, 0.01, 4),
+                                                 ("low", 1e-4, 0.001, 4)], limit=True)},
+    }
+    report = study_report(results, [])
+    section = next(s for s in report.sections if s.id == "range")
+    callout, table = section.items[0], section.items[1]
+    assert callout.style == "callout"
+    assert callout.text.startswith("Boundary: the best C of 2 of 3 searches (Fold 2, Final) lay "
+                                   "in the low edge stratum of the initial range [0.01, 10].")
+    assert "In Final it is still in an edge stratum" in callout.text
+    assert table.rows == (
+        ("Fold 1", "[0.01, 10]", "interior", "[0.01, 10]", "0", "interior"),
+        ("Fold 2", "[0.01, 10]", "low edge", "[0.001, 10]", "4", "interior"),
+        ("Final", "[0.01, 10]", "low edge", "[0.0001, 10]", "8", "low edge (limit reached)"),
+    )
+    assert table.highlight == frozenset({2})
+    assert next(c for c in report.cards if c.label == "Final model C").detail == (
+        "in the low edge stratum of its range")
+    # every search interior: the table stays, the callout goes; no range blocks: no section
+    calm = {"folds": [results["folds"][0]]}
+    calm_section = next(s for s in study_report(calm, []).sections if s.id == "range")
+    assert [item.kind for item in calm_section.items] == ["table", "paragraph"]
+    assert calm_section.items[1].style == "note"
+    bare = {"folds": [{"fold": 1, "best_params": {"C": 0.5}}]}
+    assert all(s.id != "range" for s in study_report(bare, []).sections)

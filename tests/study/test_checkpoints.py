@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import DataFormatError
-from mnist_logreg.model_selection import CompareConfig, NestedCVConfig
+from mnist_logreg.model_selection import CompareConfig, NestedCVConfig, replay_range
 from mnist_logreg.study import (
     ComparisonConfig,
     Expectations,
@@ -99,8 +99,12 @@ def test_a_stray_fold_beyond_the_configured_folds_is_refused(study_run, tmp_path
         (lambda r: r.pop("candidates"), "lacks 'candidates'"),
         (lambda r: r.update(fold="1"), "'fold' must be an integer"),
         (lambda r: r.update(fold=2), "says fold 2, but its name says fold 1"),
-        (lambda r: r["candidates"][0].update(C=123.0), r"'candidates'\[0\]\['C'\]"),
-        (lambda r: r["candidates"].pop(), "must have 3 entries"),
+        (lambda r: r["candidates"][0].update(C="small"), r"'candidates'\[0\]\['C'\]"),
+        (lambda r: r["candidates"][0].update(C=123.0), "lacks C = "),
+        (lambda r: r["candidates"].pop(), "lacks C = "),
+        (lambda r: r["candidates"].append({**r["candidates"][0], "C": 0.5}),
+         "the candidates' 'C'"),
+        (lambda r: r["range"].update(edge="high"), "'range'"),
         (lambda r: r["candidates"][1]["split_scores"].append(0.5), "must have 2 entries"),
         (lambda r: r["candidates"][1].update(mean_score="high"), "must be a number"),
         (lambda r: r.update(best_params={"C": 0.5}), "not one of the fold's candidates"),
@@ -205,7 +209,13 @@ def _assert_sound_study_record(record: dict[str, Any], expect: Expectations) -> 
     """What the summary relies on holds for an accepted record."""
     nested = expect.config.protocol
     assert 1 <= record["fold"] <= nested.outer
-    assert [c["C"] for c in record["candidates"]] == list(nested.candidates_for(record["fold"]))
+    replayed = replay_range(
+        nested.candidates_for(record["fold"]), nested.c_min, nested.c_max,
+        expand=nested.expand_range, random_state=nested.random_state, search=record["fold"],
+        mean_score={c["C"]: c["mean_score"] for c in record["candidates"]},
+    )
+    assert [c["C"] for c in record["candidates"]] == sorted(replayed.Cs.tolist())
+    assert record["range"] == json.loads(json.dumps(replayed.record(record["best_params"]["C"])))
     assert all(len(c["split_scores"]) == nested.inner for c in record["candidates"])
     assert (record["n_train"], record["n_validation"]) == expect.fold_sizes[record["fold"]]
     assert 0.0 <= record["validation"]["accuracy"] <= 1.0

@@ -88,6 +88,15 @@ def study_cli(
             help="loguniform (stratified log C: unbiased, no gaps) or uniform (the reference's).",
         ),
     ] = "loguniform",
+    expand_range: Annotated[
+        bool,
+        typer.Option(
+            "--expand-range/--no-expand-range",
+            help="Where a search's best C lies in the lowest or highest stratum of log C, search "
+            "one more decade on that side (at most 3, within [1e-6, 1e4]); "
+            "--no-expand-range keeps the reference protocol's fixed range.",
+        ),
+    ] = True,
     scoring: Annotated[
         str, typer.Option("--scoring", help="Any scikit-learn scorer name.")
     ] = "accuracy",
@@ -151,6 +160,7 @@ def study_cli(
                 scoring=scoring,
                 strategy=strategy,
                 random_state=seed,
+                expand_range=expand_range,
             ),
             max_train=max_train,
             n_bootstrap=n_bootstrap,
@@ -208,6 +218,9 @@ def _run_with_progress(
         )
 
         def on_task(done: TaskDone) -> None:
+            if done.added:  # a range extension queued more inner paths
+                total = next(t.total for t in progress.tasks if t.id == tasks) or 0
+                progress.update(tasks, total=total + done.added)
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:
@@ -218,6 +231,8 @@ def _run_with_progress(
                 f"outer fold {record['fold']}/{config.protocol.outer}: "
                 f"C = {record['best_params']['C']:.4g}, validation accuracy "
                 + ("n/a" if accuracy is None else f"{accuracy:.4f}")
+                + range_note(record.get("range")),
+                markup=False,
             )
 
         return run_study(
@@ -265,10 +280,50 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
             f"{acc['mean']:.4f} ± {acc['std']:.4f}; chosen C per fold: "
             + ", ".join(f"{c:.3g}" for c in summary["chosen_C"])
         )
+    for line in boundary_lines(result.results):
+        console.print(line, markup=False, highlight=False)
     console.print(
         f"Total {result.results['timings']['total_seconds']:.1f} s. "
         f"Report: {folder / 'report.html'}"
     )
+
+
+def range_note(c_range: Any) -> str:
+    """A fold line's note on its C range: extended, or best still on an edge (else '')."""
+    if not isinstance(c_range, dict):
+        return ""
+    lo, hi = c_range["searched"]
+    edge = c_range.get("edge")
+    note = ""
+    if c_range.get("expanded"):
+        note = f"; range extended to [{lo:.3g}, {hi:.3g}]"
+    if edge is not None:
+        note += f"; WARNING best C in the {edge} edge stratum of [{lo:.3g}, {hi:.3g}]"
+    return note
+
+
+def boundary_lines(results: dict[str, Any]) -> list[str]:
+    """Console lines flagging the searches whose best C was in an edge stratum of its range."""
+    searches = [(f"fold {f['fold']}", f.get("range")) for f in results.get("folds", [])]
+    searches.append(("final search", results.get("final", {}).get("range")))
+    lines = []
+    for name, r in searches:
+        if not isinstance(r, dict) or not (r.get("initial_edge") or r.get("edge")):
+            continue
+        lo, hi = r["searched"]
+        initial = f"[{r['initial'][0]:.3g}, {r['initial'][1]:.3g}]"
+        if not r.get("edge"):
+            lines.append(f"Note: {name}: best C was in the {r['initial_edge']} edge stratum of "
+                         f"{initial}; range extended to [{lo:.3g}, {hi:.3g}], best now interior.")
+            continue
+        if r.get("expanded") or r.get("limit_reached"):
+            why = "the extension limit was reached" if r.get("limit_reached") else "no extension"
+            lines.append(f"WARNING {name}: best C still in the {r['edge']} edge stratum of the "
+                         f"searched [{lo:.3g}, {hi:.3g}] ({why}); the optimum may lie beyond.")
+        else:
+            lines.append(f"WARNING {name}: best C in the {r['edge']} edge stratum of {initial}; "
+                         "the optimum may lie beyond (--expand-range searches further).")
+    return lines
 
 
 def _fmt(value: Any) -> str:

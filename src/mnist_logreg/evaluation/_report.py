@@ -303,6 +303,13 @@ def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
         "evaluation on the untouched test set.",
         PROTOCOL_SUMMARY,
     ]
+    expand = config.get("expand_range")
+    if expand is not None:
+        paragraphs.append(
+            "C range: extended by a decade at a time where a search's best C lay in an edge "
+            "stratum (--expand-range)." if expand else
+            "C range: fixed, as in the reference protocol (--no-expand-range); searches whose "
+            "best C lies in an edge stratum are flagged.")
     if seed is not None:
         paragraphs.append(f"Seed: {seed} (the same seed reproduces every split and candidate).")
     return paragraphs
@@ -430,6 +437,76 @@ def report_text(results: Mapping[str, Any]) -> str:
     return text if isinstance(text, str) else ""
 
 
+# --- the C range: edges and extensions -----------------------------------------------------------
+
+RANGE_NOTE = (
+    "Edge strata: a search's range is cut into as many equal-width strata of log C as it has "
+    "candidates; a best C in the lowest or highest stratum cannot tell whether the optimum lies "
+    "beyond the range. With --expand-range each such search (inside every outer fold too, "
+    "deciding from its own inner scores only) searched one more decade on that side, at the "
+    "same density, until its best was interior or 3 decades were added (never beyond "
+    "[1e-6, 1e4])."
+)
+
+
+def search_ranges(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(name, range block)`` of each search that recorded one: the outer folds, then final."""
+    out = [(f"Fold {f.get('fold', i + 1)}", as_mapping(f.get("range")))
+           for i, f in enumerate(folds_list(results))]
+    out.append(("Final", as_mapping(as_mapping(results.get("final")).get("range"))))
+    return [(name, r) for name, r in out if r]
+
+
+def _range_text(value: Any) -> str:
+    """``[lo, hi]`` of a two-number list, or ``—``."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        return f"[{fmt_c(value[0])}, {fmt_c(value[1])}]"
+    return "—"
+
+
+def range_table(results: Mapping[str, Any]) -> Table | None:
+    """One row per search: initial range and edge, searched range, added candidates, edge."""
+    rows, highlight = [], set()
+    for i, (name, r) in enumerate(search_ranges(results)):
+        segments = r.get("segments")
+        extra = sum(int(as_float(as_mapping(s).get("candidates")) or 0)
+                    for s in (segments if isinstance(segments, Sequence) else [])[1:])
+        edge = r.get("edge")
+        if edge:
+            highlight.add(i)
+        first = r.get("initial_edge")
+        rows.append((name, _range_text(r.get("initial")), f"{first} edge" if first else "interior",
+                     _range_text(r.get("searched")), str(extra),
+                     f"{edge} edge" + (" (limit reached)" if r.get("limit_reached") else "")
+                     if edge else "interior"))
+    if not rows:
+        return None
+    return Table(("Search", "Initial range", "Best C there", "Searched range",
+                  "Added candidates", "Best C there"), tuple(rows),
+                 highlight=frozenset(highlight))
+
+
+def range_callout(results: Mapping[str, Any]) -> str:
+    """The callout on the searches' edges ('' when every initial best was interior)."""
+    ranges = search_ranges(results)
+    at_edge = [name for name, r in ranges if r.get("initial_edge")]
+    still = [name for name, r in ranges if r.get("edge")]
+    if not at_edge and not still:
+        return ""
+    sides = sorted({str(r.get("initial_edge") or r.get("edge")) for _, r in ranges
+                    if r.get("initial_edge") or r.get("edge")})
+    initial = _range_text(ranges[0][1].get("initial"))
+    text = (f"Boundary: the best C of {len(at_edge)} of {len(ranges)} searches "
+            f"({', '.join(at_edge)}) lay in the {' / '.join(sides)} edge stratum of the initial "
+            f"range {initial}.")
+    if still:
+        text += (f" In {', '.join(still)} it is still in an edge stratum of the range searched: "
+                 "the optimum may lie beyond it, and the chosen C is a bound, not an optimum.")
+    else:
+        text += " Every search extended its range until its best C was interior."
+    return text
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 FOLDS_NOTE = ("Each fold's C was chosen by its own inner search; the validation scores are of the "
@@ -451,7 +528,10 @@ def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
         cards.append(Card("Outer CV accuracy", f"{summary[0]:.4f}",
                           f"± {summary[1]:.4f} (std) over {summary[2]} folds"))
     if final_c(results) is not None:
-        cards.append(Card("Final model C", fmt_c(final_c(results)), "chosen by the final search"))
+        edge = as_mapping(as_mapping(results.get("final")).get("range")).get("edge")
+        detail = (f"in the {edge} edge stratum of its range" if edge
+                  else "chosen by the final search")
+        cards.append(Card("Final model C", fmt_c(final_c(results)), detail))
     return tuple(cards)
 
 
@@ -491,6 +571,10 @@ def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Rep
         *section("protocol", "Protocol", *(
             Paragraph(p, "callout" if p == PROTOCOL_SUMMARY else "")
             for p in protocol_paragraphs(results))),
+        *section("range", "C range and its edges",
+                 Paragraph(callout, "callout") if (callout := range_callout(results)) else None,
+                 range_table(results),
+                 Paragraph(RANGE_NOTE, "note") if search_ranges(results) else None),
         *section("folds", "Outer folds", table := folds_table(results),
                  Paragraph(FOLDS_NOTE, "note") if table else None),
         *section("final", "Final model: C candidates", candidates_table(results)),

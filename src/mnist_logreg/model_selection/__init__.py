@@ -37,6 +37,14 @@ from mnist_logreg.model_selection._pipeline import (
     build_preprocessor,
     validate_strategy,
 )
+from mnist_logreg.model_selection._range import (
+    EXPANSION_BOUNDS,
+    MAX_EXTRA_DECADES,
+    RangeSearch,
+    Segment,
+    edge_side,
+    replay_range,
+)
 from mnist_logreg.model_selection._search import (
     CLASSIFICATION_SCORERS,
     CandidateScore,
@@ -49,8 +57,10 @@ from mnist_logreg.model_selection._search import (
 __all__ = [
     "CLASSIFICATION_SCORERS",
     "C_BOUNDS",
+    "EXPANSION_BOUNDS",
     "FINAL",
     "MAX_CANDIDATES",
+    "MAX_EXTRA_DECADES",
     "MAX_FOLDS",
     "MAX_SEED",
     "SAMPLINGS",
@@ -60,7 +70,9 @@ __all__ = [
     "FoldOutcome",
     "NestedCVConfig",
     "ProcessRunner",
+    "RangeSearch",
     "SearchResult",
+    "Segment",
     "SerialRunner",
     "TaskRunner",
     "build_classifier",
@@ -68,9 +80,11 @@ __all__ = [
     "build_preprocessor",
     "check_int",
     "count_tasks",
+    "edge_side",
     "inner_splits",
     "make_runner",
     "outer_splits",
+    "replay_range",
     "run_nested_cv",
     "sample_candidates",
     "summarize_search",

@@ -7,6 +7,11 @@ scores and queued, and its result turned into the plan's outcome. The study and 
 build their plans differently (a warm-started C path for the study, any registry model for the
 comparison) and share this loop.
 
+A plan may grow: with an ``extend`` callback, once every split of a round is in, the plan is asked
+for one more round (one task per inner split, scoring new candidates; the study's C range
+extension). The new round's scores are appended as columns of the plan's table; the refit waits
+until a round adds nothing.
+
 Tasks run on a :class:`~mnist_logreg.model_selection.TaskRunner`; at most ``runner.n_workers`` are
 in flight. The next task is chosen by: refits first (a fold finishes, and is checkpointed, as soon
 as its search is complete), then the most estimated work ahead (a task's own cost plus its refit's,
@@ -47,8 +52,8 @@ class SearchPlan:
     fold : int
         Outer fold (1-based), or 0 for the final model.
     splits : list of Call
-        One task per inner split; each returns ``(scores, seconds)``, ``scores`` of shape
-        (n_candidates,).
+        One task per inner split; each returns ``(scores, seconds)`` or ``(scores, seconds,
+        state)``, ``scores`` of shape (n_candidates,); ``state`` is handed to ``extend``.
     split_costs : list of float
         Estimated seconds of each split task (scheduling and progress only).
     refit_cost : float
@@ -57,6 +62,10 @@ class SearchPlan:
         ``refit(table)`` with ``table`` of shape (n_splits, n_candidates): the refit task.
     finish : callable
         ``finish(table, search_seconds, result)``: the outcome, from the refit task's result.
+    extend : callable or None
+        ``extend(table, states)``, called when every task of a round is in (``states``: each
+        split's latest ``state``, or None): the next round's tasks, one per split in split
+        order, or an empty list to go on to the refit.
     """
 
     model: str
@@ -66,19 +75,28 @@ class SearchPlan:
     refit_cost: float
     refit: Callable[[np.ndarray], Call]
     finish: Callable[[np.ndarray, float, Any], Any]
+    extend: Callable[[np.ndarray, list[Any]], list[Call]] | None = None
     scores: dict[int, np.ndarray] = field(default_factory=dict)
+    states: dict[int, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    waiting: int = 0
+    rounds: int = 1
 
 
 @dataclass(frozen=True)
 class TaskDone:
-    """What the progress callback learns about a finished task (``kind``: search or refit)."""
+    """What the progress callback learns about a finished task (``kind``: search or refit).
+
+    ``added`` counts the tasks this one's completion queued beyond the plan's first round (an
+    extension of the C range), so that progress can raise its total.
+    """
 
     kind: str
     model: str
     fold: int
     estimated_seconds: float
     seconds: float
+    added: int = 0
 
 
 @dataclass
@@ -92,6 +110,12 @@ class _Task:
 
 def _table(plan: SearchPlan) -> np.ndarray:
     return np.vstack([plan.scores[i] for i in range(len(plan.splits))])
+
+
+def _queue_refit(plan: SearchPlan, index: int, calls: dict[tuple[int, int], Call],
+                 ready: list[_Task]) -> None:
+    calls[(index, -1)] = plan.refit(_table(plan))
+    ready.append(_Task("refit", index, -1, plan.refit_cost, (True, plan.refit_cost, -index, 0)))
 
 
 def run_plans(
@@ -120,6 +144,7 @@ def run_plans(
     """
     ready: list[_Task] = []
     for index, plan in enumerate(plans):
+        plan.waiting = len(plan.splits)
         for j, cost in enumerate(plan.split_costs):
             priority = (False, cost + plan.refit_cost, -index, -j)
             ready.append(_Task("search", index, j, cost, priority))
@@ -133,9 +158,10 @@ def run_plans(
                 ready.sort(key=lambda t: t.priority, reverse=True)
                 task = ready.pop(0)
                 plan = plans[task.plan]
-                fn, args, kwargs = (
-                    plan.splits[task.split] if task.kind == "search" else calls.pop((task.plan, -1))
-                )
+                if task.kind == "search" and (task.plan, task.split) not in calls:
+                    fn, args, kwargs = plan.splits[task.split]
+                else:
+                    fn, args, kwargs = calls.pop((task.plan, task.split))
                 future = runner.submit(fn, *args, **kwargs)
                 in_flight[future] = task
                 started[future] = time.perf_counter()
@@ -144,14 +170,36 @@ def run_plans(
                 task = in_flight.pop(future)
                 elapsed = time.perf_counter() - started.pop(future)
                 plan = plans[task.plan]
+                added = 0
                 if task.kind == "search":
-                    scores, seconds = future.result()
-                    plan.scores[task.split] = np.asarray(scores, dtype=float)
+                    scores, seconds, *state = future.result()
+                    scores = np.asarray(scores, dtype=float)
+                    previous = plan.scores.get(task.split)
+                    plan.scores[task.split] = (
+                        scores if previous is None else np.concatenate([previous, scores])
+                    )
+                    plan.states[task.split] = state[0] if state else None
                     plan.seconds += seconds
-                    if len(plan.scores) == len(plan.splits):
-                        calls[(task.plan, -1)] = plan.refit(_table(plan))
-                        priority = (True, plan.refit_cost, -task.plan, 0)
-                        ready.append(_Task("refit", task.plan, -1, plan.refit_cost, priority))
+                    plan.waiting -= 1
+                    if plan.waiting == 0:
+                        more = (
+                            plan.extend(_table(plan),
+                                        [plan.states[i] for i in range(len(plan.splits))])
+                            if plan.extend is not None else []
+                        )
+                        if more:
+                            # the next round: one task per split, keyed like the first round's
+                            # (the first round's calls stay in plan.splits)
+                            plan.rounds += 1
+                            plan.waiting = len(more)
+                            added = len(more)
+                            for j, call in enumerate(more):
+                                calls[(task.plan, j)] = call
+                                cost = plan.split_costs[j]
+                                priority = (False, cost + plan.refit_cost, -task.plan, -j)
+                                ready.append(_Task("search", task.plan, j, cost, priority))
+                        else:
+                            _queue_refit(plan, task.plan, calls, ready)
                 else:
                     outcome = plan.finish(_table(plan), plan.seconds, future.result())
                     logger.info("%s fold %d done", plan.model, plan.fold)
@@ -159,7 +207,8 @@ def run_plans(
                     if on_outcome is not None:
                         on_outcome(outcome)
                 if on_task is not None:
-                    on_task(TaskDone(task.kind, plan.model, plan.fold, task.cost, elapsed))
+                    on_task(TaskDone(task.kind, plan.model, plan.fold, task.cost, elapsed,
+                                     added))
     finally:
         runner.cancel(list(in_flight))
     return outcomes

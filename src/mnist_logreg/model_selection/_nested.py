@@ -12,6 +12,11 @@ Protocol (the reference study's, done without leakage):
 4. The final model: the same search on the whole training set, refit, and predictions on the
    untouched test set.
 
+Each search is boundary-aware (:mod:`~mnist_logreg.model_selection._range`): it records whether
+its best C lies in the lowest or highest stratum of log C, and with ``expand_range`` it searches
+one more decade on that side, on the same inner splits, continuing each split's warm-started path,
+until the best is interior or a limit is reached; only that search's inner scores decide.
+
 Every search draws its candidates and inner splits from its own seed, derived from the run's
 ``random_state`` and the fold number, so a run is reproducible and independent of scheduling, and a
 resumed run equals an uninterrupted one. The tasks run on the one nested-CV scheduler
@@ -38,6 +43,7 @@ from mnist_logreg.model_selection._engine import (
 )
 from mnist_logreg.model_selection._execution import SerialRunner, TaskRunner
 from mnist_logreg.model_selection._pipeline import validate_strategy
+from mnist_logreg.model_selection._range import LOW, RangeSearch
 from mnist_logreg.model_selection._search import (
     SearchResult,
     inner_splits,
@@ -95,6 +101,9 @@ class NestedCVConfig:
     strategy: str = "multinomial"
     random_state: int = 42
     solver_options: dict[str, Any] = field(default_factory=dict)
+    expand_range: bool = True
+    """Extend the C range by a decade where a search's best C lies in its edge stratum (see
+    :mod:`~mnist_logreg.model_selection._range`); False reproduces the reference protocol."""
 
     def validate(self) -> None:
         """Raise :class:`InputError` for settings that can never work, naming the parameter."""
@@ -112,6 +121,11 @@ class NestedCVConfig:
         check_int(self.random_state, "random_state", 0, MAX_SEED)
         if not isinstance(self.solver_options, dict):
             raise InputError("The 'solver_options' parameter must be a mapping.")
+        if not isinstance(self.expand_range, bool):
+            raise InputError(
+                f"The 'expand_range' parameter must be True or False. "
+                f"Got {self.expand_range!r} instead."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (part of the ``config`` block of metrics.json)."""
@@ -126,6 +140,7 @@ class NestedCVConfig:
             "strategy": self.strategy,
             "seed": self.random_state,
             "solver_options": dict(self.solver_options),
+            "expand_range": self.expand_range,
         }
 
     @classmethod
@@ -142,6 +157,8 @@ class NestedCVConfig:
             strategy=str(data["strategy"]),
             random_state=int(data["seed"]),
             solver_options=dict(data.get("solver_options") or {}),
+            # a configuration saved before the range extension existed ran without it
+            expand_range=bool(data.get("expand_range", False)),
         )
 
     def validate_for(self, y: np.ndarray) -> None:
@@ -173,6 +190,11 @@ class NestedCVConfig:
             sampling=self.sampling,  # type: ignore[arg-type]
             random_state=seed,
         )
+
+    def range_search(self, search: int) -> RangeSearch:
+        """A fresh boundary-aware search state of one search (its initial candidates)."""
+        return RangeSearch(self.candidates_for(search), self.c_min, self.c_max,
+                           self.expand_range, self.random_state, search)
 
 
 @dataclass(frozen=True)
@@ -261,28 +283,54 @@ def run_nested_cv(
     }
 
     def plan(number: int, rows: np.ndarray, eval_rows: np.ndarray | None) -> SearchPlan:
-        Cs = config.candidates_for(number)
+        state = config.range_search(number)
         _, split_seed = config.search_seeds(number)
+        split_pairs = inner_splits(y[rows], config.inner, split_seed)
+        score_options = {"scoring": config.scoring, **task_options}
+        if config.expand_range:
+            score_options["return_edges"] = True
         splits: list[Call] = [
-            (
-                score_path_on_split,
-                (X_shared, y, rows, train, test, Cs),
-                {"scoring": config.scoring, **task_options},
-            )
-            for train, test in inner_splits(y[rows], config.inner, split_seed)
+            (score_path_on_split, (X_shared, y, rows, train, test, state.Cs), score_options)
+            for train, test in split_pairs
         ]
+        # each split's solutions at the range's low and high ends, to continue its path
+        ends: dict[int, dict[str, Any]] = {}
+
+        def extend(table: np.ndarray, states: list[Any]) -> list[Call]:
+            for j, edges in enumerate(states):
+                if edges is not None:
+                    merged = ends.setdefault(j, {})
+                    side = state.segments[-1].side
+                    merged.update(edges if side == "initial" else {side: edges[side]})
+            new = state.extend(table.mean(axis=0))
+            if new is None:
+                return []
+            side = state.segments[-1].side
+            # the new decade's path starts from the solution at the nearest searched C
+            warm = "low" if side == LOW else "high"
+            return [
+                (score_path_on_split, (X_shared, y, rows, train, test, new),
+                 {**score_options, "warm_start": ends[j][warm]})
+                for j, (train, test) in enumerate(split_pairs)
+            ]
+
+        def summary(table: np.ndarray, seconds: float = 0.0) -> SearchResult:
+            order = state.order()
+            Cs = state.Cs[order]
+            result = summarize_search(Cs, table[:, order], config.scoring, seconds=seconds)
+            return summarize_search(Cs, table[:, order], config.scoring, seconds=seconds,
+                                    c_range=state.record(result.best_C))
 
         def refit(table: np.ndarray) -> Call:
-            best_C = summarize_search(Cs, table, config.scoring).best_C
+            best_C = summary(table).best_C
             eval_X = X_test_shared if eval_rows is None else X_shared
             return (_refit_task, (X_shared, y, rows, eval_X, eval_rows, best_C), task_options)
 
         def finish(table: np.ndarray, seconds: float, result: Any) -> FoldOutcome:
             model, proba, refit_seconds = result
-            search = summarize_search(Cs, table, config.scoring, seconds=seconds)
             return FoldOutcome(
                 fold=number,
-                search=search,
+                search=summary(table, seconds),
                 model=model,
                 eval_rows=eval_rows,
                 proba=proba,
@@ -291,7 +339,8 @@ def run_nested_cv(
                 refit_seconds=refit_seconds,
             )
 
-        return SearchPlan("lr", number, splits, [0.0] * len(splits), 0.0, refit, finish)
+        return SearchPlan("lr", number, splits, [0.0] * len(splits), 0.0, refit, finish,
+                          extend=extend)
 
     plans = [
         plan(number, train_rows, val_rows)
@@ -322,7 +371,8 @@ def _refit_task(
 
 
 def count_tasks(config: NestedCVConfig, n_folds: int, include_final: bool = True) -> int:
-    """Number of tasks (inner paths plus refits) that :func:`run_nested_cv` will run."""
+    """Number of tasks (inner paths plus refits) that :func:`run_nested_cv` runs before any
+    range extension (each extension adds ``config.inner`` tasks; see ``TaskDone.added``)."""
     n_searches = n_folds + (1 if include_final else 0)
     return n_searches * (config.inner + 1)
 

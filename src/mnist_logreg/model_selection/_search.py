@@ -50,14 +50,19 @@ class SearchResult:
     best_C: float
     scoring: str
     seconds: float = field(default=0.0, compare=False)
+    c_range: dict[str, Any] | None = None
+    """The C range searched and its edge flags (:meth:`~._range.RangeSearch.record`), if any."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``best_params`` and ``candidates`` of metrics.json)."""
-        return {
+        """JSON-ready form (``best_params``, ``candidates`` and ``range`` of metrics.json)."""
+        data: dict[str, Any] = {
             "best_params": {"C": self.best_C},
             "scoring": self.scoring,
             "candidates": [c.to_dict() for c in self.candidates],
         }
+        if self.c_range is not None:
+            data["range"] = self.c_range
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchResult:
@@ -75,6 +80,7 @@ class SearchResult:
             candidates=candidates,
             best_C=float(data["best_params"]["C"]),
             scoring=str(data["scoring"]),
+            c_range=data.get("range"),
         )
 
 
@@ -141,7 +147,9 @@ def score_path_on_split(
     pixel_max: float,
     solver_options: dict[str, Any] | None = None,
     blas_threads: int | None = None,
-) -> tuple[np.ndarray, float]:
+    warm_start: tuple[np.ndarray, np.ndarray] | None = None,
+    return_edges: bool = False,
+) -> tuple[Any, ...]:
     """Fit the warm-started path of ``Cs`` on one inner split and score every C.
 
     Parameters
@@ -156,6 +164,11 @@ def score_path_on_split(
         Positions into ``rows``: the inner training and held-out parts.
     Cs : ndarray of shape (n_candidates,)
         Sorted candidates.
+    warm_start : (coef, intercept), optional
+        Standardized coefficients and intercepts to start the path from (the solution at the
+        nearest C of an earlier path on the same split: a range extension continues the path).
+    return_edges : bool
+        Also return the solutions at the smallest and largest C.
 
     Returns
     -------
@@ -163,6 +176,9 @@ def score_path_on_split(
         The scorer's value for each C on the held-out rows.
     seconds : float
         Wall time of the task.
+    edges : dict, only with ``return_edges``
+        ``{"low": (coef, intercept), "high": (coef, intercept)}``: the standardized solutions
+        at the smallest and largest C (``warm_start`` of a further extension).
     """
     start = time.perf_counter()
     X = resolve_shared(X)
@@ -173,17 +189,33 @@ def score_path_on_split(
         X_train = np.asarray(X[train_rows])
         X_test = np.asarray(X[test_rows])
         scorer = get_scorer(scoring)
+        options = dict(solver_options or {})
+        if warm_start is not None:
+            options["coef_init"], options["intercept_init"] = warm_start
         estimators = _pipeline.fit_folded_path(
-            X_train, y[train_rows], Cs, strategy=strategy, **(solver_options or {})
+            X_train, y[train_rows], Cs, strategy=strategy, **options
         )
         scores = np.array([scorer(est, X_test, y[test_rows]) for est in estimators])
-    return scores, time.perf_counter() - start
+    if not return_edges:
+        return scores, time.perf_counter() - start
+    edges = {
+        side: (np.asarray(est.standardized_coef_), np.asarray(est.standardized_intercept_))
+        for side, est in (("low", estimators[0]), ("high", estimators[-1]))
+    }
+    return scores, time.perf_counter() - start, edges
 
 
 def summarize_search(
-    Cs: Sequence[float] | np.ndarray, split_scores: np.ndarray, scoring: str, seconds: float = 0.0
+    Cs: Sequence[float] | np.ndarray,
+    split_scores: np.ndarray,
+    scoring: str,
+    seconds: float = 0.0,
+    c_range: dict[str, Any] | None = None,
 ) -> SearchResult:
-    """Combine per-split scores (n_splits, n_candidates) into a :class:`SearchResult`."""
+    """Combine per-split scores (n_splits, n_candidates) into a :class:`SearchResult`.
+
+    ``Cs`` sorted ascending, so that ties go to the smaller C; ``c_range`` is recorded as is.
+    """
     split_scores = np.asarray(split_scores, dtype=np.float64)
     means = split_scores.mean(axis=0)
     stds = split_scores.std(axis=0)
@@ -198,7 +230,8 @@ def summarize_search(
         for i, C in enumerate(Cs)
     )
     return SearchResult(
-        candidates=candidates, best_C=float(Cs[best]), scoring=scoring, seconds=seconds
+        candidates=candidates, best_C=float(Cs[best]), scoring=scoring, seconds=seconds,
+        c_range=c_range,
     )
 
 

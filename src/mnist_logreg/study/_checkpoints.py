@@ -39,7 +39,7 @@ import numpy as np
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.evaluation import classification_metrics
-from mnist_logreg.model_selection import FINAL, outer_splits
+from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
 from mnist_logreg.study._compare import VALIDATION_METRICS
 from mnist_logreg.study._config import RunConfig
 from mnist_logreg.study._study import subsample_rows
@@ -461,23 +461,45 @@ def _study_record(data: bytes, name: str, expect: Expectations) -> dict[str, Any
     if fold > nested.outer:
         raise _Invalid(f"fold {fold} is not one of this run's {nested.outer} outer folds")
     _equal(_field(record, "scoring"), nested.scoring, "'scoring'")
-    expected_Cs = [float(c) for c in nested.candidates_for(fold)]
-    candidates = _list(_field(record, "candidates"), "'candidates'", len(expected_Cs))
-    for i, (candidate, C) in enumerate(zip(candidates, expected_Cs, strict=True)):
+    candidates = _list(_field(record, "candidates"), "'candidates'")
+    for i, candidate in enumerate(candidates):
         what = f"'candidates'[{i}]"
-        candidate = _dict(candidate, what)
-        _equal(_field(candidate, "C", what + " "), C, f"{what}['C']")
+        _number(_field(_dict(candidate, what), "C", what + " "), f"{what}['C']", 0.0)
         _scores(candidate, what, nested.inner)
+    expected_Cs, expected_range = _expected_search(record, nested, fold, candidates)
+    _equal([float(c["C"]) for c in candidates], expected_Cs, "the candidates' 'C'")
     best = _dict(_field(record, "best_params"), "'best_params'")
     best_C = _number(_field(best, "C", "'best_params' "), "'best_params'['C']")
     if best_C not in expected_Cs or set(best) != {"C"}:
         raise _Invalid(f"'best_params' {_show(best)} is not one of the fold's candidates")
+    _equal(_field(record, "range"), json.loads(_dumps(expected_range.record(best_C))),
+           "'range'")
     n_train, n_validation = expect.fold_sizes[fold]
     _equal(_field(record, "n_train"), n_train, "'n_train'")
     _equal(_field(record, "n_validation"), n_validation, "'n_validation'")
     _check_validation(_field(record, "validation"), expect.classes, n_validation)
     _seconds(record, ("search", "refit"))
     return record
+
+
+def _expected_search(
+    record: dict[str, Any], nested: Any, fold: int, candidates: list[Any]
+) -> tuple[list[float], RangeSearch]:
+    """The candidates (sorted) and range decisions the fold's search must have made.
+
+    The search is replayed from the record's own mean scores: the initial candidates are the
+    configuration's, and each extension must follow from the scores before it.
+    """
+    scores = {float(c["C"]): float(c["mean_score"]) for c in candidates}
+    try:
+        state = replay_range(nested.candidates_for(fold), nested.c_min, nested.c_max,
+                             expand=nested.expand_range, random_state=nested.random_state,
+                             search=fold, mean_score=scores)
+    except KeyError as exc:
+        raise _Invalid(
+            f"'candidates' lacks C = {exc.args[0]!r}, which this run's search draws"
+        ) from exc
+    return [float(c) for c in np.sort(state.Cs)], state
 
 
 def _read_study(folder: Path, expect: Expectations) -> dict[int, dict[str, Any]]:

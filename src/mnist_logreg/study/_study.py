@@ -205,8 +205,12 @@ def run_study(
 
     records: dict[int, dict[str, Any]] = dict(completed)
     final: list[FoldOutcome] = []
+    extension_tasks = 0
 
     def collect(outcome: FoldOutcome) -> None:
+        nonlocal extension_tasks
+        segments = (outcome.search.c_range or {}).get("segments", [None])
+        extension_tasks += (len(segments) - 1) * config.protocol.inner
         if outcome.fold == FINAL:
             final.append(outcome)
             return
@@ -261,7 +265,7 @@ def run_study(
         "cross_validation_seconds": cv_seconds,
         "evaluation_and_figures_seconds": figure_seconds,
         "resumed_folds": sorted(completed),
-        "tasks": count_tasks(config.protocol, len(todo)),
+        "tasks": count_tasks(config.protocol, len(todo)) + extension_tasks,
         "backend": getattr(runner, "description", "in-process (1 worker)"),
     }
     return StudyResult(

@@ -1,0 +1,188 @@
+"""Tests of the boundary-aware C search: edge strata, range extension, its limits and seeds."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnist_logreg.datasets import load_dataset
+from mnist_logreg.model_selection import (
+    EXPANSION_BOUNDS,
+    FINAL,
+    MAX_EXTRA_DECADES,
+    NestedCVConfig,
+    Segment,
+    _nested,
+    edge_side,
+    run_nested_cv,
+)
+from mnist_logreg.model_selection._range import next_segment, strata_per_decade
+
+# Noisy labels, 20 features, 120 rows: the log-loss keeps improving as C shrinks far below 1, so
+# the optimum lies outside the initial range [1, 10].
+_rng = np.random.default_rng(0)
+NOISY_X = _rng.normal(size=(120, 20))
+NOISY_Y = (NOISY_X[:, 0] + 2.0 * _rng.normal(size=120) > 0).astype(int)
+OUTSIDE = NestedCVConfig(outer=2, inner=2, n_candidates=2, c_min=1.0, c_max=10.0,
+                         scoring="neg_log_loss", random_state=1)
+# digits, 400 rows, accuracy over five decades: every search's optimum is interior
+INSIDE = NestedCVConfig(outer=2, inner=2, n_candidates=5, c_min=1e-3, c_max=1e2, random_state=1)
+
+
+def _noisy(config: NestedCVConfig) -> list[_nested.FoldOutcome]:
+    return run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], config, pixel_max=1.0)
+
+
+@pytest.fixture(scope="module")
+def outside() -> list[_nested.FoldOutcome]:
+    return _noisy(OUTSIDE)
+
+
+def test_edge_strata_are_the_first_and_last_of_log_c() -> None:
+    """Test that the edges are the lowest and highest of n equal-width strata of log C."""
+    initial = [Segment(0.01, 10.0, 10)]  # strata 0.3 decades wide: [0.01, 0.01995), ...
+    assert edge_side(0.015, initial) == "low"
+    assert edge_side(0.0199, initial) == "low"
+    assert edge_side(0.0201, initial) is None
+    assert edge_side(1.0, initial) is None
+    assert edge_side(5.0, initial) is None  # 10**0.7 = 5.012 starts the highest stratum
+    assert edge_side(5.1, initial) == "high"
+    assert edge_side(0.5, [Segment(0.1, 10.0, 1)]) == "both"  # one stratum: both edges
+    # after extending below, the lowest stratum is the new decade's first
+    extended = [Segment(1.0, 10.0, 3), Segment(0.1, 1.0, 3, "low")]
+    assert edge_side(0.2, extended) == "low"
+    assert edge_side(0.3, extended) is None
+    assert edge_side(0.9, extended) is None
+
+
+def test_an_extension_is_one_decade_at_the_initial_density() -> None:
+    """Test that a decade is added with ceil(candidates per decade) strata, cut at the bounds."""
+    assert strata_per_decade(10, 0.01, 10.0) == 4  # 10 / 3 decades = 3.33, rounded up
+    assert strata_per_decade(3, 1.0, 10.0) == 3
+    assert next_segment([Segment(0.01, 10.0, 10)], "low") == Segment(0.001, 0.01, 4, "low")
+    assert next_segment([Segment(0.01, 10.0, 10)], "high") == Segment(10.0, 100.0, 4, "high")
+    # cut at 1e-6: 0.30 decades of the 4-per-decade density -> 2 strata
+    cut = next_segment([Segment(2e-6, 2e-3, 12)], "low")
+    assert cut is not None and (cut.c_min, cut.c_max, cut.n_strata) == (1e-6, 2e-6, 2)
+    assert next_segment([Segment(1e-6, 1.0, 6)], "low") is None
+    assert next_segment([Segment(1.0, 1e4, 4)], "high") is None
+    # at most three decades added
+    segments = [Segment(1.0, 10.0, 2)]
+    for _ in range(MAX_EXTRA_DECADES):
+        segments.append(next_segment(segments, "low"))
+    assert segments[-1] == Segment(0.001, 0.01, 2, "low")
+    assert next_segment(segments, "low") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(log_min=st.floats(-8, 8), decades=st.floats(0.05, 6), n=st.integers(1, 40),
+       sides=st.lists(st.sampled_from(["low", "high"]), max_size=6))
+def test_fuzz_extensions_stay_within_their_limits(log_min, decades, n, sides) -> None:
+    """Test that extensions never pass the bounds nor add more than three decades in all."""
+    segments = [Segment(10.0**log_min, 10.0 ** (log_min + decades), n)]
+    for side in sides:
+        segment = next_segment(segments, side)
+        if segment is None:
+            continue
+        assert EXPANSION_BOUNDS[0] <= segment.c_min < segment.c_max <= EXPANSION_BOUNDS[1]
+        assert segment.n_strata >= 1
+        segments.append(segment)
+    added = sum(math.log10(s.c_max / s.c_min) for s in segments[1:])
+    assert added <= MAX_EXTRA_DECADES + 1e-9
+
+
+def test_an_optimum_below_the_range_is_found(outside) -> None:
+    """Test that with the optimum below [1, 10] every search extends downwards and picks C < 1."""
+    for outcome in outside:
+        r = outcome.search.c_range
+        assert r["initial"] == [1.0, 10.0] and r["initial_edge"] == "low"
+        assert r["expanded"] and r["searched"][0] < 1.0 and r["searched"][1] == 10.0
+        assert outcome.search.best_C < 1.0
+        # two strata per decade: two new candidates per added decade, all in their decade
+        for segment in r["segments"][1:]:
+            assert segment["side"] == "low" and segment["candidates"] == 2
+            assert math.isclose(segment["c_max"] / segment["c_min"], 10.0)
+        Cs = [c.C for c in outcome.search.candidates]
+        assert Cs == sorted(Cs) and len(Cs) == 2 * len(r["segments"])
+        assert outcome.search.best_C == max(outcome.search.candidates,
+                                            key=lambda c: (c.mean_score, -c.C)).C
+    by_fold = {o.fold: o.search.c_range for o in outside}
+    # fold 1 wants ever smaller C: three decades added, the limit, still on the edge
+    assert by_fold[1]["searched"] == [0.001, 10.0]
+    assert by_fold[1]["limit_reached"] and by_fold[1]["edge"] == "low"
+    # the final search found an interior optimum in the second added decade
+    assert by_fold[FINAL]["searched"] == [0.01, 10.0]
+    assert by_fold[FINAL]["edge"] is None and not by_fold[FINAL]["limit_reached"]
+
+
+def test_the_extension_continues_each_splits_warm_started_path(monkeypatch) -> None:
+    """Test that each added decade is scored on the same inner splits, warm-started from the
+    solution at the nearest C searched before on that split."""
+    calls = []
+    original = _nested.score_path_on_split
+
+    def spy(X, y, rows, train, test, Cs, **kwargs):
+        result = original(X, y, rows, train, test, Cs, **kwargs)
+        calls.append((tuple(test.tolist()), np.asarray(Cs).copy(), kwargs.get("warm_start"),
+                      result[2]))
+        return result
+
+    monkeypatch.setattr(_nested, "score_path_on_split", spy)
+    run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], OUTSIDE, pixel_max=1.0, folds=[1],
+                  include_final=False)
+    assert len(calls) == 2 * 4  # two inner splits, the initial range and three decades
+    for split in {c[0] for c in calls}:
+        rounds = [c for c in calls if c[0] == split]
+        assert rounds[0][2] is None
+        for before, after in itertools.pairwise(rounds):
+            assert after[1].max() <= before[1].min()  # the decade below
+            np.testing.assert_array_equal(after[2][0], before[3]["low"][0])
+            np.testing.assert_array_equal(after[2][1], before[3]["low"][1])
+
+
+def test_an_optimum_inside_the_range_is_left_alone() -> None:
+    """Test that searches with an interior best C get no extra candidate, and equal the fixed
+    range's searches."""
+    digits = load_dataset("digits")
+    X, y = digits.X_train[:400], digits.y_train[:400]
+
+    def run(config):
+        return run_nested_cv(X, y, digits.X_test[:20], config, pixel_max=16.0)
+
+    expanded = run(INSIDE)
+    fixed = run(NestedCVConfig(**{**INSIDE.__dict__, "expand_range": False}))
+    for a, b in zip(expanded, fixed, strict=True):
+        assert a.search.c_range["initial_edge"] is None and a.search.c_range["edge"] is None
+        assert not a.search.c_range["expanded"]
+        assert [c.C for c in a.search.candidates] == list(INSIDE.candidates_for(a.fold))
+        assert a.search.to_dict() == b.search.to_dict()
+        np.testing.assert_array_equal(a.proba, b.proba)
+
+
+def test_same_seed_same_extended_search_other_seed_differs(outside) -> None:
+    """Test that a rerun with the seed repeats every extension; another seed draws others."""
+    again = _noisy(OUTSIDE)
+    assert [o.search.to_dict() for o in again] == [o.search.to_dict() for o in outside]
+    for a, b in zip(again, outside, strict=True):
+        np.testing.assert_array_equal(a.proba, b.proba)
+    other = _noisy(NestedCVConfig(**{**OUTSIDE.__dict__, "random_state": 2}))
+    assert [c.C for c in other[0].search.candidates] != [c.C for c in outside[0].search.candidates]
+
+
+def test_no_expand_range_searches_only_the_configured_range(outside) -> None:
+    """Test that --no-expand-range scores the configured candidates only, and flags the edge."""
+    fixed = _noisy(NestedCVConfig(**{**OUTSIDE.__dict__, "expand_range": False}))
+    for outcome, extended in zip(fixed, outside, strict=True):
+        r = outcome.search.c_range
+        assert [c.C for c in outcome.search.candidates] == list(OUTSIDE.candidates_for(
+            outcome.fold))
+        assert r["searched"] == [1.0, 10.0] and not r["expanded"] and not r["limit_reached"]
+        assert r["initial_edge"] == "low" and r["edge"] == "low"
+        # the configured candidates' scores are the same with or without the extension
+        scores = {c.C: c.split_scores for c in extended.search.candidates}
+        assert all(scores[c.C] == c.split_scores for c in outcome.search.candidates)
