@@ -35,6 +35,7 @@ from mnist_logreg.model_selection._pipeline import (
     build_classifier,
     build_model,
     build_preprocessor,
+    fit_model,
     validate_strategy,
 )
 from mnist_logreg.model_selection._search import (
@@ -68,6 +69,7 @@ __all__ = [
     "build_preprocessor",
     "check_int",
     "count_tasks",
+    "fit_model",
     "inner_splits",
     "make_runner",
     "outer_splits",
