@@ -36,7 +36,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mnist_logreg.linear_model._kernels import linear_predict
-from mnist_logreg.linear_model._path import logistic_regression_path, proba_from_raw
+from mnist_logreg.linear_model._path import (
+    fitted_dtype,
+    logistic_regression_path,
+    proba_from_raw,
+)
 from mnist_logreg.linear_model._solvers import SOLVERS
 
 __all__ = ["LogisticRegression"]
@@ -160,7 +164,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
             Training data. float32 is computed in float32; integers (uint8 pixels) are kept as
-            they are and cast block by block; other dtypes become float64. Sparse CSR and CSC
+            they are and cast block by block; other dtypes become float64. As in
+            scikit-learn, the fitted arrays (``coef_``, ``intercept_``, ``standardized_*``)
+            and predictions are float32 for float32 input and float64 for any other dtype
+            (integer pixels included); ``mean_``, ``scale_``, ``var_`` are float64 as
+            StandardScaler's. Sparse CSR and CSC
             matrices are read as compressed rows.
         y : array-like of shape (n_samples,)
             Labels, at least two distinct ones.
@@ -175,6 +183,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype="numeric", y_numeric=False
         )
+        coef_dtype = fitted_dtype(X.dtype)  # float32 in, float32 out; else float64
         X = _as_supported_dtype(X)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -217,8 +226,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             standardize=self.standardize,
         )
         self.classes_ = classes
-        self.coef_ = path.coefs[0]
-        self.intercept_ = path.intercepts[0]
+        self.coef_ = path.coefs[0].astype(coef_dtype)
+        self.intercept_ = path.intercepts[0].astype(coef_dtype)
         for name in ("mean_", "scale_", "var_", "standardized_coef_", "standardized_intercept_"):
             if hasattr(self, name):
                 delattr(self, name)
@@ -226,8 +235,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             self.mean_ = path.mean
             self.scale_ = path.scale
             self.var_ = path.var
-            self.standardized_coef_ = path.standardized_coefs[0]
-            self.standardized_intercept_ = path.standardized_intercepts[0]
+            self.standardized_coef_ = path.standardized_coefs[0].astype(coef_dtype)
+            self.standardized_intercept_ = path.standardized_intercepts[0].astype(
+                coef_dtype
+            )
         self.n_iter_ = path.n_iter[:1].copy()
         self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
@@ -247,8 +258,12 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype="numeric", reset=False)
+        # scikit-learn's dtype: float32 rows and a float32 model give float32, else float64
+        dtype = np.result_type(fitted_dtype(X.dtype), self.coef_.dtype)
         X = _as_supported_dtype(X)
-        scores = linear_predict(X, self.coef_, self.intercept_)
+        coef = self.coef_.astype(dtype, copy=False)
+        scores = linear_predict(X, coef, self.intercept_.astype(dtype, copy=False))
+        scores = scores.astype(dtype, copy=False)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def unfold(self) -> tuple[Any, LogisticRegression]:

@@ -93,6 +93,9 @@ class LogisticPath:
         to ``coefs`` without standardization.
     standardized_intercepts : ndarray of shape (n_Cs, n_outputs)
         c, with ``intercepts = c - coefs @ mean``.
+    coef_dtype : numpy dtype
+        The dtype of the fitted attributes of :meth:`estimators` (scikit-learn's rule: float32
+        for float32 input, float64 for everything else); the arrays here stay float64.
     """
 
     Cs: np.ndarray
@@ -110,6 +113,7 @@ class LogisticPath:
     var: np.ndarray | None = None
     standardized_coefs: np.ndarray | None = field(default=None, repr=False)
     standardized_intercepts: np.ndarray | None = field(default=None, repr=False)
+    coef_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float64), repr=False)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Return the raw predictions of every C at once: one GEMM for the whole path.
@@ -153,16 +157,18 @@ class LogisticPath:
         for i, C in enumerate(self.Cs):
             est = cls(C=float(C), **self.params)
             est.classes_ = self.classes
-            est.coef_ = self.coefs[i].copy()
-            est.intercept_ = self.intercepts[i].copy()
+            est.coef_ = self.coefs[i].astype(self.coef_dtype)
+            est.intercept_ = self.intercepts[i].astype(self.coef_dtype)
             est.n_iter_ = np.array([self.n_iter[i]], dtype=np.int32)
             est.n_features_in_ = self.coefs.shape[2]
             if self.mean is not None and self.standardized_coefs is not None:
                 est.mean_ = self.mean.copy()
                 est.scale_ = self.scale.copy()
                 est.var_ = self.var.copy()
-                est.standardized_coef_ = self.standardized_coefs[i].copy()
-                est.standardized_intercept_ = self.standardized_intercepts[i].copy()
+                est.standardized_coef_ = self.standardized_coefs[i].astype(self.coef_dtype)
+                est.standardized_intercept_ = self.standardized_intercepts[i].astype(
+                    self.coef_dtype
+                )
             out.append(est)
         return out
 
@@ -320,10 +326,12 @@ def logistic_regression_path(
     -------
     path : LogisticPath
     """
+    if not sp.issparse(X):
+        X = np.asarray(X)
+    coef_dtype = fitted_dtype(X.dtype)
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     else:
-        X = np.asarray(X)
         if X.dtype.kind not in "fuib":
             X = X.astype(np.float64)
         elif X.dtype == np.float16 or X.dtype == np.bool_:
@@ -435,5 +443,15 @@ def logistic_regression_path(
         n_evals=n_evals, objectives=objectives, converged=converged,
         classes=np.asarray(classes), multi_class=multi_class, params=params,
         mean=mean, scale=scale, var=var, standardized_coefs=coefs,
-        standardized_intercepts=intercepts,
+        standardized_intercepts=intercepts, coef_dtype=coef_dtype,
     )
+
+
+def fitted_dtype(input_dtype: Any) -> np.dtype:
+    """Return the dtype of fitted attributes and predictions for input of ``input_dtype``.
+
+    scikit-learn's rule (``validate_data(dtype=[np.float64, np.float32])``): float32 stays
+    float32, every other dtype (float64, float16, integers such as uint8 pixels, bool) gives
+    float64. The computation itself may use another dtype (uint8 pixels are read as they are).
+    """
+    return np.dtype(np.float32) if np.dtype(input_dtype) == np.float32 else np.dtype(np.float64)
