@@ -30,11 +30,13 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mnist_logreg.linear_model._callbacks import IterationReporter
 from mnist_logreg.linear_model._kernels import linear_predict
 from mnist_logreg.linear_model._path import (
     fitted_dtype,
@@ -56,7 +58,9 @@ class _PositiveFloat(Interval):
         return "a float > 0"
 
 
-class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+class LogisticRegression(
+    CallbackSupportMixin, LinearClassifierMixin, ClassifierMixin, BaseEstimator
+):
     """L2-regularized logistic regression (sigmoid for two classes, softmax for more).
 
     Minimizes ``1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b)`` (intercept not penalized),
@@ -157,6 +161,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.standardize = standardize
 
+    @with_callbacks
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model.
 
@@ -178,6 +183,12 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : LogisticRegression
+
+        Notes
+        -----
+        Callbacks set with ``set_callbacks`` (scikit-learn 1.9's ``sklearn.callback``, e.g.
+        ``ProgressBar()``, ``ScoringMonitor(scoring=...)``) see the fit as one task and each
+        solver iteration as a subtask, as with scikit-learn's lbfgs (see ``_callbacks``).
         """
         self._validate_params()
         X, y = validate_data(
@@ -194,6 +205,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        callback_context = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
+        callback_metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callback_context.call_on_fit_task_begin(
+            estimator=self, X=X, y=y, metadata=callback_metadata
+        )
         coef_init = intercept_init = None
         n_outputs = 1 if len(classes) == 2 else len(classes)
         previous_coef = getattr(
@@ -208,6 +224,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             intercept_init = getattr(
                 self, "standardized_intercept_" if self.standardize else "intercept_", None
             ) if self.fit_intercept else None
+        reporter = None
+        if getattr(self, "_skl_callbacks", None):
+            if coef_init is not None:  # warm start: the previous raw-space model
+                coef0, intercept0 = self.coef_, self.intercept_
+            else:
+                coef0 = np.zeros((n_outputs, X.shape[1]))
+                intercept0 = np.zeros(n_outputs)
+            reporter = IterationReporter(
+                callback_context, self, X, y, callback_metadata, {"classes_": classes},
+                coef_dtype, coef0, intercept0,
+            )
         path = logistic_regression_path(
             X,
             y,
@@ -224,7 +251,10 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             classes=classes,
             estimator_name=type(self).__name__,
             standardize=self.standardize,
+            callback=reporter,
         )
+        if reporter is not None:
+            reporter.close()
         self.classes_ = classes
         self.coef_ = path.coefs[0].astype(coef_dtype)
         self.intercept_ = path.intercepts[0].astype(coef_dtype)
@@ -242,6 +272,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.n_iter_ = path.n_iter[:1].copy()
         self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
+        callback_context.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=callback_metadata, reconstruction_attributes={}
+        )
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -269,6 +269,7 @@ def logistic_regression_path(
     estimator_name: str = "logistic_regression_path",
     standardize: bool = False,
     kernel: str = "auto",
+    callback: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> LogisticPath:
     """Fit logistic regression for each C in ``Cs``, warm-starting each from the previous one.
 
@@ -314,6 +315,10 @@ def logistic_regression_path(
         Sorted labels (``np.unique(y)`` if None); at least two.
     warn : bool, default=True
         Emit a ``ConvergenceWarning`` for each C that stops before meeting ``tol``.
+    callback : callable or None, default=None
+        Called as ``callback(coef, intercept)`` after each solver iteration with the current
+        raw-space model (the ``coef_`` and ``intercept_`` a fit stopped there would have;
+        float64 arrays of shapes (n_outputs, n_features) and (n_outputs,)).
     estimator_name : str, default="logistic_regression_path"
         Name used in warnings.
     standardize : bool, default=False
@@ -403,8 +408,15 @@ def logistic_regression_path(
                 w_start = w_b + t * (w_b - w_a)
             if solutions:
                 pairs = shift_pairs(pairs, objective, solutions[-1][0])
+            on_iteration = None
+            if callback is not None:
+                on_iteration = _iteration_reporter(
+                    callback, objective, center=multi_class == "multinomial" and n_outputs > 1
+                    and fit_intercept, mean=mean, scale=scale,
+                )
             result = solve(objective, w_start, tol=tol, max_iter=max_iter,
-                           center=loss is MultinomialCrossEntropy, pairs=pairs)
+                           center=loss is MultinomialCrossEntropy, pairs=pairs,
+                           callback=on_iteration)
             pairs = result.pairs
             w = result.w
             solutions.append((C, w))
@@ -445,6 +457,34 @@ def logistic_regression_path(
         mean=mean, scale=scale, var=var, standardized_coefs=coefs,
         standardized_intercepts=intercepts, coef_dtype=coef_dtype,
     )
+
+
+def _iteration_reporter(
+    callback: Callable[[np.ndarray, np.ndarray], None],
+    objective: LinearModelLoss,
+    *,
+    center: bool,
+    mean: np.ndarray | None,
+    scale: np.ndarray | None,
+) -> Callable[[np.ndarray], None]:
+    """Return ``report(w)``: the solver's iterate as the raw-space ``(coef, intercept)``.
+
+    The same conversion as the path's result: softmax intercepts centred, and with
+    standardization the fold W = V / s, b = c - W m.
+    """
+
+    def report(w: np.ndarray) -> None:
+        coef, intercept = objective.unpack(w)
+        coef = np.array(coef, dtype=np.float64)  # copies: the caller may keep them
+        intercept = np.array(intercept, dtype=np.float64)
+        if center:
+            intercept = intercept - intercept.mean()
+        if mean is not None and scale is not None:
+            coef = coef / scale
+            intercept = intercept - coef @ mean
+        callback(coef, intercept)
+
+    return report
 
 
 def fitted_dtype(input_dtype: Any) -> np.dtype:

@@ -281,6 +281,7 @@ def lbfgs(
     refine_below: float | None = None,
     center: bool = False,
     pairs: list[tuple[np.ndarray, np.ndarray, float]] | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """Minimize with limited-memory BFGS, optionally preconditioned.
 
@@ -318,6 +319,9 @@ def lbfgs(
     pairs : list of (s, y, 1 / s^T y), default=None
         Curvature pairs to start from (a path passes those of the previous C, corrected
         for the change of the penalty term).
+    callback : callable or None, default=None
+        Called as ``callback(w)`` after each iteration with the new iterate (read-only), as
+        ``scipy.optimize.minimize`` calls its ``callback``.
 
     Returns
     -------
@@ -401,6 +405,8 @@ def lbfgs(
                 del pairs[0]
         w, f, g = w_new, f_new, g_new
         history.append(f)
+        if callback is not None:
+            callback(w)
     return SolverResult(
         w=w, value=f, n_iter=n_iter, n_evals=n_evals, n_hessp=0, converged=converged,
         grad_ratio=float(np.max(np.abs(g))) / reference, message=message, pairs=pairs,
@@ -440,6 +446,7 @@ def preconditioned_lbfgs(
     refine_below: float | None = 1e-3,
     center: bool = False,
     pairs: list | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """L-BFGS from the shared curvature model, refined to exact blocks for tight tolerances.
 
@@ -453,7 +460,7 @@ def preconditioned_lbfgs(
     return lbfgs(
         objective, w0, tol=tol, max_iter=max_iter,
         preconditioner=SharedPreconditioner(objective, curvature), memory=memory,
-        refine_below=refine_below, center=center, pairs=pairs,
+        refine_below=refine_below, center=center, pairs=pairs, callback=callback,
     )
 
 
@@ -465,17 +472,21 @@ def plain_lbfgs(
     max_iter: int = 1000,
     center: bool = False,
     pairs: list | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """L-BFGS without preconditioning (for comparison and for very many features)."""
-    return lbfgs(objective, w0, tol=tol, max_iter=max_iter, preconditioner=None, pairs=pairs)
+    return lbfgs(
+        objective, w0, tol=tol, max_iter=max_iter, preconditioner=None, pairs=pairs,
+        callback=callback,
+    )
 
 
 SolverFunction = Callable[..., SolverResult]
 
-#: Solvers by name: each takes ``(objective, w0, *, tol, max_iter, center, pairs)``
+#: Solvers by name: each takes ``(objective, w0, *, tol, max_iter, center, pairs, callback)``
 #: (``center``: the objective is a softmax's, unchanged by a vector added to every class;
-#: ``pairs``: curvature pairs from a previous solve, for quasi-Newton solvers) and returns a
-#: :class:`SolverResult`.
+#: ``pairs``: curvature pairs from a previous solve, for quasi-Newton solvers; ``callback``:
+#: called with the iterate after each iteration) and returns a :class:`SolverResult`.
 SOLVERS: dict[str, SolverFunction] = {
     "lbfgs": preconditioned_lbfgs,
     "lbfgs-plain": plain_lbfgs,
