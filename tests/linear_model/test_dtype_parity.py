@@ -14,6 +14,7 @@ from mnist_logreg.linear_model import (
     LogisticRegression,
     OneVsRestLogisticRegression,
     logistic_regression_path,
+    path_estimators,
 )
 
 RNG = np.random.default_rng(0)
@@ -87,12 +88,12 @@ def test_float32_model_equals_the_float64_model_to_float32_precision() -> None:
 
 
 def test_path_estimators_follow_the_same_rule() -> None:
-    """Test that logistic_regression_path(...).estimators() get float32 arrays for float32 X."""
+    """Test that path_estimators gives float32 fitted arrays for float32 X, float64 for uint8."""
     for X, expected in ((INPUTS["float32"], np.float32), (INPUTS["uint8"], np.float64)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             path = logistic_regression_path(X, Y3, [0.1, 1.0], standardize=True)
-        for estimator in path.estimators():
+        for estimator in path_estimators(path):
             assert estimator.coef_.dtype == estimator.intercept_.dtype == expected
             assert estimator.standardized_coef_.dtype == expected
             assert estimator.predict_proba(X).dtype == expected

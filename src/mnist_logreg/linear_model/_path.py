@@ -94,7 +94,7 @@ class LogisticPath:
     standardized_intercepts : ndarray of shape (n_Cs, n_outputs)
         c, with ``intercepts = c - coefs @ mean``.
     coef_dtype : numpy dtype
-        The dtype of the fitted attributes of :meth:`estimators` (scikit-learn's rule: float32
+        The dtype of the fitted attributes of ``path_estimators`` (scikit-learn's rule: float32
         for float32 input, float64 for everything else); the arrays here stay float64.
     """
 
@@ -146,31 +146,6 @@ class LogisticPath:
         if Z.shape[2] == 1:
             return self.classes[(Z[:, :, 0] > 0).astype(int)]
         return self.classes[Z.argmax(axis=2)]
-
-    def estimators(self) -> list[Any]:
-        """Return one fitted estimator per C (LogisticRegression or OneVsRestLogisticRegression)."""
-        from mnist_logreg.linear_model._logistic import LogisticRegression
-        from mnist_logreg.linear_model._ovr import OneVsRestLogisticRegression
-
-        cls = OneVsRestLogisticRegression if self.multi_class == "ovr" else LogisticRegression
-        out = []
-        for i, C in enumerate(self.Cs):
-            est = cls(C=float(C), **self.params)
-            est.classes_ = self.classes
-            est.coef_ = self.coefs[i].astype(self.coef_dtype)
-            est.intercept_ = self.intercepts[i].astype(self.coef_dtype)
-            est.n_iter_ = np.array([self.n_iter[i]], dtype=np.int32)
-            est.n_features_in_ = self.coefs.shape[2]
-            if self.mean is not None and self.standardized_coefs is not None:
-                est.mean_ = self.mean.copy()
-                est.scale_ = self.scale.copy()
-                est.var_ = self.var.copy()
-                est.standardized_coef_ = self.standardized_coefs[i].astype(self.coef_dtype)
-                est.standardized_intercept_ = self.standardized_intercepts[i].astype(
-                    self.coef_dtype
-                )
-            out.append(est)
-        return out
 
 
 def proba_from_raw(raw_prediction: np.ndarray, multi_class: str) -> np.ndarray:
