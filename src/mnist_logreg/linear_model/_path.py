@@ -79,7 +79,7 @@ class LogisticPath:
     n_iter : ndarray of shape (n_Cs,)
         Solver iterations at each C.
     n_evals : ndarray of shape (n_Cs,)
-        Passes over the data at each C (loss-and-gradient evaluations plus Hessian products).
+        Passes over the data at each C (loss-and-gradient evaluations).
     objectives : ndarray of shape (n_Cs,)
         ``1/2 ||W||^2 + C sum_n s_n loss_n`` at each solution (scikit-learn's scale).
     converged : ndarray of shape (n_Cs,), bool
@@ -403,7 +403,7 @@ def logistic_regression_path(
             coefs[i] = coef
             intercepts[i] = intercept
             n_iter[i] = result.n_iter
-            n_evals[i] = result.n_evals + result.n_hessp
+            n_evals[i] = result.n_evals
             objectives[i] = result.value / objective.scale
             converged[i] = result.converged
             if warn and not result.converged:

@@ -1,6 +1,6 @@
 """Solvers for smooth convex objectives, and the preconditioner they share.
 
-A solver sees only an objective (:class:`Objective`): ``value_and_grad(w)``, ``hessp(w)``,
+A solver sees only an objective (:class:`Objective`): ``value_and_grad(w)``,
 ``grad_norm_at_zero()`` (its stopping reference) and, for preconditioners, ``gram()``,
 ``curvature_blocks(w)`` and ``penalty_mask`` (implemented by
 :class:`~mnist_logreg.linear_model._linear_loss.LinearModelLoss`). Solvers are looked up by
@@ -98,8 +98,6 @@ class Objective(Protocol):
 
     def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]: ...
 
-    def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]: ...
-
     def grad_norm_at_zero(self) -> float: ...
 
     def gram(self) -> np.ndarray: ...
@@ -126,8 +124,6 @@ class SolverResult:
         Iterations (L-BFGS steps or Newton steps).
     n_evals : int
         Passes of value-and-gradient over the data.
-    n_hessp : int
-        Hessian-vector products (each also one pass over the data).
     converged : bool
         Whether the stopping rule was met within ``max_iter``.
     grad_ratio : float
@@ -142,7 +138,6 @@ class SolverResult:
     value: float
     n_iter: int
     n_evals: int
-    n_hessp: int
     converged: bool
     grad_ratio: float
     message: str
@@ -408,7 +403,7 @@ def lbfgs(
         if callback is not None:
             callback(w)
     return SolverResult(
-        w=w, value=f, n_iter=n_iter, n_evals=n_evals, n_hessp=0, converged=converged,
+        w=w, value=f, n_iter=n_iter, n_evals=n_evals, converged=converged,
         grad_ratio=float(np.max(np.abs(g))) / reference, message=message, pairs=pairs,
     )
 
