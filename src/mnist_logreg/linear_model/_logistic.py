@@ -24,20 +24,18 @@ the equivalent fitted ``StandardScaler`` and standardized-space ``LogisticRegres
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mnist_logreg.linear_model._callbacks import IterationReporter
 from mnist_logreg.linear_model._kernels import linear_predict
+from mnist_logreg.linear_model._params import check_sample_weight, validate_logistic_params
 from mnist_logreg.linear_model._path import (
     fitted_dtype,
     logistic_regression_path,
@@ -48,19 +46,7 @@ from mnist_logreg.linear_model._solvers import SOLVERS
 __all__ = ["LogisticRegression"]
 
 
-class _PositiveFloat(Interval):
-    """The interval (0, inf) of reals, worded "a float > 0" in scikit-learn's error message."""
-
-    def __init__(self) -> None:
-        super().__init__(Real, 0, None, closed="neither")
-
-    def __str__(self) -> str:
-        return "a float > 0"
-
-
-class LogisticRegression(
-    CallbackSupportMixin, LinearClassifierMixin, ClassifierMixin, BaseEstimator
-):
+class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """L2-regularized logistic regression (sigmoid for two classes, softmax for more).
 
     Minimizes ``1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b)`` (intercept not penalized),
@@ -124,19 +110,11 @@ class LogisticRegression(
         Passes the solver made over the data (loss-and-gradient evaluations).
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "C": [_PositiveFloat()],
-        "fit_intercept": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "solver": [StrOptions({"auto", *SOLVERS})],
-        "warm_start": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "verbose": ["verbose"],
-        "standardize": ["boolean"],
-    }
-
     _multi_class = "multinomial"
+
+    def _validate_params(self) -> None:
+        """Raise ``InvalidParameterError`` (a ValueError) naming an invalid parameter."""
+        validate_logistic_params(self, SOLVERS)
 
     def __init__(
         self,
@@ -204,7 +182,7 @@ class LogisticRegression(
                 f"the data contains only one class: {classes[0]!r}."
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
         callback_context = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
         callback_metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         callback_context.call_on_fit_task_begin(
@@ -298,6 +276,24 @@ class LogisticRegression(
         scores = linear_predict(X, coef, self.intercept_.astype(dtype, copy=False))
         scores = scores.astype(dtype, copy=False)
         return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the predicted class of each row: ``classes_[argmax raw_prediction]``.
+
+        Two classes: ``classes_[1]`` where the raw prediction is positive, else ``classes_[0]``.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[scores.argmax(axis=1)]
 
     def unfold(self) -> tuple[Any, LogisticRegression]:
         """Return the fitted pair ``(StandardScaler, LogisticRegression)`` this model equals.
