@@ -18,14 +18,7 @@ PACKAGE = ROOT / "src" / "mnist_logreg"
 # Private names of scikit-learn still imported (issue 12 asks for their removal). Each stays only
 # while pyproject.toml caps scikit-learn's version, so that an upgrade that moves or changes one
 # cannot reach users untested.
-PINNED_SKLEARN_PRIVATE = {
-    ("sklearn.linear_model._base", "LinearClassifierMixin"),
-    ("sklearn.utils._param_validation", "Interval"),
-    ("sklearn.utils._param_validation", "StrOptions"),
-    ("sklearn.utils.validation", "_check_sample_weight"),
-    ("sklearn.preprocessing._data", "_handle_zeros_in_scale"),
-    ("sklearn.preprocessing._data", "_is_constant_feature"),
-}
+PINNED_SKLEARN_PRIVATE: set[tuple[str, str]] = set()
 
 
 def _private(name: str) -> bool:

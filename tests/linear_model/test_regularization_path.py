@@ -12,6 +12,7 @@ from mnist_logreg.linear_model import (
     LogisticRegression,
     OneVsRestLogisticRegression,
     logistic_regression_path,
+    path_estimators,
 )
 
 CS = [10.0, 0.01, 0.1, 1.0]
@@ -54,7 +55,7 @@ def test_predictions_for_all_Cs_match_estimators() -> None:
     P = path.predict_proba(X_test)
     labels = path.predict(X_test)
     assert Z.shape == (4, 100, 10) and P.shape == (4, 100, 10)
-    for i, est in enumerate(path.estimators()):
+    for i, est in enumerate(path_estimators(path)):
         assert est.C == path.Cs[i]
         np.testing.assert_allclose(Z[i], est.decision_function(X_test), rtol=1e-12)
         np.testing.assert_allclose(P[i], est.predict_proba(X_test), rtol=1e-12)
@@ -69,7 +70,8 @@ def test_binary_path_predictions() -> None:
     assert path.coefs.shape == (2, 1, X.shape[1])
     P = path.predict_proba(X[keep])
     assert P.shape == (2, keep.sum(), 2)
-    np.testing.assert_array_equal(path.predict(X[keep])[1], path.estimators()[1].predict(X[keep]))
+    second = path_estimators(path)[1]
+    np.testing.assert_array_equal(path.predict(X[keep])[1], second.predict(X[keep]))
 
 
 def test_bad_Cs_are_rejected() -> None:

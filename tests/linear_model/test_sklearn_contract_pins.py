@@ -1,13 +1,16 @@
-"""Tests pinning what LogisticRegression takes from scikit-learn's private helpers.
+"""Tests pinning the scikit-learn contract that LogisticRegression now implements itself.
 
-``decision_function``, ``predict`` and ``score`` come from ``sklearn.linear_model._base.
-LinearClassifierMixin`` and sample weights are checked by ``sklearn.utils.validation.
-_check_sample_weight`` (see tests/test_private_imports.py). These tests state the behaviour
-itself, so that an upgrade of scikit-learn that changes it, or a replacement by our own code,
-is caught.
+``predict`` (argmax of ``decision_function``), ``score`` (ClassifierMixin's accuracy), the
+checks of ``sample_weight`` and of the constructor parameters used to come from private
+scikit-learn helpers (``LinearClassifierMixin``, ``_check_sample_weight``,
+``sklearn.utils._param_validation``); they are our own short code now (``_logistic``,
+``_params``). These tests state the behaviour itself and compare it with scikit-learn's
+estimator, so that a difference is caught.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -61,3 +64,56 @@ def test_sample_weight_scalar_list_and_wrong_length(digits) -> None:
     np.testing.assert_array_equal(listed.coef_, full.coef_)
     with pytest.raises(ValueError, match=r"sample_weight"):
         LogisticRegression().fit(X, y, sample_weight=np.ones(n - 1))
+
+
+@pytest.mark.parametrize(
+    ("sample_weight", "message"),
+    [
+        (np.zeros(300), "Sample weights must contain at least one non-zero number."),
+        (np.ones((300, 1)), "Sample weights must be 1D array or scalar, got 2D array."),
+        (np.r_[np.ones(299), np.nan], "Input sample_weight contains NaN."),
+    ],
+)
+def test_bad_sample_weight_messages_equal_scikit_learns(digits, sample_weight, message) -> None:
+    """Test that zero, 2-D and NaN sample weights give scikit-learn's own messages."""
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    X, y = digits
+    for estimator in (LogisticRegression(), SklearnLogisticRegression()):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            estimator.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [({"C": True}, "'C' parameter"), ({"tol": -1.0}, "'tol' parameter"),
+     ({"fit_intercept": "yes"}, "'fit_intercept' parameter"),
+     ({"class_weight": "even"}, "'class_weight' parameter"),
+     ({"standardize": 1}, "'standardize' parameter")],
+)
+def test_invalid_parameters_are_value_and_type_errors(digits, params, error) -> None:
+    """Test that an invalid parameter raises an error that is both ValueError and TypeError."""
+    X, y = digits
+    with pytest.raises(ValueError, match=re.escape(error)) as info:
+        LogisticRegression(**params).fit(X, y)
+    assert isinstance(info.value, TypeError)
+
+
+def test_constant_columns_keep_scale_one_as_in_standard_scaler() -> None:
+    """Test that the folded standardization finds StandardScaler's constant columns and scales."""
+    from sklearn.preprocessing import StandardScaler
+
+    from mnist_logreg.linear_model._standardize import standardization
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    X[:, 1] = 0.3  # constant, with rounding in its variance
+    X[:, 3] = 1e9 + rng.normal(size=200) * 1e-9  # constant to within float64's bound
+    weights = rng.uniform(0.5, 2.0, size=200)
+    reference = StandardScaler().fit(X, sample_weight=weights)
+    mean, scale, var = standardization(X, weights)
+    np.testing.assert_allclose(mean, reference.mean_, rtol=1e-12)
+    np.testing.assert_allclose(var, reference.var_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(scale == 1.0, reference.scale_ == 1.0)
+    assert scale[1] == scale[3] == 1.0
+    np.testing.assert_allclose(scale, reference.scale_, rtol=1e-9)

@@ -44,7 +44,10 @@ def test_block_preconditioner_is_the_exact_inverse_for_one_vs_rest() -> None:
     w = 0.05 * rng.normal(size=obj.n_params)
     P = BlockPreconditioner(obj, w, center=False, max_rows=300)
     r = rng.normal(size=obj.n_params)
-    np.testing.assert_allclose(obj.hessp(w)(P.apply(r)), r, rtol=1e-5, atol=1e-7)
+    # H v by central differences of the gradient (the objective is smooth)
+    v, eps = P.apply(r), 1e-6
+    hv = (obj.value_and_grad(w + eps * v)[1] - obj.value_and_grad(w - eps * v)[1]) / (2 * eps)
+    np.testing.assert_allclose(hv, r, rtol=1e-4, atol=1e-6)
 
 
 def test_block_preconditioner_keeps_softmax_iterates_centred() -> None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from mnist_logreg.cli._options import flags_named
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import build_model, validate_C, validate_strategy
+from mnist_logreg.model_selection import fit_model, validate_C, validate_strategy
 from mnist_logreg.persistence import read_metadata, save_model
 
 
@@ -24,15 +24,21 @@ def fit_cli(
     out: Path = typer.Option(..., "--out", help="Model file to write (.npz)."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it is a model file."),
 ) -> None:
-    """Fit scale -> standardize -> logistic regression at C and save it as a model file."""
+    """Fit scale -> standardize -> logistic regression at C and save it as a model file.
+
+    The fit reads the raw pixels with the standardization folded into the classifier.
+    """
     with flags_named():
         validate_C(C)
     validate_strategy(strategy)
     _check_model_out(out, force=force)
     data = load_dataset(dataset)
-    model = build_model(C, pixel_max=float(data.pixel_max), strategy=strategy)  # type: ignore[arg-type]
     start = time.perf_counter()
-    model.fit(data.X_train, data.y_train)
+    # The folded fit reads the raw pixels (no float copy) and returns the same
+    # scale -> standardize -> classifier pipeline the old float pipeline fitted.
+    model = fit_model(
+        data.X_train, data.y_train, C, pixel_max=float(data.pixel_max), strategy=strategy
+    )
     seconds = time.perf_counter() - start
     test_accuracy = float(model.score(data.X_test, data.y_test))
     save_model(

@@ -41,7 +41,6 @@ integers, until a solver asks for more precision).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -305,46 +304,6 @@ class LinearModelLoss:
             # a cold start's first evaluation is also the stopping rule's reference
             self._cache["grad_at_zero"] = float(np.max(np.abs(grad)))
         return value * scale, grad
-
-    def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """Return the function ``v -> H(w) v`` (Hessian of the solver's objective at ``w``).
-
-        The loss curvature at ``w`` is computed once and kept, of shape (n_samples, n_outputs);
-        each product then costs one raw prediction and one product ``Q^T X``:
-        H v = scale * (P V' + C U~^T (s * hess_loss(Y))), Y = U~ V'^T, where U~ = [U, 1] and
-        P zeroes the intercept (not penalized). Used to check the solvers' curvature models.
-
-        Parameters
-        ----------
-        w : ndarray of shape (n_params,)
-
-        Returns
-        -------
-        hessp : callable
-            Maps an ndarray of shape (n_params,) to one of the same shape.
-        """
-        coef, intercept = self.unpack(w)
-        dtype = self.compute_dtype
-        curvature = self.loss.curvature(self.raw_prediction(coef, intercept).astype(dtype))
-        C, scale = self.C, self.scale
-        hessian_product = self.loss.hessian_product
-
-        def product(v: np.ndarray) -> np.ndarray:
-            V, v_b = self.unpack(np.asarray(v, dtype=np.float64))
-            Y = self.raw_prediction(V, v_b).astype(dtype)
-            Q = hessian_product(curvature, Y)  # loss Hessian times Y, per row
-            Q *= self.sample_weight
-            q_sum = Q.sum(axis=0, dtype=np.float64)
-            out = self._unfold_gradient(self.kernel.rmatmul(Q), q_sum)
-            out *= C
-            out += V
-            if self.fit_intercept:
-                res = np.hstack([out, C * q_sum[:, None]]).ravel()
-            else:
-                res = out.ravel()
-            return res * scale
-
-        return product
 
     def increase_precision(self) -> bool:
         """Switch float32 data to float64 arithmetic; return False if already there.

@@ -24,35 +24,29 @@ the equivalent fitted ``StandardScaler`` and standardized-space ``LogisticRegres
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mnist_logreg.linear_model._callbacks import IterationReporter
 from mnist_logreg.linear_model._kernels import linear_predict
-from mnist_logreg.linear_model._path import logistic_regression_path, proba_from_raw
+from mnist_logreg.linear_model._params import check_sample_weight, validate_logistic_params
+from mnist_logreg.linear_model._path import (
+    fitted_dtype,
+    logistic_regression_path,
+    proba_from_raw,
+)
 from mnist_logreg.linear_model._solvers import SOLVERS
 
 __all__ = ["LogisticRegression"]
 
 
-class _PositiveFloat(Interval):
-    """The interval (0, inf) of reals, worded "a float > 0" in scikit-learn's error message."""
-
-    def __init__(self) -> None:
-        super().__init__(Real, 0, None, closed="neither")
-
-    def __str__(self) -> str:
-        return "a float > 0"
-
-
-class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
+class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """L2-regularized logistic regression (sigmoid for two classes, softmax for more).
 
     Minimizes ``1/2 ||W||^2 + C * sum_n s_n loss(t_n, W x_n + b)`` (intercept not penalized),
@@ -116,19 +110,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Passes the solver made over the data (loss-and-gradient evaluations).
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "C": [_PositiveFloat()],
-        "fit_intercept": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "solver": [StrOptions({"auto", *SOLVERS})],
-        "warm_start": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "verbose": ["verbose"],
-        "standardize": ["boolean"],
-    }
-
     _multi_class = "multinomial"
+
+    def _validate_params(self) -> None:
+        """Raise ``InvalidParameterError`` (a ValueError) naming an invalid parameter."""
+        validate_logistic_params(self, SOLVERS)
 
     def __init__(
         self,
@@ -153,6 +139,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.standardize = standardize
 
+    @with_callbacks
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model.
 
@@ -160,7 +147,11 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
             Training data. float32 is computed in float32; integers (uint8 pixels) are kept as
-            they are and cast block by block; other dtypes become float64. Sparse CSR and CSC
+            they are and cast block by block; other dtypes become float64. As in
+            scikit-learn, the fitted arrays (``coef_``, ``intercept_``, ``standardized_*``)
+            and predictions are float32 for float32 input and float64 for any other dtype
+            (integer pixels included); ``mean_``, ``scale_``, ``var_`` are float64 as
+            StandardScaler's. Sparse CSR and CSC
             matrices are read as compressed rows.
         y : array-like of shape (n_samples,)
             Labels, at least two distinct ones.
@@ -170,11 +161,18 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : LogisticRegression
+
+        Notes
+        -----
+        Callbacks set with ``set_callbacks`` (scikit-learn 1.9's ``sklearn.callback``, e.g.
+        ``ProgressBar()``, ``ScoringMonitor(scoring=...)``) see the fit as one task and each
+        solver iteration as a subtask, as with scikit-learn's lbfgs (see ``_callbacks``).
         """
         self._validate_params()
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype="numeric", y_numeric=False
         )
+        coef_dtype = fitted_dtype(X.dtype)  # float32 in, float32 out; else float64
         X = _as_supported_dtype(X)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -184,7 +182,12 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                 f"the data contains only one class: {classes[0]!r}."
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        callback_context = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
+        callback_metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callback_context.call_on_fit_task_begin(
+            estimator=self, X=X, y=y, metadata=callback_metadata
+        )
         coef_init = intercept_init = None
         n_outputs = 1 if len(classes) == 2 else len(classes)
         previous_coef = getattr(
@@ -199,6 +202,17 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             intercept_init = getattr(
                 self, "standardized_intercept_" if self.standardize else "intercept_", None
             ) if self.fit_intercept else None
+        reporter = None
+        if getattr(self, "_skl_callbacks", None):
+            if coef_init is not None:  # warm start: the previous raw-space model
+                coef0, intercept0 = self.coef_, self.intercept_
+            else:
+                coef0 = np.zeros((n_outputs, X.shape[1]))
+                intercept0 = np.zeros(n_outputs)
+            reporter = IterationReporter(
+                callback_context, self, X, y, callback_metadata, {"classes_": classes},
+                coef_dtype, coef0, intercept0,
+            )
         path = logistic_regression_path(
             X,
             y,
@@ -215,10 +229,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             classes=classes,
             estimator_name=type(self).__name__,
             standardize=self.standardize,
+            callback=reporter,
         )
+        if reporter is not None:
+            reporter.close()
         self.classes_ = classes
-        self.coef_ = path.coefs[0]
-        self.intercept_ = path.intercepts[0]
+        self.coef_ = path.coefs[0].astype(coef_dtype)
+        self.intercept_ = path.intercepts[0].astype(coef_dtype)
         for name in ("mean_", "scale_", "var_", "standardized_coef_", "standardized_intercept_"):
             if hasattr(self, name):
                 delattr(self, name)
@@ -226,11 +243,16 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             self.mean_ = path.mean
             self.scale_ = path.scale
             self.var_ = path.var
-            self.standardized_coef_ = path.standardized_coefs[0]
-            self.standardized_intercept_ = path.standardized_intercepts[0]
+            self.standardized_coef_ = path.standardized_coefs[0].astype(coef_dtype)
+            self.standardized_intercept_ = path.standardized_intercepts[0].astype(
+                coef_dtype
+            )
         self.n_iter_ = path.n_iter[:1].copy()
         self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
+        callback_context.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=callback_metadata, reconstruction_attributes={}
+        )
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -247,9 +269,31 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype="numeric", reset=False)
+        # scikit-learn's dtype: float32 rows and a float32 model give float32, else float64
+        dtype = np.result_type(fitted_dtype(X.dtype), self.coef_.dtype)
         X = _as_supported_dtype(X)
-        scores = linear_predict(X, self.coef_, self.intercept_)
+        coef = self.coef_.astype(dtype, copy=False)
+        scores = linear_predict(X, coef, self.intercept_.astype(dtype, copy=False))
+        scores = scores.astype(dtype, copy=False)
         return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Return the predicted class of each row: ``classes_[argmax raw_prediction]``.
+
+        Two classes: ``classes_[1]`` where the raw prediction is positive, else ``classes_[0]``.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[scores.argmax(axis=1)]
 
     def unfold(self) -> tuple[Any, LogisticRegression]:
         """Return the fitted pair ``(StandardScaler, LogisticRegression)`` this model equals.

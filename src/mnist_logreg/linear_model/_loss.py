@@ -53,8 +53,8 @@ The multinomial loss with p = softmax(z), p_k = exp(z_k) / sum_j exp(z_j), is
     loss = -sum_k t_k log p_k = logsumexp(z) - sum_k t_k z_k        (when sum_k t_k = 1),
 
 with logsumexp(z) = m + log sum_k exp(z_k - m), m = max_k z_k (every exponent <= 0). Its gradient
-is p - t and its Hessian diag(p) - p p^T, so the Hessian-vector product with a direction u is
-p * u - p (p . u).
+is p - t and its Hessian diag(p) - p p^T, whose diagonal p_k (1 - p_k) the block preconditioner
+uses.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "MultinomialCrossEntropy"]
+__all__ = ["BinaryCrossEntropy", "MultinomialCrossEntropy"]
 
 
 class BinaryCrossEntropy:
@@ -134,49 +134,17 @@ class BinaryCrossEntropy:
         return loss, proba - target
 
     @staticmethod
-    def curvature(raw_prediction: np.ndarray) -> np.ndarray:
-        """Return what :meth:`hessian_product` needs at ``raw_prediction``: sigma(z)(1 - sigma(z)).
-
-        Parameters
-        ----------
-        raw_prediction : ndarray of shape (n_samples, n_outputs)
-
-        Returns
-        -------
-        curvature : ndarray of shape (n_samples, n_outputs)
-            The (diagonal) second derivative of the loss, in [0, 1/4].
-        """
-        p = expit(raw_prediction)
-        return p * (1 - p)
-
-    @staticmethod
     def hessian_diagonal(raw_prediction: np.ndarray) -> np.ndarray:
         """Return the Hessian's diagonal sigma(z) (1 - sigma(z)), shape (n_samples, n_outputs)."""
-        return BinaryCrossEntropy.curvature(raw_prediction)
-
-    @staticmethod
-    def hessian_product(curvature: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Return the loss Hessian (with respect to raw_prediction) times ``direction``, per entry.
-
-        Parameters
-        ----------
-        curvature : ndarray of shape (n_samples, n_outputs)
-            From :meth:`curvature`.
-        direction : ndarray of shape (n_samples, n_outputs)
-
-        Returns
-        -------
-        product : ndarray of shape (n_samples, n_outputs)
-            sigma(z) (1 - sigma(z)) * direction.
-        """
-        return curvature * direction
+        p = expit(raw_prediction)
+        return p * (1 - p)
 
 
 class MultinomialCrossEntropy:
     """Softmax cross-entropy over the columns of each row.
 
-    ``loss(t, z) = logsumexp(z) - t . z``, gradient ``softmax(z) - t``, Hessian-vector product
-    ``p * u - p (p . u)`` with ``p = softmax(z)``.
+    ``loss(t, z) = logsumexp(z) - t . z``, gradient ``softmax(z) - t``, Hessian
+    ``diag(p) - p p^T`` with ``p = softmax(z)``.
     """
 
     name = "multinomial"
@@ -254,42 +222,7 @@ class MultinomialCrossEntropy:
         return loss, e
 
     @staticmethod
-    def curvature(raw_prediction: np.ndarray) -> np.ndarray:
-        """Return what :meth:`hessian_product` needs at ``raw_prediction``: p = softmax(z).
-
-        Parameters
-        ----------
-        raw_prediction : ndarray of shape (n_samples, n_classes)
-
-        Returns
-        -------
-        curvature : ndarray of shape (n_samples, n_classes)
-        """
-        return MultinomialCrossEntropy.predict_proba(raw_prediction)
-
-    @staticmethod
     def hessian_diagonal(raw_prediction: np.ndarray) -> np.ndarray:
         """Return the Hessian's diagonal p_k (1 - p_k), shape (n_samples, n_classes)."""
         p = MultinomialCrossEntropy.predict_proba(raw_prediction)
         return p * (1 - p)
-
-    @staticmethod
-    def hessian_product(curvature: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Return (diag(p) - p p^T) u for every row: the loss Hessian times ``direction``.
-
-        Parameters
-        ----------
-        curvature : ndarray of shape (n_samples, n_classes)
-            p = softmax(z), from :meth:`curvature`.
-        direction : ndarray of shape (n_samples, n_classes)
-
-        Returns
-        -------
-        product : ndarray of shape (n_samples, n_classes)
-            p * u - p (p . u).
-        """
-        p = curvature
-        return p * (direction - (p * direction).sum(axis=1, keepdims=True))
-
-
-LOSSES = {"binary": BinaryCrossEntropy, "multinomial": MultinomialCrossEntropy}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,7 +79,7 @@ class LogisticPath:
     n_iter : ndarray of shape (n_Cs,)
         Solver iterations at each C.
     n_evals : ndarray of shape (n_Cs,)
-        Passes over the data at each C (loss-and-gradient evaluations plus Hessian products).
+        Passes over the data at each C (loss-and-gradient evaluations).
     objectives : ndarray of shape (n_Cs,)
         ``1/2 ||W||^2 + C sum_n s_n loss_n`` at each solution (scikit-learn's scale).
     converged : ndarray of shape (n_Cs,), bool
@@ -93,6 +93,9 @@ class LogisticPath:
         to ``coefs`` without standardization.
     standardized_intercepts : ndarray of shape (n_Cs, n_outputs)
         c, with ``intercepts = c - coefs @ mean``.
+    coef_dtype : numpy dtype
+        The dtype of the fitted attributes of ``path_estimators`` (scikit-learn's rule: float32
+        for float32 input, float64 for everything else); the arrays here stay float64.
     """
 
     Cs: np.ndarray
@@ -110,6 +113,7 @@ class LogisticPath:
     var: np.ndarray | None = None
     standardized_coefs: np.ndarray | None = field(default=None, repr=False)
     standardized_intercepts: np.ndarray | None = field(default=None, repr=False)
+    coef_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float64), repr=False)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Return the raw predictions of every C at once: one GEMM for the whole path.
@@ -142,29 +146,6 @@ class LogisticPath:
         if Z.shape[2] == 1:
             return self.classes[(Z[:, :, 0] > 0).astype(int)]
         return self.classes[Z.argmax(axis=2)]
-
-    def estimators(self) -> list[Any]:
-        """Return one fitted estimator per C (LogisticRegression or OneVsRestLogisticRegression)."""
-        from mnist_logreg.linear_model._logistic import LogisticRegression
-        from mnist_logreg.linear_model._ovr import OneVsRestLogisticRegression
-
-        cls = OneVsRestLogisticRegression if self.multi_class == "ovr" else LogisticRegression
-        out = []
-        for i, C in enumerate(self.Cs):
-            est = cls(C=float(C), **self.params)
-            est.classes_ = self.classes
-            est.coef_ = self.coefs[i].copy()
-            est.intercept_ = self.intercepts[i].copy()
-            est.n_iter_ = np.array([self.n_iter[i]], dtype=np.int32)
-            est.n_features_in_ = self.coefs.shape[2]
-            if self.mean is not None and self.standardized_coefs is not None:
-                est.mean_ = self.mean.copy()
-                est.scale_ = self.scale.copy()
-                est.var_ = self.var.copy()
-                est.standardized_coef_ = self.standardized_coefs[i].copy()
-                est.standardized_intercept_ = self.standardized_intercepts[i].copy()
-            out.append(est)
-        return out
 
 
 def proba_from_raw(raw_prediction: np.ndarray, multi_class: str) -> np.ndarray:
@@ -263,6 +244,7 @@ def logistic_regression_path(
     estimator_name: str = "logistic_regression_path",
     standardize: bool = False,
     kernel: str = "auto",
+    callback: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> LogisticPath:
     """Fit logistic regression for each C in ``Cs``, warm-starting each from the previous one.
 
@@ -308,6 +290,10 @@ def logistic_regression_path(
         Sorted labels (``np.unique(y)`` if None); at least two.
     warn : bool, default=True
         Emit a ``ConvergenceWarning`` for each C that stops before meeting ``tol``.
+    callback : callable or None, default=None
+        Called as ``callback(coef, intercept)`` after each solver iteration with the current
+        raw-space model (the ``coef_`` and ``intercept_`` a fit stopped there would have;
+        float64 arrays of shapes (n_outputs, n_features) and (n_outputs,)).
     estimator_name : str, default="logistic_regression_path"
         Name used in warnings.
     standardize : bool, default=False
@@ -320,10 +306,12 @@ def logistic_regression_path(
     -------
     path : LogisticPath
     """
+    if not sp.issparse(X):
+        X = np.asarray(X)
+    coef_dtype = fitted_dtype(X.dtype)
     if sp.issparse(X):
         X = sp.csr_matrix(X)
     else:
-        X = np.asarray(X)
         if X.dtype.kind not in "fuib":
             X = X.astype(np.float64)
         elif X.dtype == np.float16 or X.dtype == np.bool_:
@@ -395,8 +383,15 @@ def logistic_regression_path(
                 w_start = w_b + t * (w_b - w_a)
             if solutions:
                 pairs = shift_pairs(pairs, objective, solutions[-1][0])
+            on_iteration = None
+            if callback is not None:
+                on_iteration = _iteration_reporter(
+                    callback, objective, center=multi_class == "multinomial" and n_outputs > 1
+                    and fit_intercept, mean=mean, scale=scale,
+                )
             result = solve(objective, w_start, tol=tol, max_iter=max_iter,
-                           center=loss is MultinomialCrossEntropy, pairs=pairs)
+                           center=loss is MultinomialCrossEntropy, pairs=pairs,
+                           callback=on_iteration)
             pairs = result.pairs
             w = result.w
             solutions.append((C, w))
@@ -408,7 +403,7 @@ def logistic_regression_path(
             coefs[i] = coef
             intercepts[i] = intercept
             n_iter[i] = result.n_iter
-            n_evals[i] = result.n_evals + result.n_hessp
+            n_evals[i] = result.n_evals
             objectives[i] = result.value / objective.scale
             converged[i] = result.converged
             if warn and not result.converged:
@@ -435,5 +430,43 @@ def logistic_regression_path(
         n_evals=n_evals, objectives=objectives, converged=converged,
         classes=np.asarray(classes), multi_class=multi_class, params=params,
         mean=mean, scale=scale, var=var, standardized_coefs=coefs,
-        standardized_intercepts=intercepts,
+        standardized_intercepts=intercepts, coef_dtype=coef_dtype,
     )
+
+
+def _iteration_reporter(
+    callback: Callable[[np.ndarray, np.ndarray], None],
+    objective: LinearModelLoss,
+    *,
+    center: bool,
+    mean: np.ndarray | None,
+    scale: np.ndarray | None,
+) -> Callable[[np.ndarray], None]:
+    """Return ``report(w)``: the solver's iterate as the raw-space ``(coef, intercept)``.
+
+    The same conversion as the path's result: softmax intercepts centred, and with
+    standardization the fold W = V / s, b = c - W m.
+    """
+
+    def report(w: np.ndarray) -> None:
+        coef, intercept = objective.unpack(w)
+        coef = np.array(coef, dtype=np.float64)  # copies: the caller may keep them
+        intercept = np.array(intercept, dtype=np.float64)
+        if center:
+            intercept = intercept - intercept.mean()
+        if mean is not None and scale is not None:
+            coef = coef / scale
+            intercept = intercept - coef @ mean
+        callback(coef, intercept)
+
+    return report
+
+
+def fitted_dtype(input_dtype: Any) -> np.dtype:
+    """Return the dtype of fitted attributes and predictions for input of ``input_dtype``.
+
+    scikit-learn's rule (``validate_data(dtype=[np.float64, np.float32])``): float32 stays
+    float32, every other dtype (float64, float16, integers such as uint8 pixels, bool) gives
+    float64. The computation itself may use another dtype (uint8 pixels are read as they are).
+    """
+    return np.dtype(np.float32) if np.dtype(input_dtype) == np.float32 else np.dtype(np.float64)

@@ -1,6 +1,6 @@
 """Solvers for smooth convex objectives, and the preconditioner they share.
 
-A solver sees only an objective (:class:`Objective`): ``value_and_grad(w)``, ``hessp(w)``,
+A solver sees only an objective (:class:`Objective`): ``value_and_grad(w)``,
 ``grad_norm_at_zero()`` (its stopping reference) and, for preconditioners, ``gram()``,
 ``curvature_blocks(w)`` and ``penalty_mask`` (implemented by
 :class:`~mnist_logreg.linear_model._linear_loss.LinearModelLoss`). Solvers are looked up by
@@ -98,8 +98,6 @@ class Objective(Protocol):
 
     def value_and_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]: ...
 
-    def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]: ...
-
     def grad_norm_at_zero(self) -> float: ...
 
     def gram(self) -> np.ndarray: ...
@@ -126,8 +124,6 @@ class SolverResult:
         Iterations (L-BFGS steps or Newton steps).
     n_evals : int
         Passes of value-and-gradient over the data.
-    n_hessp : int
-        Hessian-vector products (each also one pass over the data).
     converged : bool
         Whether the stopping rule was met within ``max_iter``.
     grad_ratio : float
@@ -142,7 +138,6 @@ class SolverResult:
     value: float
     n_iter: int
     n_evals: int
-    n_hessp: int
     converged: bool
     grad_ratio: float
     message: str
@@ -281,6 +276,7 @@ def lbfgs(
     refine_below: float | None = None,
     center: bool = False,
     pairs: list[tuple[np.ndarray, np.ndarray, float]] | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """Minimize with limited-memory BFGS, optionally preconditioned.
 
@@ -318,6 +314,9 @@ def lbfgs(
     pairs : list of (s, y, 1 / s^T y), default=None
         Curvature pairs to start from (a path passes those of the previous C, corrected
         for the change of the penalty term).
+    callback : callable or None, default=None
+        Called as ``callback(w)`` after each iteration with the new iterate (read-only), as
+        ``scipy.optimize.minimize`` calls its ``callback``.
 
     Returns
     -------
@@ -401,8 +400,10 @@ def lbfgs(
                 del pairs[0]
         w, f, g = w_new, f_new, g_new
         history.append(f)
+        if callback is not None:
+            callback(w)
     return SolverResult(
-        w=w, value=f, n_iter=n_iter, n_evals=n_evals, n_hessp=0, converged=converged,
+        w=w, value=f, n_iter=n_iter, n_evals=n_evals, converged=converged,
         grad_ratio=float(np.max(np.abs(g))) / reference, message=message, pairs=pairs,
     )
 
@@ -440,6 +441,7 @@ def preconditioned_lbfgs(
     refine_below: float | None = 1e-3,
     center: bool = False,
     pairs: list | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """L-BFGS from the shared curvature model, refined to exact blocks for tight tolerances.
 
@@ -453,7 +455,7 @@ def preconditioned_lbfgs(
     return lbfgs(
         objective, w0, tol=tol, max_iter=max_iter,
         preconditioner=SharedPreconditioner(objective, curvature), memory=memory,
-        refine_below=refine_below, center=center, pairs=pairs,
+        refine_below=refine_below, center=center, pairs=pairs, callback=callback,
     )
 
 
@@ -465,17 +467,21 @@ def plain_lbfgs(
     max_iter: int = 1000,
     center: bool = False,
     pairs: list | None = None,
+    callback: Callable[[np.ndarray], None] | None = None,
 ) -> SolverResult:
     """L-BFGS without preconditioning (for comparison and for very many features)."""
-    return lbfgs(objective, w0, tol=tol, max_iter=max_iter, preconditioner=None, pairs=pairs)
+    return lbfgs(
+        objective, w0, tol=tol, max_iter=max_iter, preconditioner=None, pairs=pairs,
+        callback=callback,
+    )
 
 
 SolverFunction = Callable[..., SolverResult]
 
-#: Solvers by name: each takes ``(objective, w0, *, tol, max_iter, center, pairs)``
+#: Solvers by name: each takes ``(objective, w0, *, tol, max_iter, center, pairs, callback)``
 #: (``center``: the objective is a softmax's, unchanged by a vector added to every class;
-#: ``pairs``: curvature pairs from a previous solve, for quasi-Newton solvers) and returns a
-#: :class:`SolverResult`.
+#: ``pairs``: curvature pairs from a previous solve, for quasi-Newton solvers; ``callback``:
+#: called with the iterate after each iteration) and returns a :class:`SolverResult`.
 SOLVERS: dict[str, SolverFunction] = {
     "lbfgs": preconditioned_lbfgs,
     "lbfgs-plain": plain_lbfgs,

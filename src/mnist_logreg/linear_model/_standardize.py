@@ -4,7 +4,7 @@
 every column exactly as :class:`sklearn.preprocessing.StandardScaler` fits them: ``m`` the
 weighted mean, ``s`` the square root of the weighted (biased) variance, and ``s = 1`` for
 columns that StandardScaler considers constant (its own test: variance within the rounding
-bound of the two-pass algorithm, or a scale below 10 machine epsilons). Sums are accumulated in
+bound of the two-pass algorithm). Sums are accumulated in
 float64, row block by row block, so integer (uint8 pixel) and sparse matrices are never
 converted whole.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 
 __all__ = ["standardization"]
 
@@ -79,6 +78,11 @@ def standardization(
             sq += w[start : start + _BLOCK_ROWS] @ block
         var = sq / total
     var = np.maximum(var, 0.0)
-    constant = _is_constant_feature(var, mean, total)
-    scale = _handle_zeros_in_scale(np.sqrt(var), copy=False, constant_mask=constant)
-    return mean, np.asarray(scale, dtype=np.float64), var
+    # StandardScaler's test for a constant column: a variance within the error bound of the
+    # two-pass algorithm (Chan, Golub and LeVeque), n eps var + (n m eps)^2 with n the weight
+    # sum and eps float64's machine epsilon; such columns keep scale 1.
+    eps = np.finfo(np.float64).eps
+    constant = var <= total * eps * var + (total * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale, var

@@ -35,6 +35,7 @@ from mnist_logreg.model_selection._pipeline import (
     build_classifier,
     build_model,
     build_preprocessor,
+    fit_model,
     validate_strategy,
 )
 from mnist_logreg.model_selection._range import (
@@ -81,6 +82,7 @@ __all__ = [
     "check_int",
     "count_tasks",
     "edge_side",
+    "fit_model",
     "inner_splits",
     "make_runner",
     "outer_splits",

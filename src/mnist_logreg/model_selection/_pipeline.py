@@ -23,6 +23,7 @@ from mnist_logreg.linear_model import (
     LogisticRegression,
     OneVsRestLogisticRegression,
     logistic_regression_path,
+    path_estimators,
 )
 from mnist_logreg.preprocessing import PixelScaler, make_preprocessor
 
@@ -82,7 +83,7 @@ def fit_classifier_path(
     path = logistic_regression_path(
         X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, **solver_options
     )
-    return path.estimators()
+    return path_estimators(path)
 
 
 def build_model(
@@ -129,7 +130,7 @@ def fit_folded_path(
         X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, standardize=True,
         **solver_options,
     )
-    return path.estimators()
+    return path_estimators(path)
 
 
 def unfolded_pipeline(classifier: Any, pixel_max: float) -> Pipeline:
