@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mnist_logreg.linear_model._distributed import fit_dask, is_dask_array
 from mnist_logreg.linear_model._kernels import linear_predict
 from mnist_logreg.linear_model._path import logistic_regression_path, proba_from_raw
 from mnist_logreg.linear_model._solvers import SOLVERS
@@ -172,6 +173,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         self._validate_params()
+        if is_dask_array(X):  # rows on a Dask cluster: passes as map-reduces over chunks
+            return fit_dask(self, X, y, sample_weight)
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype="numeric", y_numeric=False
         )
