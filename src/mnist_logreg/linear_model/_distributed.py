@@ -35,11 +35,12 @@ few chunks per worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,6 +65,7 @@ from mnist_logreg.linear_model._standardize import standardization
 __all__ = [
     "DaskPassKernel",
     "DistributedLinearModelLoss",
+    "connect_scheduler",
     "dask_logistic_regression_path",
     "fit_dask",
     "is_dask_array",
@@ -693,3 +695,54 @@ def fit_dask(estimator: Any, X: Any, y: Any, sample_weight: Any = None, *,
     est.n_evals_ = int(path.n_evals[0])
     est.objective_ = float(path.objectives[0])
     return est
+
+
+@contextlib.contextmanager
+def connect_scheduler(scheduler: str, *, timeout: float = 10.0) -> Iterator[Any]:
+    """Yield a ``distributed.Client`` for ``local:N`` (a new LocalCluster) or ``tcp://HOST:PORT``.
+
+    A LocalCluster started here is closed on exit; a client of an existing scheduler is closed
+    (the scheduler and its workers keep running).
+
+    Parameters
+    ----------
+    scheduler : str
+        ``local:N`` (N worker processes of one thread each, on 127.0.0.1) or the address of a
+        running Dask scheduler.
+    timeout : float, default=10.0
+        Seconds to wait for the scheduler.
+
+    Raises
+    ------
+    InputError
+        A malformed value, or a scheduler that cannot be reached (one line naming it).
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler.startswith("local:"):
+        text = scheduler.split(":", 1)[1]
+        if not text.isdigit() or int(text) < 1:
+            raise InputError(
+                f"scheduler local:N needs a whole number of workers N >= 1. Got {scheduler!r}."
+            )
+        with (
+            LocalCluster(n_workers=int(text), threads_per_worker=1, processes=True,
+                         host="127.0.0.1", dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
+        raise InputError(
+            "scheduler must be tcp://HOST:PORT (a running Dask scheduler) or local:N. "
+            f"Got {scheduler!r} instead."
+        )
+    try:
+        client = Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(
+            f"could not connect to the Dask scheduler at {scheduler} ({reason[:200]})"
+        ) from exc
+    with client:
+        yield client
