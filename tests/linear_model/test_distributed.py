@@ -216,3 +216,13 @@ def test_mismatched_lengths_are_named(client: object, digits: tuple) -> None:
     with pytest.raises(InputError, match=r"y must be 1-D with one value per row of X \(1797\)"):
         dask_logistic_regression_path(da.from_array(X, chunks=(600, 64)), y[:-1], [1.0],
                                       client=client)
+
+
+def test_gram_chunks_align_on_the_float32_accumulation_unit() -> None:
+    """Test that Gram blocks keep aligned chunks and otherwise get bounds on 4,096 rows."""
+    from mnist_logreg.linear_model._distributed import _gram_aligned_chunks
+
+    assert _gram_aligned_chunks((8192, 8192, 100)) == (8192, 8192, 100)
+    assert _gram_aligned_chunks((12000,) * 5) == (12288,) * 4 + (11848,)
+    assert _gram_aligned_chunks(UNEVEN) == (1797,)
+    assert sum(_gram_aligned_chunks((7000, 13000, 25000, 15000))) == 60000

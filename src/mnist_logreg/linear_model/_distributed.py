@@ -56,7 +56,11 @@ from mnist_logreg.linear_model._kernels import (
     compute_dtype_of,
     numba_available,
 )
-from mnist_logreg.linear_model._linear_loss import LinearModelLoss
+from mnist_logreg.linear_model._linear_loss import (
+    _GRAM_BLOCK_ROWS,
+    _GRAM_CHUNK_BLOCKS,
+    LinearModelLoss,
+)
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 from mnist_logreg.linear_model._path import LogisticPath, _encode_targets
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
@@ -214,24 +218,32 @@ class DaskPassKernel:
         self.stored_dtype = np.dtype(stored_dtype)
         self.name = name
         self.on_pass = on_pass
+        # Blocks of rows aligned on the Gram matrix's float32 accumulation unit (see
+        # _gram_aligned_chunks), or None when ``blocks`` already are.
+        self.gram_blocks: list[Any] | None = None
         self.n_passes = 0
         self.pass_seconds: list[float] = []
 
-    def map_reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def map_reduce(self, fn: Callable[..., Any], *args: Any, gram_blocks: bool = False) -> Any:
         """Return the sum over blocks of ``fn(block, *args)``: tasks plus a tree of sums.
 
-        Array arguments are scattered to every worker once (not once per task).
+        Array arguments are scattered to every worker once (not once per task). With
+        ``gram_blocks``, the blocks are those of :attr:`gram_blocks` (always streamed).
         """
         client = self.client
         shipped = [client.scatter(a, broadcast=True, hash=False)
                    if isinstance(a, tuple | np.ndarray) else a for a in args]
-        if self.persisted:
-            parts = [client.submit(fn, block, *shipped, pure=False) for block in self.blocks]
+        blocks = self.blocks
+        persisted = self.persisted
+        if gram_blocks and self.gram_blocks is not None:
+            blocks, persisted = self.gram_blocks, False
+        if persisted:
+            parts = [client.submit(fn, block, *shipped, pure=False) for block in blocks]
         else:
             import dask
 
             parts = client.compute([dask.delayed(fn, pure=False)(block, *shipped)
-                                    for block in self.blocks])
+                                    for block in blocks])
         while len(parts) > 1:
             parts = [client.submit(_add, *parts[i : i + _TREE_WIDTH], pure=False)
                      for i in range(0, len(parts), _TREE_WIDTH)]
@@ -325,7 +337,9 @@ class DistributedLinearModelLoss(LinearModelLoss):
     def gram(self) -> np.ndarray:
         """Return ``U~^T S U~ / sum_n s_n`` (the in-memory matrix) as one map-reduce, cached."""
         if "gram" not in self._cache:
-            G, total = self.kernel.map_reduce(_block_gram)  # type: ignore[attr-defined]
+            G, total = self.kernel.map_reduce(  # type: ignore[attr-defined]
+                _block_gram, gram_blocks=True
+            )
             self._cache["gram"] = G / max(total, np.finfo(np.float64).tiny)
         return self._cache["gram"]  # type: ignore[return-value]
 
@@ -395,6 +409,29 @@ def _choose_kernel(kernel: str, size: int, density: float, loss_name: str, n_out
         limit = _CSR_MAX_DENSITY if (loss_name, n_outputs) in UNROLLED else _CSR_LOOP_MAX_DENSITY
         return "csr" if density <= limit else "dense"
     return "dense"
+
+
+def _gram_aligned_chunks(row_chunks: tuple[int, ...]) -> tuple[int, ...]:
+    """Row chunks whose bounds fall on the in-memory Gram matrix's float32 accumulation unit.
+
+    :meth:`LinearModelLoss.gram` accumulates groups of ``_GRAM_BLOCK_ROWS *
+    _GRAM_CHUNK_BLOCKS`` (4,096) rows in float32 and adds the groups in float64. Blocks whose
+    bounds are multiples of that unit give the same float32 groups, hence the in-memory matrix
+    up to the order of float64 additions; other bounds change it in the 7th digit, enough for
+    L-BFGS to take another path to the tolerance (measured on MNIST with chunks of 12,000
+    rows: 99 passes instead of 88 and objectives 2.6e-4 apart at tol=5e-4). Chunks already
+    aligned are kept; otherwise chunks of about the median size, rounded to the unit.
+    """
+    unit = _GRAM_BLOCK_ROWS * _GRAM_CHUNK_BLOCKS
+    n = sum(row_chunks)
+    bounds = np.cumsum(row_chunks)[:-1]
+    if all(int(b) % unit == 0 for b in bounds):
+        return row_chunks
+    rows = max(unit, round(float(np.median(row_chunks)) / unit) * unit)
+    out = [rows] * (n // rows)
+    if n % rows:
+        out.append(n % rows)
+    return tuple(out)
 
 
 def _client(client: Any) -> Any:
@@ -546,6 +583,15 @@ def dask_logistic_regression_path(
         client, blocks, persisted=bool(persist), n_samples=n_samples, n_features=n_features,
         stored_dtype=X.dtype, name=kernel_name, on_pass=on_pass,
     )
+    aligned = _gram_aligned_chunks(row_chunks)
+    if aligned != row_chunks:
+        gx = X.rechunk((aligned, n_features)).to_delayed().ravel().tolist()
+        gy = y.rechunk((aligned,)).to_delayed().ravel().tolist()
+        gs = [None] * len(gx) if sw is None else sw.rechunk((aligned,)).to_delayed().ravel()
+        pass_kernel.gram_blocks = [
+            dask.delayed(_make_block, pure=False)(gx[i], gy[i], gs[i], spec_future)
+            for i in range(len(gx))
+        ]
     try:
         if weight_sum == 0.0:
             weight_sum = float(pass_kernel.map_reduce(_block_weight_sum))
