@@ -163,6 +163,9 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             Training data. float32 is computed in float32; integers (uint8 pixels) are kept as
             they are and cast block by block; other dtypes become float64. Sparse CSR and CSC
             matrices are read as compressed rows.
+            A Dask array is fitted on the cluster of the default ``distributed.Client``, each
+            pass a map-reduce over its chunks (:mod:`._distributed`); ``y`` and
+            ``sample_weight`` may then be Dask arrays too.
         y : array-like of shape (n_samples,)
             Labels, at least two distinct ones.
         sample_weight : array-like of shape (n_samples,), default=None
