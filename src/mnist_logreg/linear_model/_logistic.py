@@ -34,6 +34,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mnist_logreg.linear_model._callbacks import IterationReporter
+from mnist_logreg.linear_model._distributed import fit_dask, is_dask_array
 from mnist_logreg.linear_model._kernels import linear_predict
 from mnist_logreg.linear_model._params import check_sample_weight, validate_logistic_params
 from mnist_logreg.linear_model._path import (
@@ -153,6 +154,9 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             (integer pixels included); ``mean_``, ``scale_``, ``var_`` are float64 as
             StandardScaler's. Sparse CSR and CSC
             matrices are read as compressed rows.
+            A Dask array is fitted on the cluster of the default ``distributed.Client``, each
+            pass a map-reduce over its chunks (:mod:`._distributed`); ``y`` and
+            ``sample_weight`` may then be Dask arrays too.
         y : array-like of shape (n_samples,)
             Labels, at least two distinct ones.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -169,6 +173,8 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         solver iteration as a subtask, as with scikit-learn's lbfgs (see ``_callbacks``).
         """
         self._validate_params()
+        if is_dask_array(X):  # rows on a Dask cluster: passes as map-reduces over chunks
+            return fit_dask(self, X, y, sample_weight)
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype="numeric", y_numeric=False
         )
