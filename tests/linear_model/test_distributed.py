@@ -15,7 +15,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from mnist_logreg.errors import InputError
-from mnist_logreg.linear_model import LogisticRegression
+from mnist_logreg.linear_model import LogisticRegression, path_estimators
 from mnist_logreg.linear_model._distributed import (
     connect_scheduler,
     dask_logistic_regression_path,
@@ -69,7 +69,7 @@ def test_dask_fit_reaches_the_in_memory_optimum(
     )
     assert _relative(path.objectives[0], expected.objective_) < 1e-6
     assert np.allclose(path.mean, expected.mean_) and np.allclose(path.scale, expected.scale_)
-    got = path.estimators()[0]
+    got = path_estimators(path)[0]
     assert np.array_equal(got.predict(X), expected.predict(X))
     assert np.abs(got.coef_ - expected.coef_).max() <= 1e-5 * np.abs(expected.coef_).max()
 

@@ -330,10 +330,6 @@ class DistributedLinearModelLoss(LinearModelLoss):
         """Not available: the rows stay on the cluster."""
         raise NotImplementedError("raw predictions of every training row stay on the cluster")
 
-    def hessp(self, w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """Not available on a cluster (no solver of :data:`SOLVERS` uses it)."""
-        raise NotImplementedError("Hessian products are not distributed; use an L-BFGS solver")
-
     def gram(self) -> np.ndarray:
         """Return ``U~^T S U~ / sum_n s_n`` (the in-memory matrix) as one map-reduce, cached."""
         if "gram" not in self._cache:
@@ -676,7 +672,7 @@ def _solve_path(
         coefs[i] = coef
         intercepts[i] = intercept
         n_iter[i] = result.n_iter
-        n_evals[i] = result.n_evals + result.n_hessp
+        n_evals[i] = result.n_evals
         objectives[i] = result.value / objective.scale
         converged[i] = result.converged
         if warn and not result.converged:
