@@ -155,7 +155,9 @@ def _check_evidence(result: dict[str, Any], model: Any, x: np.ndarray) -> None:
         float(raw[k]) - float(raw[j]), rel=rel, abs=rel * max(abs(float(raw[k])), 1.0)
     )
     # softmax: the margin of k over j is also the log of their probability ratio
-    assert evidence["score_difference"] == pytest.approx(np.log(p[k] / p[j]), rel=1e-6, abs=1e-9)
+    assert evidence["score_difference"] == pytest.approx(
+        np.log(p[k] / p[j]), rel=max(1e-6, rel), abs=max(1e-9, rel)
+    )
 
 
 def test_evidence_adds_up_to_the_score_difference(client: TestClient, model: Any, mnist) -> None:

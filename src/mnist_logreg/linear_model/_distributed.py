@@ -46,7 +46,6 @@ from typing import Any, Literal
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.linear_model._kernels import (
@@ -64,7 +63,7 @@ from mnist_logreg.linear_model._linear_loss import (
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
 from mnist_logreg.linear_model._path import LogisticPath, _encode_targets
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
-from mnist_logreg.linear_model._standardize import standardization
+from mnist_logreg.linear_model._standardize import scale_from_variance, standardization
 
 __all__ = [
     "DaskPassKernel",
@@ -387,9 +386,8 @@ def _merge_statistics(parts: list[dict[str, Any]], n_features: int
         m2 = m2 + v * w + delta * delta * (total * w / new_total)
         total = new_total
     var = np.maximum(m2 / (total if total > 0 else 1.0), 0.0)
-    constant = _is_constant_feature(var, mean, total if total > 0 else 1.0)
-    scale = _handle_zeros_in_scale(np.sqrt(var), copy=False, constant_mask=constant)
-    return mean, np.asarray(scale, dtype=np.float64), var
+    scale = scale_from_variance(var, mean, total if total > 0 else 1.0)
+    return mean, scale, var
 
 
 def _choose_kernel(kernel: str, size: int, density: float, loss_name: str, n_outputs: int

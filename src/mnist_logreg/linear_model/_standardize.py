@@ -78,11 +78,28 @@ def standardization(
             sq += w[start : start + _BLOCK_ROWS] @ block
         var = sq / total
     var = np.maximum(var, 0.0)
-    # StandardScaler's test for a constant column: a variance within the error bound of the
-    # two-pass algorithm (Chan, Golub and LeVeque), n eps var + (n m eps)^2 with n the weight
-    # sum and eps float64's machine epsilon; such columns keep scale 1.
+    return mean, scale_from_variance(var, mean, total), var
+
+
+def scale_from_variance(var: np.ndarray, mean: np.ndarray, total: float) -> np.ndarray:
+    """StandardScaler's ``scale_`` from a column variance: sqrt(var), 1 for constant columns.
+
+    StandardScaler's test for a constant column: a variance within the error bound of the
+    two-pass algorithm (Chan, Golub and LeVeque), n eps var + (n m eps)^2 with n the weight sum
+    and eps float64's machine epsilon; such columns keep scale 1.
+
+    Parameters
+    ----------
+    var, mean : ndarray of shape (n_features,), float64
+    total : float
+        Sum of the sample weights (number of rows when unweighted), > 0.
+
+    Returns
+    -------
+    scale : ndarray of shape (n_features,), float64
+    """
     eps = np.finfo(np.float64).eps
     constant = var <= total * eps * var + (total * mean * eps) ** 2
     scale = np.sqrt(var)
     scale[constant] = 1.0
-    return mean, scale, var
+    return scale
