@@ -61,7 +61,7 @@ from mnist_logreg.linear_model._linear_loss import (
     LinearModelLoss,
 )
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
-from mnist_logreg.linear_model._path import LogisticPath, _encode_targets
+from mnist_logreg.linear_model._path import LogisticPath, _encode_targets, assemble_path
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
 from mnist_logreg.linear_model._standardize import scale_from_variance, standardization
 
@@ -603,21 +603,11 @@ def dask_logistic_regression_path(
     finally:
         spec_future.release()
         pass_kernel.close()
-    coefs, intercepts, n_iter, n_evals, objectives, converged = path
-    raw_coefs, raw_intercepts = coefs, intercepts
-    if standardize:
-        raw_coefs = coefs / scale
-        raw_intercepts = intercepts - raw_coefs @ mean
     params = {"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
               "solver": solver, "class_weight": class_weight}
-    if standardize:
-        params["standardize"] = True
-    return LogisticPath(
-        Cs=Cs_sorted, coefs=raw_coefs, intercepts=raw_intercepts, n_iter=n_iter,
-        n_evals=n_evals, objectives=objectives, converged=converged,
-        classes=np.asarray(classes), multi_class=multi_class, params=params,
-        mean=mean, scale=scale, var=var, standardized_coefs=coefs,
-        standardized_intercepts=intercepts,
+    return assemble_path(
+        Cs_sorted, path, classes=classes, multi_class=multi_class, params=params,
+        standardize=standardize, mean=mean, scale=scale, var=var,
     )
 
 

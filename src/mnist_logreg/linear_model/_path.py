@@ -416,21 +416,47 @@ def logistic_regression_path(
                     ConvergenceWarning,
                     stacklevel=2,
                 )
-    raw_coefs, raw_intercepts = coefs, intercepts
-    if standardize:
-        # raw-space model: W = V / s, b = c - W m (the fold of _linear_loss)
-        raw_coefs = coefs / scale
-        raw_intercepts = intercepts - raw_coefs @ mean
     params = {"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
               "solver": solver, "class_weight": class_weight}
+    return assemble_path(
+        Cs_sorted, (coefs, intercepts, n_iter, n_evals, objectives, converged),
+        classes=classes, multi_class=multi_class, params=params, standardize=standardize,
+        mean=mean, scale=scale, var=var, coef_dtype=coef_dtype,
+    )
+
+
+def assemble_path(
+    Cs_sorted: np.ndarray,
+    solutions: tuple[np.ndarray, ...],
+    *,
+    classes: Any,
+    multi_class: str,
+    params: dict[str, Any],
+    standardize: bool,
+    mean: np.ndarray | None,
+    scale: np.ndarray | None,
+    var: np.ndarray | None,
+    coef_dtype: np.dtype | None = None,
+) -> LogisticPath:
+    """Build a :class:`LogisticPath` from the solver's standardized solutions (in memory or Dask).
+
+    ``solutions`` is ``(coefs, intercepts, n_iter, n_evals, objectives, converged)``, the
+    coefficients in the space the solver worked in. With ``standardize`` the raw-space model is
+    the fold of ``_linear_loss``: W = V / s, b = c - W m.
+    """
+    coefs, intercepts, n_iter, n_evals, objectives, converged = solutions
+    raw_coefs, raw_intercepts = coefs, intercepts
     if standardize:
-        params["standardize"] = True
+        raw_coefs = coefs / scale
+        raw_intercepts = intercepts - raw_coefs @ mean
+        params = {**params, "standardize": True}
+    extra = {} if coef_dtype is None else {"coef_dtype": coef_dtype}
     return LogisticPath(
         Cs=Cs_sorted, coefs=raw_coefs, intercepts=raw_intercepts, n_iter=n_iter,
         n_evals=n_evals, objectives=objectives, converged=converged,
         classes=np.asarray(classes), multi_class=multi_class, params=params,
         mean=mean, scale=scale, var=var, standardized_coefs=coefs,
-        standardized_intercepts=intercepts, coef_dtype=coef_dtype,
+        standardized_intercepts=intercepts, **extra,
     )
 
 
