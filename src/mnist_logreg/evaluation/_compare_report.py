@@ -8,7 +8,7 @@ same templates, stylesheet and escaping as the study report.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,18 +16,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mnist_logreg.evaluation._plots import plot_confusion_matrix
-from mnist_logreg.evaluation._report import (
+from mnist_logreg.evaluation._report_blocks import (
     as_float,
     as_mapping,
+    build_report,
     dataset_name,
+    default_caption,
     fmt_interval,
+    fmt_mean_std,
     fmt_number,
     fmt_seconds,
-    run_details,
+    fold_seconds,
+    interval_card,
+    numbered_figures,
+    range_section,
+    search_ranges,
 )
 from mnist_logreg.evaluation._sections import (
     Card,
-    FigureRef,
     Paragraph,
     Report,
     Subsection,
@@ -51,6 +57,17 @@ CONFUSION_PREFIX = "confusion_matrix_"
 
 def _models(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {str(k): as_mapping(v) for k, v in as_mapping(results.get("models")).items()}
+
+
+def _accuracy(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A model's test accuracy entry (``{"value", "ci95"}``), or ``{}``."""
+    return as_mapping(as_mapping(entry.get("test")).get("accuracy"))
+
+
+def _model_rows(results: Mapping[str, Any],
+                row: Callable[[str, Mapping[str, Any]], tuple[str, ...]]) -> tuple | None:
+    """``row(name, entry)`` of each model, or None without models."""
+    return tuple(row(name, entry) for name, entry in _models(results).items()) or None
 
 
 def _label(name: str, entry: Mapping[str, Any]) -> str:
@@ -170,8 +187,8 @@ def comparison_figures(
     figures: dict[str, Figure] = {}
     labels, values, intervals = [], [], []
     for name, entry in models.items():
-        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
-        value = as_float(accuracy.get("value"))
+        accuracy = _accuracy(entry)
+        value = as_float(accuracy)
         if value is None:
             continue
         labels.append(name)
@@ -205,7 +222,7 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
         entry = _models(results).get(model, {})
         return (f"Confusion matrix of {_label(model, entry)} on the test set: rows are the true "
                 "class, columns the predicted class, the diagonal the correct predictions.")
-    return stem.replace("_", " ").capitalize() + "."
+    return default_caption(name)
 
 
 # --- tables and sentences ---------------------------------------------------------------------
@@ -213,58 +230,42 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
 
 def comparison_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model: test metrics with the accuracy interval, tuning, cost and size."""
-    models = _models(results)
-    if not models:
-        return None
-    rows = []
-    for name, entry in models.items():
+    def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
         test = as_mapping(entry.get("test"))
-        summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
-        mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
-        rows.append((
-            _label(name, entry),
-            fmt_number(test.get("accuracy")),
-            fmt_interval(test.get("accuracy")),
-            fmt_number(test.get("f1_macro")),
-            fmt_number(test.get("roc_auc_ovr")),
-            fmt_number(test.get("log_loss")),
-            "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}",
-            fmt_params(entry.get("best_params")),
-            fmt_duration(entry.get("fit_seconds")),
-            fmt_duration(entry.get("predict_seconds_per_10k")),
-            fmt_bytes(entry.get("model_bytes")),
-        ))
+        return (_label(name, entry), fmt_number(test.get("accuracy")),
+                fmt_interval(test.get("accuracy")),
+                *(fmt_number(test.get(m)) for m in ("f1_macro", "roc_auc_ovr", "log_loss")),
+                fmt_mean_std(as_mapping(entry.get("outer_summary")).get("accuracy")),
+                fmt_params(entry.get("best_params")), fmt_duration(entry.get("fit_seconds")),
+                fmt_duration(entry.get("predict_seconds_per_10k")),
+                fmt_bytes(entry.get("model_bytes")))
+
+    if (rows := _model_rows(results, row)) is None:
+        return None
     headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
                "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
                "Predict / 10k images", "Model size")
     best = _headline(results)
-    highlight = frozenset() if best is None else frozenset({list(models).index(best[0])})
-    return Table(headers, tuple(rows), highlight=highlight)
+    highlight = frozenset() if best is None else frozenset({list(_models(results)).index(best[0])})
+    return Table(headers, rows, highlight=highlight)
 
 
 def budget_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model: pipeline, search space and the rows each stage sees."""
-    models = _models(results)
-    if not models:
-        return None
-    rows = []
-    for name, entry in models.items():
-        budget = as_mapping(entry.get("budget"))
-        final = as_mapping(entry.get("final"))
+    def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
+        budget, final = as_mapping(entry.get("budget")), as_mapping(entry.get("final"))
         search_rows = budget.get("search_rows")
-        rows.append((
-            name,
-            str(entry.get("pipeline") or "—"),
-            str(entry.get("search_space") or "—"),
-            "all" if search_rows is None else f"{int(search_rows):,}",
-            str(budget.get("inner", "—")),
-            str(len(final.get("candidates") or ())),
-            f"{int(final['n_search']):,}" if isinstance(final.get("n_search"), int) else "—",
-            f"{int(final['n_train']):,}" if isinstance(final.get("n_train"), int) else "—",
-        ))
+        return (name, str(entry.get("pipeline") or "—"), str(entry.get("search_space") or "—"),
+                "all" if search_rows is None else f"{int(search_rows):,}",
+                str(budget.get("inner", "—")), str(len(final.get("candidates") or ())),
+                *(f"{final[k]:,}" if isinstance(final.get(k), int) else "—"
+                  for k in ("n_search", "n_train")))
+
+    if (rows := _model_rows(results, row)) is None:
+        return None
     headers = ("Model", "Pipeline", "Search space", "Search budget (rows)", "Inner folds",
                "Candidates", "Final search rows", "Final fit rows")
-    return Table(headers, tuple(rows), numeric=False)
+    return Table(headers, rows, numeric=False)
 
 
 def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
@@ -304,17 +305,10 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
         for fold in entry.get("folds") or ():
             fold = as_mapping(fold)
             validation = as_mapping(fold.get("validation"))
-            seconds = as_mapping(fold.get("seconds"))
-            total = sum(v for v in (as_float(s) for s in seconds.values()) if v is not None)
-            rows.append((
-                name,
-                str(fold.get("fold", "—")),
-                fmt_params(fold.get("best_params")),
-                fmt_number(validation.get("accuracy")),
-                fmt_number(validation.get("f1_macro")),
-                fmt_number(validation.get("roc_auc_ovr")),
-                fmt_seconds(total) if seconds else "—",
-            ))
+            rows.append((name, str(fold.get("fold", "—")), fmt_params(fold.get("best_params")),
+                         *(fmt_number(validation.get(m))
+                           for m in ("accuracy", "f1_macro", "roc_auc_ovr")),
+                         fold_seconds(fold)))
     if not rows:
         return None
     headers = ("Model", "Fold", "Chosen hyperparameters", "Validation accuracy",
@@ -374,8 +368,8 @@ def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
     """The most accurate model on the test set: name, accuracy, accuracy entry (first if tied)."""
     best = None
     for name, entry in _models(results).items():
-        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
-        value = as_float(accuracy.get("value"))
+        accuracy = _accuracy(entry)
+        value = as_float(accuracy)
         if value is not None and (best is None or value > best[1]):
             best = (name, value, accuracy)
     return best
@@ -394,12 +388,9 @@ MCNEMAR_NOTE = (
 
 def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
     """Headline numbers: the most accurate model, how many were compared, the run time."""
-    cards = []
     best = _headline(results)
-    if best is not None:
-        interval = fmt_interval(best[2])
-        cards.append(Card(f"Most accurate ({best[0]})", f"{best[1]:.4f}",
-                          f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
+    cards = [] if best is None else [interval_card(f"Most accurate ({best[0]})", best[2],
+                                                   "test accuracy, ")]
     n_models = len(_models(results))
     if n_models:
         cards.append(Card("Models compared", str(n_models),
@@ -428,13 +419,15 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
     Report
     """
     names = sorted(figure_names, key=lambda n: figure_stem(n) != ACCURACY_FIGURE)
-    figures = [FigureRef(name, number, figure_caption(name, results))
-               for number, name in enumerate(names, start=1)]
+    figures = numbered_figures(names, lambda name: figure_caption(name, results))
     config = dict(as_mapping(results.get("config")))
     budgets = config.pop("budgets", None)
     table = comparison_table(results)
     pairs = mcnemar_table(results)
     budget = budget_table(results)
+    searches = [search for name, entry in _models(results).items()
+                for search in search_ranges(entry.get("folds") or (), entry.get("final"),
+                                            prefix=f"{name}: ")]
     sections = [
         *section("comparison", "Comparison", table,
                  Paragraph(COMPARISON_NOTE, "note") if table else None),
@@ -444,70 +437,24 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
                  Paragraph(MCNEMAR_NOTE, "note") if pairs else None),
         *section("protocol", "Protocol", *(Paragraph(p) for p in protocol_paragraphs(results)),
                  Subsection("Pipelines and budgets", (budget,)) if budget else None),
+        *range_section(searches),
         *section("folds", "Outer folds", folds_table(results)),
         *section("confusion", "Confusion matrices",
                  *(f for f in figures if f.stem != ACCURACY_FIGURE), grid=True),
-        *run_details([("Dataset", results.get("dataset"), False),
-                      ("Configuration", config, False),
-                      ("Versions", results.get("versions"), False),
-                      ("Timings", results.get("timings"), True),
-                      ("Budgets", budgets, False)]),
     ]
-    return Report(report_title(results), "mnist-logreg compare", dataset_name(results),
-                  _cards(results), tuple(sections), generator="mnist-logreg compare",
-                  schema=results.get("schema"))
+    return build_report(results, report_title(results), "mnist-logreg compare", _cards(results),
+                        sections, config=config, extra=[("Budgets", budgets)],
+                        generator="mnist-logreg compare")
 
 
 def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
-    """Render the comparison report as one self-contained HTML page.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped; see :func:`comparison_report`.
-    figures : mapping of str to bytes
-        Figure file name (``accuracy.png``, ``confusion_matrix_svm.png``) to PNG bytes.
-
-    Returns
-    -------
-    page : str
-        HTML5 with inline CSS, no script and no external reference.
-    """
+    """Render the comparison report (see :func:`comparison_report`) as one self-contained HTML
+    page, as :func:`~mnist_logreg.evaluation.render_html` does the study's; ``figures`` maps
+    each file name (``accuracy.png``, ``confusion_matrix_svm.png``) to its PNG bytes."""
     return to_html(comparison_report(results, list(figures)), figures)
 
 
 def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
-    """Render the comparison report as Markdown.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped; every block is optional.
-    figures : mapping of str to str
-        Figure name to the PNG's path relative to the report (``"accuracy.png"``).
-
-    Returns
-    -------
-    markdown : str
-    """
+    """Render the comparison report as Markdown; ``figures`` maps each figure name to the PNG's
+    path relative to the report (``"accuracy.png"``)."""
     return to_markdown(comparison_report(results, list(figures)), figures)
-
-
-__all__ = [
-    "ACCURACY_FIGURE",
-    "CONFUSION_PREFIX",
-    "budget_table",
-    "comparison_figures",
-    "comparison_report",
-    "comparison_table",
-    "figure_caption",
-    "fmt_bytes",
-    "fmt_duration",
-    "fmt_params",
-    "folds_table",
-    "mcnemar_table",
-    "plot_accuracy_comparison",
-    "protocol_paragraphs",
-    "render_comparison_html",
-    "render_comparison_markdown",
-]
