@@ -26,7 +26,7 @@ from mnist_logreg.evaluation._report_blocks import (
     fmt_mean_std,
     fmt_number,
     fmt_seconds,
-    fold_seconds,
+    fold_rows,
     interval_card,
     numbered_figures,
     range_section,
@@ -300,15 +300,9 @@ def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
 
 def folds_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model and outer fold: chosen hyperparameters and validation metrics."""
-    rows = []
-    for name, entry in _models(results).items():
-        for fold in entry.get("folds") or ():
-            fold = as_mapping(fold)
-            validation = as_mapping(fold.get("validation"))
-            rows.append((name, str(fold.get("fold", "—")), fmt_params(fold.get("best_params")),
-                         *(fmt_number(validation.get(m))
-                           for m in ("accuracy", "f1_macro", "roc_auc_ovr")),
-                         fold_seconds(fold)))
+    rows = [row for name, entry in _models(results).items()
+            for row in fold_rows(entry.get("folds") or (), ("accuracy", "f1_macro", "roc_auc_ovr"),
+                                 fmt_params, (name,))]
     if not rows:
         return None
     headers = ("Model", "Fold", "Chosen hyperparameters", "Validation accuracy",

@@ -22,7 +22,7 @@ from mnist_logreg.evaluation._report_blocks import (
     fmt_c,
     fmt_interval,
     fmt_number,
-    fold_seconds,
+    fold_rows,
     interval_card,
     numbered_figures,
     range_section,
@@ -249,13 +249,11 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
              if any(m in as_mapping(f.get("validation")) for f in folds)]
     headers = ("Fold", "Chosen C", *(f"Validation {_lower_first(METRIC_LABELS[m][0])}"
                                      for m in shown), "Seconds")
-    rows = tuple((str(fold.get("fold", i + 1)), fmt_c(as_mapping(fold.get("best_params")).get("C")),
-                  *(fmt_number(as_mapping(fold.get("validation")).get(m)) for m in shown),
-                  fold_seconds(fold)) for i, fold in enumerate(folds))
+    rows = fold_rows(folds, shown, lambda params: fmt_c(as_mapping(params).get("C")))
     summaries = (outer_summary(results, m) for m in shown)
     footer = ("Mean ± std", "", *("—" if s is None else f"{s[0]:.4f} ± {s[1]:.4f}"
                                   for s in summaries), "")
-    return Table(headers, rows, footer=footer if shown else None)
+    return Table(headers, tuple(rows), footer=footer if shown else None)
 
 
 def candidates_table(results: Mapping[str, Any]) -> Table | None:

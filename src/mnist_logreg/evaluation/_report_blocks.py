@@ -119,6 +119,15 @@ def fold_seconds(fold: Mapping[str, Any]) -> str:
     return fmt_seconds(seconds)
 
 
+def fold_rows(folds: Sequence[Any], metrics: Sequence[str], params: Callable[[Any], str],
+              first: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """One row per outer fold: ``*first``, the fold's number, ``params(best_params)``, each of the
+    validation ``metrics`` and the fold's time."""
+    return [(*first, str(f.get("fold", i + 1)), params(f.get("best_params")),
+             *(fmt_number(as_mapping(f.get("validation")).get(m)) for m in metrics),
+             fold_seconds(f)) for i, f in enumerate(map(as_mapping, folds))]
+
+
 def dataset_name(results: Mapping[str, Any]) -> str:
     """The dataset's display name."""
     dataset = results.get("dataset")
