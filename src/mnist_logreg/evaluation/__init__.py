@@ -12,13 +12,7 @@ from mnist_logreg.evaluation._bootstrap import (
     evaluate_predictions,
     percentile_interval,
 )
-from mnist_logreg.evaluation._compare_report import (
-    comparison_figures,
-    plot_accuracy_comparison,
-    render_comparison_html,
-    render_comparison_markdown,
-)
-from mnist_logreg.evaluation._figures import study_figures
+from mnist_logreg.evaluation._figures import comparison_figures, study_figures
 from mnist_logreg.evaluation._mcnemar import (
     McNemarResult,
     holm_adjust,
@@ -35,6 +29,7 @@ from mnist_logreg.evaluation._metrics import (
     multiclass_brier_score,
 )
 from mnist_logreg.evaluation._plots import (
+    plot_accuracy_comparison,
     plot_confusion_matrices,
     plot_confusion_matrix,
     plot_reliability_diagram,
@@ -52,6 +47,8 @@ from mnist_logreg.evaluation._report import (
     METRIC_LABELS,
     PROTOCOL_SUMMARY,
     render_classification_report,
+    render_comparison_html,
+    render_comparison_markdown,
     render_html,
     render_markdown,
 )

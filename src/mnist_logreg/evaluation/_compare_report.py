@@ -1,4 +1,4 @@
-"""The model comparison's figures and report, from its metrics.json data.
+"""The model comparison's report, from its metrics.json data.
 
 :func:`comparison_report` builds the content once as a list of sections (see
 :mod:`mnist_logreg.evaluation._sections`); the HTML and Markdown renderings walk that list with the
@@ -7,15 +7,9 @@ same templates, stylesheet and escaping as the study report.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
-from mnist_logreg.evaluation._plots import plot_confusion_matrix
 from mnist_logreg.evaluation._report_blocks import (
     as_float,
     as_mapping,
@@ -40,10 +34,7 @@ from mnist_logreg.evaluation._sections import (
     Table,
     figure_stem,
     section,
-    to_html,
-    to_markdown,
 )
-from mnist_logreg.evaluation._style import PALETTE, axes_or_new, new_figure, root_figure, styled
 
 ACCURACY_FIGURE = "accuracy"
 """Stem of the bar chart's file name."""
@@ -114,100 +105,6 @@ def fmt_p(value: Any) -> str:
     if x is None:
         return "—"
     return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
-
-
-# --- figures -----------------------------------------------------------------------------------
-
-
-@styled
-def plot_accuracy_comparison(
-    labels: Sequence[str],
-    accuracy: Sequence[float],
-    intervals: Sequence[Sequence[float] | None],
-    ax: Axes | None = None,
-) -> Axes:
-    """Horizontal bars of test accuracy with 95% confidence-interval error bars, best on top.
-
-    Parameters
-    ----------
-    labels : sequence of str, length n_models
-    accuracy : sequence of float, length n_models
-    intervals : sequence of [low, high] or None, length n_models
-    ax : Axes, default=None
-
-    Returns
-    -------
-    ax : Axes
-        The x axis starts at a round value below the lowest interval (stated in its label), so
-        that differences of a fraction of a percent stay visible.
-    """
-    values = np.asarray(accuracy, dtype=float)
-    order = np.argsort(-values, kind="stable")
-    lows = np.array([values[i] if iv is None or iv[0] is None else float(iv[0])
-                     for i, iv in enumerate(intervals)])
-    highs = np.array([values[i] if iv is None or iv[1] is None else float(iv[1])
-                      for i, iv in enumerate(intervals)])
-    ax = axes_or_new(ax, (7.5, 0.6 * len(values) + 1.6))
-    positions = np.arange(len(values))[::-1]
-    start = max(0.0, math.floor((float(lows.min()) - 0.02) * 20) / 20) if values.size else 0.0
-    for pos, i in zip(positions, order, strict=True):
-        ax.barh(pos, values[i] - start, left=start, color=PALETTE[i % len(PALETTE)], height=0.6,
-                alpha=0.85)
-        ax.errorbar(values[i], pos, xerr=[[values[i] - lows[i]], [highs[i] - values[i]]],
-                    fmt="none", ecolor="#222222", capsize=4, linewidth=1.2)
-        ax.text(highs[i] + 0.002, pos, f"{values[i]:.4f}", va="center", fontsize=9)
-    ax.set_yticks(positions, [labels[i] for i in order])
-    ax.set_xlim(start, min(1.0, float(highs.max()) + 0.02) if values.size else 1.0)
-    ax.set_xlabel(f"Test accuracy with 95% bootstrap interval (axis starts at {start:.2f})")
-    ax.set_title("Test accuracy by model")
-    ax.grid(axis="y", visible=False)
-    return ax
-
-
-@styled
-def comparison_figures(
-    results: Mapping[str, Any], class_names: Sequence[str] | None = None
-) -> dict[str, Figure]:
-    """The comparison's figures from its metrics.json data.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped, with ``"models"``: ``{name: {"label", "test": {"accuracy":
-        {"value", "ci95"}, "confusion_matrix"}}}``.
-    class_names : sequence of str, optional
-        Display names of the classes (default ``0 .. n_classes - 1``).
-
-    Returns
-    -------
-    figures : dict of str to Figure
-        ``accuracy`` (bars with intervals) and ``confusion_matrix_<model>`` for each model.
-    """
-    models = _models(results)
-    figures: dict[str, Figure] = {}
-    labels, values, intervals = [], [], []
-    for name, entry in models.items():
-        accuracy = _accuracy(entry)
-        value = as_float(accuracy)
-        if value is None:
-            continue
-        labels.append(name)
-        values.append(value)
-        ci = accuracy.get("ci95")
-        intervals.append(ci if isinstance(ci, Sequence) and len(ci) == 2 else None)
-    if values:
-        figures[ACCURACY_FIGURE] = root_figure(plot_accuracy_comparison(labels, values, intervals))
-    for name, entry in models.items():
-        cm = as_mapping(entry.get("test")).get("confusion_matrix")
-        if not isinstance(cm, Sequence) or not cm:
-            continue
-        names = list(class_names) if class_names and len(class_names) == len(cm) else [
-            str(i) for i in range(len(cm))]
-        fig = new_figure((6.0, 5.2))
-        ax = plot_confusion_matrix(cm, names, ax=fig.add_subplot())
-        ax.set_title(f"{_label(name, entry)}: test set (counts)")
-        figures[f"{CONFUSION_PREFIX}{name}"] = fig
-    return figures
 
 
 def figure_caption(name: str, results: Mapping[str, Any]) -> str:
@@ -440,15 +337,3 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
                         sections, config=config, extra=[("Budgets", budgets)],
                         generator="mnist-logreg compare")
 
-
-def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
-    """Render the comparison report (see :func:`comparison_report`) as one self-contained HTML
-    page, as :func:`~mnist_logreg.evaluation.render_html` does the study's; ``figures`` maps
-    each file name (``accuracy.png``, ``confusion_matrix_svm.png``) to its PNG bytes."""
-    return to_html(comparison_report(results, list(figures)), figures)
-
-
-def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
-    """Render the comparison report as Markdown; ``figures`` maps each figure name to the PNG's
-    path relative to the report (``"accuracy.png"``)."""
-    return to_markdown(comparison_report(results, list(figures)), figures)

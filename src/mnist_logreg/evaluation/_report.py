@@ -1,4 +1,5 @@
-"""The study report: its content as a list of sections, and its plain-text classification report.
+"""The study report: its content as a list of sections, the renderings of both reports, and the
+study's plain-text classification report.
 
 :func:`study_report` builds the content once from a ``metrics.json``-shaped dict (see
 ``DESIGN.md``) as a :class:`~mnist_logreg.evaluation._sections.Report`; :func:`render_html` and
@@ -13,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mnist_logreg.evaluation._compare_report import comparison_report
 from mnist_logreg.evaluation._report_blocks import (
     as_float,
     as_mapping,
@@ -414,6 +416,19 @@ def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> s
     ``"confusion_matrix.png"``.
     """
     return to_markdown(study_report(results, list(figures)), figures)
+
+
+def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """Render the comparison report (see :func:`.comparison_report`) as :func:`render_html` does
+    the study's; ``figures`` maps each file name (``accuracy.png``, ``confusion_matrix_svm.png``)
+    to its PNG bytes."""
+    return to_html(comparison_report(results, list(figures)), figures)
+
+
+def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """Render the comparison report as Markdown; ``figures`` maps each figure name to the PNG's
+    path relative to the report (``"accuracy.png"``)."""
+    return to_markdown(comparison_report(results, list(figures)), figures)
 
 
 # --- plain text ----------------------------------------------------------------------------------
