@@ -16,9 +16,13 @@ from mnist_logreg.evaluation._report_blocks import (
     build_report,
     dataset_name,
     default_caption,
+    fmt_bytes,
+    fmt_duration,
     fmt_interval,
     fmt_mean_std,
     fmt_number,
+    fmt_p,
+    fmt_params,
     fmt_seconds,
     fold_rows,
     interval_card,
@@ -64,47 +68,6 @@ def _model_rows(results: Mapping[str, Any],
 def _label(name: str, entry: Mapping[str, Any]) -> str:
     label = entry.get("label")
     return f"{label} ({name})" if label else name
-
-
-def fmt_params(params: Any) -> str:
-    """Hyperparameters for display: ``kernel=rbf, C=5.23``."""
-    mapping = as_mapping(params)
-    if not mapping:
-        return "—"
-    parts = []
-    for key, value in mapping.items():
-        if isinstance(value, float):
-            parts.append(f"{key}={value:.4g}")
-        else:
-            parts.append(f"{key}={'none' if value is None else value}")
-    return ", ".join(parts)
-
-
-def fmt_bytes(value: Any) -> str:
-    """A size for display: ``812 B``, ``31.4 kB``, ``75.2 MB`` (powers of 1000)."""
-    x = as_float(value)
-    if x is None:
-        return "—"
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.1f} {unit}"
-    return f"{int(x)} B"
-
-
-def fmt_duration(value: Any) -> str:
-    """Seconds for display, with milliseconds below one second (``35 ms``, ``12.3 s``)."""
-    x = as_float(value)
-    if x is not None and x < 1.0:
-        return f"{x * 1000:.0f} ms" if x >= 0.0005 else "< 1 ms"
-    return fmt_seconds(value)
-
-
-def fmt_p(value: Any) -> str:
-    """A p-value for display: 4 decimals, ``< 0.0001`` below."""
-    x = as_float(value)
-    if x is None:
-        return "—"
-    return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
 
 
 def figure_caption(name: str, results: Mapping[str, Any]) -> str:

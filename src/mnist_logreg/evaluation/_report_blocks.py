@@ -84,6 +84,38 @@ def fmt_seconds(value: Any) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def fmt_duration(value: Any) -> str:
+    """Seconds for display, with milliseconds below one second (``35 ms``, ``12.3 s``)."""
+    x = as_float(value)
+    if x is not None and x < 1.0:
+        return f"{x * 1000:.0f} ms" if x >= 0.0005 else "< 1 ms"
+    return fmt_seconds(value)
+
+
+def fmt_bytes(value: Any) -> str:
+    """A size for display: ``812 B``, ``31.4 kB``, ``75.2 MB`` (powers of 1000)."""
+    x = as_float(value)
+    if x is None:
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.1f} {unit}"
+    return f"{int(x)} B"
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value for display: 4 decimals, ``< 0.0001`` below."""
+    x = as_float(value)
+    return "—" if x is None else "< 0.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+def fmt_params(params: Any) -> str:
+    """Hyperparameters for display: ``kernel=rbf, C=5.23``."""
+    return ", ".join(f"{key}={value:.4g}" if isinstance(value, float)
+                     else f"{key}={'none' if value is None else value}"
+                     for key, value in as_mapping(params).items()) or "—"
+
+
 def fmt_value(value: Any) -> str:
     """Any JSON value for a key-value table: scalars as text, containers as compact JSON."""
     if isinstance(value, float):
