@@ -337,22 +337,12 @@ STEP_SCHEMAS: dict[str, StepSchema] = {
         nullable=frozenset({"mean_", "var_", "scale_"}),
         cross_check=_standard_scaler_cross_check,
     ),
-    "LogisticRegression": StepSchema(
-        cls=LogisticRegression,
-        role="classifier",
-        params=_CLASSIFIER_PARAMS,
-        attributes=_CLASSIFIER_ATTRIBUTES,
-        arrays=_CLASSIFIER_ARRAYS,
-        required=_CLASSIFIER_REQUIRED,
-    ),
-    "OneVsRestLogisticRegression": StepSchema(
-        cls=OneVsRestLogisticRegression,
-        role="classifier",
-        params=_CLASSIFIER_PARAMS,
-        attributes=_CLASSIFIER_ATTRIBUTES,
-        arrays=_CLASSIFIER_ARRAYS,
-        required=_CLASSIFIER_REQUIRED,
-    ),
+    **{  # both classifiers store the same parameters, attributes and arrays
+        cls.__name__: StepSchema(cls=cls, role="classifier", params=_CLASSIFIER_PARAMS,
+                                 attributes=_CLASSIFIER_ATTRIBUTES, arrays=_CLASSIFIER_ARRAYS,
+                                 required=_CLASSIFIER_REQUIRED)
+        for cls in (LogisticRegression, OneVsRestLogisticRegression)
+    },
 }
 
 #: Step schemas of each format version (both versions store steps the same way).

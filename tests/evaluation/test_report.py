@@ -192,3 +192,33 @@ def test_range_section_flags_edges_and_is_absent_without_range_blocks() -> None:
     assert calm_section.items[1].style == "note"
     bare = {"folds": [{"fold": 1, "best_params": {"C": 0.5}}]}
     assert all(s.id != "range" for s in study_report(bare, []).sections)
+
+
+def test_comparison_shows_the_range_block_of_models_that_record_one() -> None:
+    """Test that the comparison report's C-range section names each model's searches."""
+    from mnist_logreg.evaluation._compare_report import comparison_report
+
+    initial = ("initial", 0.01, 10.0, 10)
+    results = {"models": {
+        "lr": {"folds": [{"fold": 1, "range": _range("high", None,
+                                                     [initial, ("high", 10.0, 100.0, 4)])}],
+               "final": {"range": _range(None, None, [initial])}},
+        "knn": {"folds": [{"fold": 1, "best_params": {"n_neighbors": 3}}], "final": {}},
+    }}
+    section = next(s for s in comparison_report(results, []).sections if s.id == "range")
+    assert section.items[0].text.startswith("Boundary: the best C of 1 of 2 searches (lr: Fold 1)")
+    assert [row[:3] for row in section.items[1].rows] == [
+        ("lr: Fold 1", "[0.01, 10]", "high edge"), ("lr: Final", "[0.01, 10]", "interior")]
+    del results["models"]["lr"]
+    assert all(s.id != "range" for s in comparison_report(results, []).sections)
+
+
+def test_classification_report_text_from_per_class_without_sklearn_text() -> None:
+    """Test that without scikit-learn's text the report tabulates per_class, support or a dash."""
+    results = {"dataset": "toy", "test": {"n_samples": 5, "per_class": {
+        "a": {"precision": 0.5, "recall": 1, "f1": 2 / 3, "support": 2, "roc_auc": 0.9},
+        "b": {"precision": 1.0, "recall": 0.25, "f1": 0.4}}}}
+    assert render_classification_report(results).splitlines()[3:] == [
+        "             precision    recall  f1-score   support", "",
+        "           a    0.5000    1.0000    0.6667         2",
+        "           b    1.0000    0.2500    0.4000         —"]

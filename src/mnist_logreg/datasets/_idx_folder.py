@@ -133,19 +133,20 @@ def _read_labels(path: Path, header: IdxHeader, where: str) -> np.ndarray:
 
 
 def _encode_labels(
-    y_train: np.ndarray,
-    y_test: np.ndarray,
-    class_names: Sequence[str] | None,
     files: dict[str, Path],
+    headers: dict[str, IdxHeader],
+    class_names: Sequence[str] | None,
     where: str,
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Return label codes ``0 .. n_classes - 1`` of both splits and the class names.
+    """Read both label files; return their codes ``0 .. n_classes - 1`` and the class names.
 
     Without ``class_names`` the classes are the distinct training labels in increasing order,
     named by their values; a test label absent from training is refused.
     """
     train_path = files["train-labels-idx1-ubyte"]
     test_path = files["t10k-labels-idx1-ubyte"]
+    y_train = _read_labels(train_path, headers["train-labels-idx1-ubyte"], where)
+    y_test = _read_labels(test_path, headers["t10k-labels-idx1-ubyte"], where)
     if class_names is not None:
         names = tuple(str(name) for name in class_names)
         check_n_classes(len(names), where, "class names")
@@ -217,13 +218,7 @@ def load_idx_folder(
     checksums = _idx_checksums(folder, list(files.values()), require_sums=require_sums)
     X_train = read_idx(files["train-images-idx3-ubyte"])
     X_test = read_idx(files["t10k-images-idx3-ubyte"])
-    y_train, y_test, names = _encode_labels(
-        _read_labels(files["train-labels-idx1-ubyte"], headers["train-labels-idx1-ubyte"], where),
-        _read_labels(files["t10k-labels-idx1-ubyte"], headers["t10k-labels-idx1-ubyte"], where),
-        class_names,
-        files,
-        where,
-    )
+    y_train, y_test, names = _encode_labels(files, headers, class_names, where)
     for X, header in ((X_train, "train-images-idx3-ubyte"), (X_test, "t10k-images-idx3-ubyte")):
         if X.shape != headers[header].shape:
             raise DataFormatError(f"{where}: {files[header]} changed while it was read")
@@ -262,13 +257,7 @@ def idx_folder_info(
     where = f"dataset {name}"
     files = find_idx_files(folder)
     headers = _check_headers(files, where)
-    y_train, y_test, names = _encode_labels(
-        _read_labels(files["train-labels-idx1-ubyte"], headers["train-labels-idx1-ubyte"], where),
-        _read_labels(files["t10k-labels-idx1-ubyte"], headers["t10k-labels-idx1-ubyte"], where),
-        class_names,
-        files,
-        where,
-    )
+    y_train, y_test, names = _encode_labels(files, headers, class_names, where)
     n_classes = len(names)
     train_counts = np.bincount(y_train.astype(np.int64), minlength=n_classes)
     test_counts = np.bincount(y_test.astype(np.int64), minlength=n_classes)

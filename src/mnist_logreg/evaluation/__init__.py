@@ -12,7 +12,14 @@ from mnist_logreg.evaluation._bootstrap import (
     evaluate_predictions,
     percentile_interval,
 )
-from mnist_logreg.evaluation._figures import study_figures
+from mnist_logreg.evaluation._figures import comparison_figures, study_figures
+from mnist_logreg.evaluation._mcnemar import (
+    McNemarResult,
+    holm_adjust,
+    mcnemar_from_counts,
+    mcnemar_test,
+    pairwise_mcnemar,
+)
 from mnist_logreg.evaluation._metrics import (
     CalibrationBins,
     calibration_bins,
@@ -22,6 +29,7 @@ from mnist_logreg.evaluation._metrics import (
     multiclass_brier_score,
 )
 from mnist_logreg.evaluation._plots import (
+    plot_accuracy_comparison,
     plot_confusion_matrices,
     plot_confusion_matrix,
     plot_reliability_diagram,
@@ -39,6 +47,8 @@ from mnist_logreg.evaluation._report import (
     METRIC_LABELS,
     PROTOCOL_SUMMARY,
     render_classification_report,
+    render_comparison_html,
+    render_comparison_markdown,
     render_html,
     render_markdown,
 )
@@ -58,16 +68,24 @@ __all__ = [
     "STYLE",
     "CalibrationBins",
     "FoldCurve",
+    "McNemarResult",
     "bootstrap_metrics",
     "calibration_bins",
     "classification_metrics",
+    "comparison_figures",
+    "comparison_summary_html",
     "encode_labels",
     "evaluate_predictions",
     "expected_calibration_error",
     "figure_to_png",
     "fold_curves",
+    "holm_adjust",
+    "mcnemar_from_counts",
+    "mcnemar_test",
     "multiclass_brier_score",
+    "pairwise_mcnemar",
     "percentile_interval",
+    "plot_accuracy_comparison",
     "plot_coefficients",
     "plot_confusion_matrices",
     "plot_confusion_matrix",
@@ -77,38 +95,11 @@ __all__ = [
     "plot_style",
     "plot_validation_curve",
     "render_classification_report",
-    "render_html",
-    "render_markdown",
-    "study_figures",
-]
-from mnist_logreg.evaluation._compare_report import (
-    comparison_figures,
-    plot_accuracy_comparison,
-    render_comparison_html,
-    render_comparison_markdown,
-)
-from mnist_logreg.evaluation._mcnemar import (
-    McNemarResult,
-    holm_adjust,
-    mcnemar_from_counts,
-    mcnemar_test,
-    pairwise_mcnemar,
-)
-
-__all__ += [
-    "McNemarResult",
-    "comparison_figures",
-    "holm_adjust",
-    "mcnemar_from_counts",
-    "mcnemar_test",
-    "pairwise_mcnemar",
-    "plot_accuracy_comparison",
     "render_comparison_html",
     "render_comparison_markdown",
-]
-
-__all__ += [
-    "comparison_summary_html",
+    "render_html",
+    "render_markdown",
     "render_summary_html",
+    "study_figures",
     "study_summary_html",
 ]

@@ -30,12 +30,11 @@ from numpy.typing import ArrayLike
 
 from mnist_logreg.evaluation._metrics import (
     DEFAULT_N_BINS,
-    brier_terms,
     check_proba,
     classification_metrics,
     confidence_bins,
     encode_labels,
-    log_loss_terms,
+    sample_terms,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,8 +80,7 @@ class _WeightedStatistics:
         pred = proba.argmax(axis=1)
         confidence = proba.max(axis=1)
         self.correct = (pred == y_index).astype(float)
-        self.log_loss = log_loss_terms(y_index, proba)
-        self.brier = brier_terms(y_index, proba)
+        self.log_loss, self.brier = sample_terms(y_index, proba)
         rows = np.arange(n)
         bins = confidence_bins(confidence, n_bins)
         # D[i, bin_i] = a_i - c_i

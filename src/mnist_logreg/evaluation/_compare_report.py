@@ -1,4 +1,4 @@
-"""The model comparison's figures and report, from its metrics.json data.
+"""The model comparison's report, from its metrics.json data.
 
 :func:`comparison_report` builds the content once as a list of sections (see
 :mod:`mnist_logreg.evaluation._sections`); the HTML and Markdown renderings walk that list with the
@@ -7,37 +7,38 @@ same templates, stylesheet and escaping as the study report.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
-from mnist_logreg.evaluation._plots import plot_confusion_matrix
-from mnist_logreg.evaluation._report import (
+from mnist_logreg.evaluation._report_blocks import (
     as_float,
     as_mapping,
+    build_report,
     dataset_name,
+    default_caption,
+    fmt_bytes,
+    fmt_duration,
     fmt_interval,
+    fmt_mean_std,
     fmt_number,
+    fmt_p,
+    fmt_params,
     fmt_seconds,
-    run_details,
+    fold_rows,
+    interval_card,
+    numbered_figures,
+    range_section,
+    search_ranges,
 )
 from mnist_logreg.evaluation._sections import (
     Card,
-    FigureRef,
     Paragraph,
     Report,
     Subsection,
     Table,
     figure_stem,
     section,
-    to_html,
-    to_markdown,
 )
-from mnist_logreg.evaluation._style import PALETTE, axes_or_new, new_figure, root_figure, styled
 
 ACCURACY_FIGURE = "accuracy"
 """Stem of the bar chart's file name."""
@@ -53,144 +54,20 @@ def _models(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {str(k): as_mapping(v) for k, v in as_mapping(results.get("models")).items()}
 
 
+def _accuracy(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A model's test accuracy entry (``{"value", "ci95"}``), or ``{}``."""
+    return as_mapping(as_mapping(entry.get("test")).get("accuracy"))
+
+
+def _model_rows(results: Mapping[str, Any],
+                row: Callable[[str, Mapping[str, Any]], tuple[str, ...]]) -> tuple | None:
+    """``row(name, entry)`` of each model, or None without models."""
+    return tuple(row(name, entry) for name, entry in _models(results).items()) or None
+
+
 def _label(name: str, entry: Mapping[str, Any]) -> str:
     label = entry.get("label")
     return f"{label} ({name})" if label else name
-
-
-def fmt_params(params: Any) -> str:
-    """Hyperparameters for display: ``kernel=rbf, C=5.23``."""
-    mapping = as_mapping(params)
-    if not mapping:
-        return "—"
-    parts = []
-    for key, value in mapping.items():
-        if isinstance(value, float):
-            parts.append(f"{key}={value:.4g}")
-        else:
-            parts.append(f"{key}={'none' if value is None else value}")
-    return ", ".join(parts)
-
-
-def fmt_bytes(value: Any) -> str:
-    """A size for display: ``812 B``, ``31.4 kB``, ``75.2 MB`` (powers of 1000)."""
-    x = as_float(value)
-    if x is None:
-        return "—"
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.1f} {unit}"
-    return f"{int(x)} B"
-
-
-def fmt_duration(value: Any) -> str:
-    """Seconds for display, with milliseconds below one second (``35 ms``, ``12.3 s``)."""
-    x = as_float(value)
-    if x is not None and x < 1.0:
-        return f"{x * 1000:.0f} ms" if x >= 0.0005 else "< 1 ms"
-    return fmt_seconds(value)
-
-
-def fmt_p(value: Any) -> str:
-    """A p-value for display: 4 decimals, ``< 0.0001`` below."""
-    x = as_float(value)
-    if x is None:
-        return "—"
-    return "< 0.0001" if x < 1e-4 else f"{x:.4f}"
-
-
-# --- figures -----------------------------------------------------------------------------------
-
-
-@styled
-def plot_accuracy_comparison(
-    labels: Sequence[str],
-    accuracy: Sequence[float],
-    intervals: Sequence[Sequence[float] | None],
-    ax: Axes | None = None,
-) -> Axes:
-    """Horizontal bars of test accuracy with 95% confidence-interval error bars, best on top.
-
-    Parameters
-    ----------
-    labels : sequence of str, length n_models
-    accuracy : sequence of float, length n_models
-    intervals : sequence of [low, high] or None, length n_models
-    ax : Axes, default=None
-
-    Returns
-    -------
-    ax : Axes
-        The x axis starts at a round value below the lowest interval (stated in its label), so
-        that differences of a fraction of a percent stay visible.
-    """
-    values = np.asarray(accuracy, dtype=float)
-    order = np.argsort(-values, kind="stable")
-    lows = np.array([values[i] if iv is None or iv[0] is None else float(iv[0])
-                     for i, iv in enumerate(intervals)])
-    highs = np.array([values[i] if iv is None or iv[1] is None else float(iv[1])
-                      for i, iv in enumerate(intervals)])
-    ax = axes_or_new(ax, (7.5, 0.6 * len(values) + 1.6))
-    positions = np.arange(len(values))[::-1]
-    start = max(0.0, math.floor((float(lows.min()) - 0.02) * 20) / 20) if values.size else 0.0
-    for pos, i in zip(positions, order, strict=True):
-        ax.barh(pos, values[i] - start, left=start, color=PALETTE[i % len(PALETTE)], height=0.6,
-                alpha=0.85)
-        ax.errorbar(values[i], pos, xerr=[[values[i] - lows[i]], [highs[i] - values[i]]],
-                    fmt="none", ecolor="#222222", capsize=4, linewidth=1.2)
-        ax.text(highs[i] + 0.002, pos, f"{values[i]:.4f}", va="center", fontsize=9)
-    ax.set_yticks(positions, [labels[i] for i in order])
-    ax.set_xlim(start, min(1.0, float(highs.max()) + 0.02) if values.size else 1.0)
-    ax.set_xlabel(f"Test accuracy with 95% bootstrap interval (axis starts at {start:.2f})")
-    ax.set_title("Test accuracy by model")
-    ax.grid(axis="y", visible=False)
-    return ax
-
-
-@styled
-def comparison_figures(
-    results: Mapping[str, Any], class_names: Sequence[str] | None = None
-) -> dict[str, Figure]:
-    """The comparison's figures from its metrics.json data.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped, with ``"models"``: ``{name: {"label", "test": {"accuracy":
-        {"value", "ci95"}, "confusion_matrix"}}}``.
-    class_names : sequence of str, optional
-        Display names of the classes (default ``0 .. n_classes - 1``).
-
-    Returns
-    -------
-    figures : dict of str to Figure
-        ``accuracy`` (bars with intervals) and ``confusion_matrix_<model>`` for each model.
-    """
-    models = _models(results)
-    figures: dict[str, Figure] = {}
-    labels, values, intervals = [], [], []
-    for name, entry in models.items():
-        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
-        value = as_float(accuracy.get("value"))
-        if value is None:
-            continue
-        labels.append(name)
-        values.append(value)
-        ci = accuracy.get("ci95")
-        intervals.append(ci if isinstance(ci, Sequence) and len(ci) == 2 else None)
-    if values:
-        figures[ACCURACY_FIGURE] = root_figure(plot_accuracy_comparison(labels, values, intervals))
-    for name, entry in models.items():
-        cm = as_mapping(entry.get("test")).get("confusion_matrix")
-        if not isinstance(cm, Sequence) or not cm:
-            continue
-        names = list(class_names) if class_names and len(class_names) == len(cm) else [
-            str(i) for i in range(len(cm))]
-        fig = new_figure((6.0, 5.2))
-        ax = plot_confusion_matrix(cm, names, ax=fig.add_subplot())
-        ax.set_title(f"{_label(name, entry)}: test set (counts)")
-        figures[f"{CONFUSION_PREFIX}{name}"] = fig
-    return figures
 
 
 def figure_caption(name: str, results: Mapping[str, Any]) -> str:
@@ -205,7 +82,7 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
         entry = _models(results).get(model, {})
         return (f"Confusion matrix of {_label(model, entry)} on the test set: rows are the true "
                 "class, columns the predicted class, the diagonal the correct predictions.")
-    return stem.replace("_", " ").capitalize() + "."
+    return default_caption(name)
 
 
 # --- tables and sentences ---------------------------------------------------------------------
@@ -213,58 +90,42 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
 
 def comparison_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model: test metrics with the accuracy interval, tuning, cost and size."""
-    models = _models(results)
-    if not models:
-        return None
-    rows = []
-    for name, entry in models.items():
+    def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
         test = as_mapping(entry.get("test"))
-        summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
-        mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
-        rows.append((
-            _label(name, entry),
-            fmt_number(test.get("accuracy")),
-            fmt_interval(test.get("accuracy")),
-            fmt_number(test.get("f1_macro")),
-            fmt_number(test.get("roc_auc_ovr")),
-            fmt_number(test.get("log_loss")),
-            "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}",
-            fmt_params(entry.get("best_params")),
-            fmt_duration(entry.get("fit_seconds")),
-            fmt_duration(entry.get("predict_seconds_per_10k")),
-            fmt_bytes(entry.get("model_bytes")),
-        ))
+        return (_label(name, entry), fmt_number(test.get("accuracy")),
+                fmt_interval(test.get("accuracy")),
+                *(fmt_number(test.get(m)) for m in ("f1_macro", "roc_auc_ovr", "log_loss")),
+                fmt_mean_std(as_mapping(entry.get("outer_summary")).get("accuracy")),
+                fmt_params(entry.get("best_params")), fmt_duration(entry.get("fit_seconds")),
+                fmt_duration(entry.get("predict_seconds_per_10k")),
+                fmt_bytes(entry.get("model_bytes")))
+
+    if (rows := _model_rows(results, row)) is None:
+        return None
     headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
                "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
                "Predict / 10k images", "Model size")
     best = _headline(results)
-    highlight = frozenset() if best is None else frozenset({list(models).index(best[0])})
-    return Table(headers, tuple(rows), highlight=highlight)
+    highlight = frozenset() if best is None else frozenset({list(_models(results)).index(best[0])})
+    return Table(headers, rows, highlight=highlight)
 
 
 def budget_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model: pipeline, search space and the rows each stage sees."""
-    models = _models(results)
-    if not models:
-        return None
-    rows = []
-    for name, entry in models.items():
-        budget = as_mapping(entry.get("budget"))
-        final = as_mapping(entry.get("final"))
+    def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
+        budget, final = as_mapping(entry.get("budget")), as_mapping(entry.get("final"))
         search_rows = budget.get("search_rows")
-        rows.append((
-            name,
-            str(entry.get("pipeline") or "—"),
-            str(entry.get("search_space") or "—"),
-            "all" if search_rows is None else f"{int(search_rows):,}",
-            str(budget.get("inner", "—")),
-            str(len(final.get("candidates") or ())),
-            f"{int(final['n_search']):,}" if isinstance(final.get("n_search"), int) else "—",
-            f"{int(final['n_train']):,}" if isinstance(final.get("n_train"), int) else "—",
-        ))
+        return (name, str(entry.get("pipeline") or "—"), str(entry.get("search_space") or "—"),
+                "all" if search_rows is None else f"{int(search_rows):,}",
+                str(budget.get("inner", "—")), str(len(final.get("candidates") or ())),
+                *(f"{final[k]:,}" if isinstance(final.get(k), int) else "—"
+                  for k in ("n_search", "n_train")))
+
+    if (rows := _model_rows(results, row)) is None:
+        return None
     headers = ("Model", "Pipeline", "Search space", "Search budget (rows)", "Inner folds",
                "Candidates", "Final search rows", "Final fit rows")
-    return Table(headers, tuple(rows), numeric=False)
+    return Table(headers, rows, numeric=False)
 
 
 def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
@@ -299,22 +160,9 @@ def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
 
 def folds_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model and outer fold: chosen hyperparameters and validation metrics."""
-    rows = []
-    for name, entry in _models(results).items():
-        for fold in entry.get("folds") or ():
-            fold = as_mapping(fold)
-            validation = as_mapping(fold.get("validation"))
-            seconds = as_mapping(fold.get("seconds"))
-            total = sum(v for v in (as_float(s) for s in seconds.values()) if v is not None)
-            rows.append((
-                name,
-                str(fold.get("fold", "—")),
-                fmt_params(fold.get("best_params")),
-                fmt_number(validation.get("accuracy")),
-                fmt_number(validation.get("f1_macro")),
-                fmt_number(validation.get("roc_auc_ovr")),
-                fmt_seconds(total) if seconds else "—",
-            ))
+    rows = [row for name, entry in _models(results).items()
+            for row in fold_rows(entry.get("folds") or (), ("accuracy", "f1_macro", "roc_auc_ovr"),
+                                 fmt_params, (name,))]
     if not rows:
         return None
     headers = ("Model", "Fold", "Chosen hyperparameters", "Validation accuracy",
@@ -374,8 +222,8 @@ def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
     """The most accurate model on the test set: name, accuracy, accuracy entry (first if tied)."""
     best = None
     for name, entry in _models(results).items():
-        accuracy = as_mapping(as_mapping(entry.get("test")).get("accuracy"))
-        value = as_float(accuracy.get("value"))
+        accuracy = _accuracy(entry)
+        value = as_float(accuracy)
         if value is not None and (best is None or value > best[1]):
             best = (name, value, accuracy)
     return best
@@ -394,12 +242,9 @@ MCNEMAR_NOTE = (
 
 def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
     """Headline numbers: the most accurate model, how many were compared, the run time."""
-    cards = []
     best = _headline(results)
-    if best is not None:
-        interval = fmt_interval(best[2])
-        cards.append(Card(f"Most accurate ({best[0]})", f"{best[1]:.4f}",
-                          f"test accuracy, 95% CI {interval}" if interval != "—" else ""))
+    cards = [] if best is None else [interval_card(f"Most accurate ({best[0]})", best[2],
+                                                   "test accuracy, ")]
     n_models = len(_models(results))
     if n_models:
         cards.append(Card("Models compared", str(n_models),
@@ -428,13 +273,15 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
     Report
     """
     names = sorted(figure_names, key=lambda n: figure_stem(n) != ACCURACY_FIGURE)
-    figures = [FigureRef(name, number, figure_caption(name, results))
-               for number, name in enumerate(names, start=1)]
+    figures = numbered_figures(names, lambda name: figure_caption(name, results))
     config = dict(as_mapping(results.get("config")))
     budgets = config.pop("budgets", None)
     table = comparison_table(results)
     pairs = mcnemar_table(results)
     budget = budget_table(results)
+    searches = [search for name, entry in _models(results).items()
+                for search in search_ranges(entry.get("folds") or (), entry.get("final"),
+                                            prefix=f"{name}: ")]
     sections = [
         *section("comparison", "Comparison", table,
                  Paragraph(COMPARISON_NOTE, "note") if table else None),
@@ -444,70 +291,12 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
                  Paragraph(MCNEMAR_NOTE, "note") if pairs else None),
         *section("protocol", "Protocol", *(Paragraph(p) for p in protocol_paragraphs(results)),
                  Subsection("Pipelines and budgets", (budget,)) if budget else None),
+        *range_section(searches),
         *section("folds", "Outer folds", folds_table(results)),
         *section("confusion", "Confusion matrices",
                  *(f for f in figures if f.stem != ACCURACY_FIGURE), grid=True),
-        *run_details([("Dataset", results.get("dataset"), False),
-                      ("Configuration", config, False),
-                      ("Versions", results.get("versions"), False),
-                      ("Timings", results.get("timings"), True),
-                      ("Budgets", budgets, False)]),
     ]
-    return Report(report_title(results), "mnist-logreg compare", dataset_name(results),
-                  _cards(results), tuple(sections), generator="mnist-logreg compare",
-                  schema=results.get("schema"))
+    return build_report(results, report_title(results), "mnist-logreg compare", _cards(results),
+                        sections, config=config, extra=[("Budgets", budgets)],
+                        generator="mnist-logreg compare")
 
-
-def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
-    """Render the comparison report as one self-contained HTML page.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped; see :func:`comparison_report`.
-    figures : mapping of str to bytes
-        Figure file name (``accuracy.png``, ``confusion_matrix_svm.png``) to PNG bytes.
-
-    Returns
-    -------
-    page : str
-        HTML5 with inline CSS, no script and no external reference.
-    """
-    return to_html(comparison_report(results, list(figures)), figures)
-
-
-def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
-    """Render the comparison report as Markdown.
-
-    Parameters
-    ----------
-    results : dict
-        metrics.json-shaped; every block is optional.
-    figures : mapping of str to str
-        Figure name to the PNG's path relative to the report (``"accuracy.png"``).
-
-    Returns
-    -------
-    markdown : str
-    """
-    return to_markdown(comparison_report(results, list(figures)), figures)
-
-
-__all__ = [
-    "ACCURACY_FIGURE",
-    "CONFUSION_PREFIX",
-    "budget_table",
-    "comparison_figures",
-    "comparison_report",
-    "comparison_table",
-    "figure_caption",
-    "fmt_bytes",
-    "fmt_duration",
-    "fmt_params",
-    "folds_table",
-    "mcnemar_table",
-    "plot_accuracy_comparison",
-    "protocol_paragraphs",
-    "render_comparison_html",
-    "render_comparison_markdown",
-]

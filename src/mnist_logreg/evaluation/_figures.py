@@ -1,4 +1,5 @@
-"""Every figure of the study report from plain arrays, in one call."""
+"""Every figure of a report in one call: the study's from plain arrays, the comparison's from its
+metrics.json data."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from sklearn.metrics import confusion_matrix
 
+from mnist_logreg.evaluation._compare_report import (
+    ACCURACY_FIGURE,
+    CONFUSION_PREFIX,
+    _accuracy,
+    _label,
+    _models,
+)
 from mnist_logreg.evaluation._metrics import check_proba, encode_labels
 from mnist_logreg.evaluation._plots import (
+    plot_accuracy_comparison,
     plot_confusion_matrices,
+    plot_confusion_matrix,
     plot_reliability_diagram,
     plot_roc_curves,
 )
@@ -22,7 +32,8 @@ from mnist_logreg.evaluation._plots_model import (
     plot_misclassified,
     plot_validation_curve,
 )
-from mnist_logreg.evaluation._style import root_figure
+from mnist_logreg.evaluation._report_blocks import as_float, as_mapping
+from mnist_logreg.evaluation._style import new_figure, root_figure, styled
 
 
 def study_figures(
@@ -93,4 +104,50 @@ def study_figures(
             images, y_index, pred_index, proba_arr, names, image_shape, n=n_misclassified
         )
     figures["reliability_diagram"] = root_figure(plot_reliability_diagram(y_index, proba_arr))
+    return figures
+
+
+@styled
+def comparison_figures(
+    results: Mapping[str, Any], class_names: Sequence[str] | None = None
+) -> dict[str, Figure]:
+    """The comparison's figures from its metrics.json data.
+
+    Parameters
+    ----------
+    results : dict
+        metrics.json-shaped, with ``"models"``: ``{name: {"label", "test": {"accuracy":
+        {"value", "ci95"}, "confusion_matrix"}}}``.
+    class_names : sequence of str, optional
+        Display names of the classes (default ``0 .. n_classes - 1``).
+
+    Returns
+    -------
+    figures : dict of str to Figure
+        ``accuracy`` (bars with intervals) and ``confusion_matrix_<model>`` for each model.
+    """
+    models = _models(results)
+    figures: dict[str, Figure] = {}
+    labels, values, intervals = [], [], []
+    for name, entry in models.items():
+        accuracy = _accuracy(entry)
+        value = as_float(accuracy)
+        if value is None:
+            continue
+        labels.append(name)
+        values.append(value)
+        ci = accuracy.get("ci95")
+        intervals.append(ci if isinstance(ci, Sequence) and len(ci) == 2 else None)
+    if values:
+        figures[ACCURACY_FIGURE] = root_figure(plot_accuracy_comparison(labels, values, intervals))
+    for name, entry in models.items():
+        cm = as_mapping(entry.get("test")).get("confusion_matrix")
+        if not isinstance(cm, Sequence) or not cm:
+            continue
+        names = list(class_names) if class_names and len(class_names) == len(cm) else [
+            str(i) for i in range(len(cm))]
+        fig = new_figure((6.0, 5.2))
+        ax = plot_confusion_matrix(cm, names, ax=fig.add_subplot())
+        ax.set_title(f"{_label(name, entry)}: test set (counts)")
+        figures[f"{CONFUSION_PREFIX}{name}"] = fig
     return figures

@@ -218,12 +218,3 @@ def pairwise_mcnemar(
         })
     return pairs
 
-
-__all__ = [
-    "EXACT_BELOW",
-    "McNemarResult",
-    "holm_adjust",
-    "mcnemar_from_counts",
-    "mcnemar_test",
-    "pairwise_mcnemar",
-]

@@ -91,11 +91,13 @@ def json_float(x: float) -> float | None:
 # resample (a weight vector of counts) is just a weighted mean of the same terms.
 
 
-def log_loss_terms(y_index: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Per-sample cross-entropy ``-log p_{n, t_n}``, with scikit-learn's clipping.
+def sample_terms(y_index: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample cross-entropy and multiclass Brier terms, whose means are the two metrics.
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` (``eps`` the float64 machine epsilon), as
-    :func:`sklearn.metrics.log_loss` does, so the mean of these terms equals its value.
+    Cross-entropy: ``-log p_{n, t_n}`` with ``p`` clipped to ``[eps, 1 - eps]`` (``eps`` the
+    machine epsilon of ``proba``'s dtype), as :func:`sklearn.metrics.log_loss` does. Brier:
+    ``sum_k (p_{n,k} - t_{n,k})^2`` with ``t`` one-hot, expanded so no one-hot matrix is built:
+    ``sum_k p_k^2 - 2 p_t + 1`` (values in [0, 2]).
 
     Parameters
     ----------
@@ -104,29 +106,12 @@ def log_loss_terms(y_index: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    terms : ndarray of shape (n_samples,)
+    log_loss, brier : ndarray of shape (n_samples,)
     """
+    p_true = proba[np.arange(y_index.size), y_index]
     eps = np.finfo(proba.dtype).eps
-    p_true = proba[np.arange(y_index.size), y_index]
-    return -np.log(np.clip(p_true, eps, 1 - eps))
-
-
-def brier_terms(y_index: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Per-sample multiclass Brier term ``sum_k (p_{n,k} - t_{n,k})^2``, ``t`` one-hot.
-
-    Expanded so no one-hot matrix is built: ``sum_k p_k^2 - 2 p_t + 1``.
-
-    Parameters
-    ----------
-    y_index : ndarray of shape (n_samples,)
-    proba : ndarray of shape (n_samples, n_classes)
-
-    Returns
-    -------
-    terms : ndarray of shape (n_samples,), values in [0, 2]
-    """
-    p_true = proba[np.arange(y_index.size), y_index]
-    return np.einsum("nk,nk->n", proba, proba) - 2.0 * p_true + 1.0
+    log_loss = -np.log(np.clip(p_true, eps, 1 - eps))
+    return log_loss, np.einsum("nk,nk->n", proba, proba) - 2.0 * p_true + 1.0
 
 
 def confidence_bins(confidence: np.ndarray, n_bins: int = DEFAULT_N_BINS) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Figures of test-set predictions: confusion matrix, ROC curves, reliability diagram.
+"""Figures of test-set predictions: confusion matrix, ROC curves, reliability diagram, and the
+comparison's accuracy bars.
 
 Each ``plot_x(..., ax=None)`` draws into ``ax`` (or a new figure's axes) and returns the axes;
 multi-panel helpers return the :class:`~matplotlib.figure.Figure`.
@@ -6,6 +7,7 @@ multi-panel helpers return the :class:`~matplotlib.figure.Figure`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -263,4 +265,49 @@ def plot_reliability_diagram(
     counts_ax.set_ylabel("samples")
     counts_ax.spines["top"].set_visible(False)
     counts_ax.spines["right"].set_visible(False)
+    return ax
+
+
+@styled
+def plot_accuracy_comparison(
+    labels: Sequence[str],
+    accuracy: Sequence[float],
+    intervals: Sequence[Sequence[float] | None],
+    ax: Axes | None = None,
+) -> Axes:
+    """Horizontal bars of test accuracy with 95% confidence-interval error bars, best on top.
+
+    Parameters
+    ----------
+    labels : sequence of str, length n_models
+    accuracy : sequence of float, length n_models
+    intervals : sequence of [low, high] or None, length n_models
+    ax : Axes, default=None
+
+    Returns
+    -------
+    ax : Axes
+        The x axis starts at a round value below the lowest interval (stated in its label), so
+        that differences of a fraction of a percent stay visible.
+    """
+    values = np.asarray(accuracy, dtype=float)
+    order = np.argsort(-values, kind="stable")
+    lows = np.array([values[i] if iv is None or iv[0] is None else float(iv[0])
+                     for i, iv in enumerate(intervals)])
+    highs = np.array([values[i] if iv is None or iv[1] is None else float(iv[1])
+                      for i, iv in enumerate(intervals)])
+    ax = axes_or_new(ax, (7.5, 0.6 * len(values) + 1.6))
+    positions = np.arange(len(values))[::-1]
+    start = max(0.0, math.floor((float(lows.min()) - 0.02) * 20) / 20) if values.size else 0.0
+    for pos, i in zip(positions, order, strict=True):
+        ax.barh(pos, values[i] - start, left=start, color=PALETTE[i % len(PALETTE)], height=0.6,
+                alpha=0.85)
+        ax.errorbar(values[i], pos, xerr=[[values[i] - lows[i]], [highs[i] - values[i]]],
+                    fmt="none", ecolor="#222222", capsize=4, linewidth=1.2)
+        ax.text(highs[i] + 0.002, pos, f"{values[i]:.4f}", va="center", fontsize=9)
+    ax.set_yticks(positions, [labels[i] for i in order])
+    ax.set_xlim(start, min(1.0, float(highs.max()) + 0.02) if values.size else 1.0)
+    ax.set_xlabel(f"Test accuracy with 95% bootstrap interval (axis starts at {start:.2f})")
+    ax.set_title("Test accuracy by model")
+    ax.grid(axis="y", visible=False)
     return ax

@@ -1,4 +1,5 @@
-"""The study report: its content as a list of sections, and its plain-text classification report.
+"""The study report: its content as a list of sections, the renderings of both reports, and the
+study's plain-text classification report.
 
 :func:`study_report` builds the content once from a ``metrics.json``-shaped dict (see
 ``DESIGN.md``) as a :class:`~mnist_logreg.evaluation._sections.Report`; :func:`render_html` and
@@ -9,19 +10,31 @@ return strings; writing them is the command-line layer's job.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mnist_logreg.evaluation._compare_report import comparison_report
+from mnist_logreg.evaluation._report_blocks import (
+    as_float,
+    as_mapping,
+    build_report,
+    dataset_name,
+    default_caption,
+    fmt_c,
+    fmt_interval,
+    fmt_number,
+    fold_rows,
+    interval_card,
+    numbered_figures,
+    range_section,
+    search_ranges,
+)
 from mnist_logreg.evaluation._sections import (
     Card,
-    FigureRef,
     Paragraph,
     Preformatted,
     Report,
-    Section,
-    Subsection,
     Table,
     figure_stem,
     section,
@@ -91,106 +104,12 @@ PROTOCOL_SUMMARY = (
 # --- content -------------------------------------------------------------------------------
 
 
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    """A block of the results if it is a mapping, else an empty one (a missing or odd block).
-
-    Parameters
-    ----------
-    value : object
-        A block read from ``metrics.json``-shaped results.
-
-    Returns
-    -------
-    Mapping
-        ``value`` itself, or ``{}``.
-    """
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_float(value: Any) -> float | None:
-    """``value`` as a finite float, else None (accepts ``{"value": v}`` entries).
-
-    Parameters
-    ----------
-    value : object
-        A number, a ``{"value": v}`` metric entry, or anything else.
-
-    Returns
-    -------
-    float or None
-        None for booleans, None, non-numbers, NaN and infinities.
-    """
-    if isinstance(value, Mapping):
-        value = value.get("value")
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def fmt_number(value: Any, digits: int = 4) -> str:
-    """A metric for display: ``0.9243``; ``—`` where missing or not a number."""
-    x = as_float(value)
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def fmt_c(value: Any) -> str:
-    """A value of C for display, 4 significant digits."""
-    x = as_float(value)
-    return "—" if x is None else f"{x:.4g}"
-
-
-def fmt_seconds(value: Any) -> str:
-    """Seconds for display: ``12.3 s``, ``4 min 05 s``, ``1 h 02 min``."""
-    x = as_float(value)
-    if x is None:
-        return "—"
-    if x < 60:
-        return f"{x:.1f} s"
-    minutes, seconds = divmod(round(x), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def fmt_value(value: Any) -> str:
-    """Any JSON value for a key-value table: scalars as text, containers as compact JSON."""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, sort_keys=True, default=str)
-    return "—" if value is None else str(value)
-
-
-def fmt_interval(entry: Any, digits: int = 4) -> str:
-    """``[lo, hi]`` of a ``{"value", "ci95"}`` entry, or ``—``."""
-    ci = entry.get("ci95") if isinstance(entry, Mapping) else None
-    if not isinstance(ci, Sequence) or len(ci) != 2:
-        return "—"
-    lo, hi = as_float(ci[0]), as_float(ci[1])
-    if lo is None or hi is None:
-        return "—"
-    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
 def config_value(config: Mapping[str, Any], *names: str) -> Any:
     """The first of ``names`` present in ``config`` (option names vary: seed / random_state)."""
     for name in names:
         if config.get(name) is not None:
             return config[name]
     return None
-
-
-def dataset_name(results: Mapping[str, Any]) -> str:
-    """The dataset's display name."""
-    dataset = results.get("dataset")
-    if isinstance(dataset, Mapping):
-        return str(dataset.get("name") or dataset.get("dataset") or "dataset")
-    return str(dataset) if dataset else "dataset"
 
 
 def report_title(results: Mapping[str, Any]) -> str:
@@ -332,23 +251,10 @@ def folds_table(results: Mapping[str, Any]) -> Table | None:
              if any(m in as_mapping(f.get("validation")) for f in folds)]
     headers = ("Fold", "Chosen C", *(f"Validation {_lower_first(METRIC_LABELS[m][0])}"
                                      for m in shown), "Seconds")
-    rows = []
-    for i, fold in enumerate(folds):
-        validation = as_mapping(fold.get("validation"))
-        seconds = fold.get("seconds")
-        if isinstance(seconds, Mapping):
-            seconds = sum(v for v in (as_float(s) for s in seconds.values()) if v is not None)
-        rows.append((
-            str(fold.get("fold", i + 1)),
-            fmt_c(as_mapping(fold.get("best_params")).get("C")),
-            *(fmt_number(validation.get(m)) for m in shown),
-            fmt_seconds(seconds),
-        ))
-    footer_cells = []
-    for m in shown:
-        summary = outer_summary(results, m)
-        footer_cells.append("—" if summary is None else f"{summary[0]:.4f} ± {summary[1]:.4f}")
-    footer = ("Mean ± std", "", *footer_cells, "")
+    rows = fold_rows(folds, shown, lambda params: fmt_c(as_mapping(params).get("C")))
+    summaries = (outer_summary(results, m) for m in shown)
+    footer = ("Mean ± std", "", *("—" if s is None else f"{s[0]:.4f} ± {s[1]:.4f}"
+                                  for s in summaries), "")
     return Table(headers, tuple(rows), footer=footer if shown else None)
 
 
@@ -396,115 +302,25 @@ def per_class_table(results: Mapping[str, Any]) -> Table | None:
     return Table(headers, tuple(rows))
 
 
-def kv_table(block: Any, seconds: bool = False) -> Table | None:
-    """A two-column key/value table of a JSON object.
+def ordered_figures(names: Sequence[str]) -> list[str]:
+    """The figure names, known ones in :data:`FIGURE_CAPTIONS` order first, then by name.
 
-    With ``seconds``, numbers under keys that name seconds (``total_seconds``, ``search_s``) are
-    shown as durations.
+    Names may carry a file extension (``"roc_curves.png"``); they are ranked by stem.
     """
-    mapping = as_mapping(block)
-    if not mapping:
-        return None
-    rows = []
-    for key, value in mapping.items():
-        is_time = seconds and (str(key).endswith(("seconds", "_s")) or str(key) == "seconds")
-        shown = fmt_seconds(value) if is_time and as_float(value) is not None else fmt_value(value)
-        rows.append((str(key), shown))
-    return Table(("Key", "Value"), tuple(rows), numeric=False)
+    known = list(FIGURE_CAPTIONS)
+    ranks = {stem: i for i, stem in enumerate(known)}
+    return sorted(names, key=lambda n: (ranks.get(figure_stem(n), len(known)), figure_stem(n)))
 
 
-def ordered_figures(names: Sequence[str]) -> list[tuple[str, str]]:
-    """``(name, caption)`` of each figure: known ones in :data:`FIGURE_CAPTIONS` order first.
-
-    Names may carry a file extension (``"roc_curves.png"``); captions are looked up by stem.
-    """
-
-    def rank(name: str) -> tuple[int, str]:
-        stem = figure_stem(name)
-        known = list(FIGURE_CAPTIONS)
-        return (known.index(stem) if stem in known else len(known), stem)
-
-    out = []
-    for name in sorted(names, key=rank):
-        stem = figure_stem(name)
-        out.append((name, FIGURE_CAPTIONS.get(stem, stem.replace("_", " ").capitalize() + ".")))
-    return out
+def figure_caption(name: str) -> str:
+    """Caption of a study figure (by file name or stem)."""
+    return FIGURE_CAPTIONS.get(figure_stem(name)) or default_caption(name)
 
 
 def report_text(results: Mapping[str, Any]) -> str:
     """The scikit-learn classification report text of the test set ('' when absent)."""
     text = as_mapping(results.get("test")).get("classification_report")
     return text if isinstance(text, str) else ""
-
-
-# --- the C range: edges and extensions -----------------------------------------------------------
-
-RANGE_NOTE = (
-    "Edge strata: a search's range is cut into as many equal-width strata of log C as it has "
-    "candidates; a best C in the lowest or highest stratum cannot tell whether the optimum lies "
-    "beyond the range. With --expand-range each such search (inside every outer fold too, "
-    "deciding from its own inner scores only) searched one more decade on that side, at the "
-    "same density, until its best was interior or 3 decades were added (never beyond "
-    "[1e-6, 1e4])."
-)
-
-
-def search_ranges(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(name, range block)`` of each search that recorded one: the outer folds, then final."""
-    out = [(f"Fold {f.get('fold', i + 1)}", as_mapping(f.get("range")))
-           for i, f in enumerate(folds_list(results))]
-    out.append(("Final", as_mapping(as_mapping(results.get("final")).get("range"))))
-    return [(name, r) for name, r in out if r]
-
-
-def _range_text(value: Any) -> str:
-    """``[lo, hi]`` of a two-number list, or ``—``."""
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        return f"[{fmt_c(value[0])}, {fmt_c(value[1])}]"
-    return "—"
-
-
-def range_table(results: Mapping[str, Any]) -> Table | None:
-    """One row per search: initial range and edge, searched range, added candidates, edge."""
-    rows, highlight = [], set()
-    for i, (name, r) in enumerate(search_ranges(results)):
-        segments = r.get("segments")
-        extra = sum(int(as_float(as_mapping(s).get("candidates")) or 0)
-                    for s in (segments if isinstance(segments, Sequence) else [])[1:])
-        edge = r.get("edge")
-        if edge:
-            highlight.add(i)
-        first = r.get("initial_edge")
-        rows.append((name, _range_text(r.get("initial")), f"{first} edge" if first else "interior",
-                     _range_text(r.get("searched")), str(extra),
-                     f"{edge} edge" + (" (limit reached)" if r.get("limit_reached") else "")
-                     if edge else "interior"))
-    if not rows:
-        return None
-    return Table(("Search", "Initial range", "Best C there", "Searched range",
-                  "Added candidates", "Best C there"), tuple(rows),
-                 highlight=frozenset(highlight))
-
-
-def range_callout(results: Mapping[str, Any]) -> str:
-    """The callout on the searches' edges ('' when every initial best was interior)."""
-    ranges = search_ranges(results)
-    at_edge = [name for name, r in ranges if r.get("initial_edge")]
-    still = [name for name, r in ranges if r.get("edge")]
-    if not at_edge and not still:
-        return ""
-    sides = sorted({str(r.get("initial_edge") or r.get("edge")) for _, r in ranges
-                    if r.get("initial_edge") or r.get("edge")})
-    initial = _range_text(ranges[0][1].get("initial"))
-    text = (f"Boundary: the best C of {len(at_edge)} of {len(ranges)} searches "
-            f"({', '.join(at_edge)}) lay in the {' / '.join(sides)} edge stratum of the initial "
-            f"range {initial}.")
-    if still:
-        text += (f" In {', '.join(still)} it is still in an edge stratum of the range searched: "
-                 "the optimum may lie beyond it, and the chosen C is a bound, not an optimum.")
-    else:
-        text += " Every search extended its range until its best C was interior."
-    return text
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -516,13 +332,9 @@ FOLDS_NOTE = ("Each fold's C was chosen by its own inner search; the validation 
 def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
     """Headline numbers: test accuracy, AUC and log-loss, outer CV accuracy, the final C."""
     test = as_mapping(results.get("test"))
-    cards = []
-    for key, label in (("accuracy", "Test accuracy"), ("roc_auc_ovr", "Macro ROC AUC"),
-                       ("log_loss", "Log-loss")):
-        if key in test:
-            interval = fmt_interval(test[key])
-            cards.append(Card(label, fmt_number(test[key]),
-                              f"95% CI {interval}" if interval != "—" else ""))
+    cards = [interval_card(label, test[key]) for key, label in (
+        ("accuracy", "Test accuracy"), ("roc_auc_ovr", "Macro ROC AUC"), ("log_loss", "Log-loss"))
+        if key in test]
     summary = outer_summary(results)
     if summary is not None:
         cards.append(Card("Outer CV accuracy", f"{summary[0]:.4f}",
@@ -533,14 +345,6 @@ def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
                   else "chosen by the final search")
         cards.append(Card("Final model C", fmt_c(final_c(results)), detail))
     return tuple(cards)
-
-
-def run_details(blocks: Sequence[tuple[str, Any, bool]]) -> list[Section]:
-    """The "Run details" section: one key/value subsection per ``(title, block, seconds)``."""
-    tables = ((title, kv_table(block, seconds=seconds)) for title, block, seconds in blocks)
-    return section("run", "Run details", *(Subsection(title, (table,))
-                                           for title, table in tables if table is not None),
-                   grid=True)
 
 
 def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Report:
@@ -562,8 +366,6 @@ def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Rep
     """
     note = bootstrap_note(results)
     text = report_text(results)
-    figures = [FigureRef(name, number, caption) for number, (name, caption)
-               in enumerate(ordered_figures(list(figure_names)), start=1)]
     table = metrics_table(results)
     sections = [
         *section("metrics", "Test-set metrics", table,
@@ -571,26 +373,20 @@ def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Rep
         *section("protocol", "Protocol", *(
             Paragraph(p, "callout" if p == PROTOCOL_SUMMARY else "")
             for p in protocol_paragraphs(results))),
-        *section("range", "C range and its edges",
-                 Paragraph(callout, "callout") if (callout := range_callout(results)) else None,
-                 range_table(results),
-                 Paragraph(RANGE_NOTE, "note") if search_ranges(results) else None),
+        *range_section(search_ranges(folds_list(results), results.get("final"))),
         *section("folds", "Outer folds", table := folds_table(results),
                  Paragraph(FOLDS_NOTE, "note") if table else None),
         *section("final", "Final model: C candidates", candidates_table(results)),
-        *section("figures", "Figures", *figures),
+        *section("figures", "Figures",
+                 *numbered_figures(ordered_figures(list(figure_names)), figure_caption)),
         *section("per-class", "Per-class metrics (test set)", per_class_table(results)),
         *section("report", "Classification report (test set)",
                  Preformatted(text) if text else None),
-        *run_details([("Dataset", results.get("dataset"), False),
-                      ("Configuration", results.get("config"), False),
-                      ("Versions", results.get("versions"), False),
-                      ("Timings", results.get("timings"), True)]),
     ]
     command = results.get("command")
-    return Report(report_title(results), " ".join(str(command).split()) if command else None,
-                  dataset_name(results), _cards(results), tuple(sections),
-                  schema=results.get("schema"))
+    return build_report(results, report_title(results),
+                        " ".join(str(command).split()) if command else None, _cards(results),
+                        sections, config=results.get("config"))
 
 
 def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
@@ -614,37 +410,37 @@ def render_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str
 
 
 def render_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
-    """Render the study report as Markdown.
+    """Render the study report as Markdown, as :func:`render_html` does as HTML.
 
-    Parameters
-    ----------
-    results : dict
-        ``metrics.json``-shaped; see :func:`study_report`.
-    figures : mapping of str to str
-        Figure name to the PNG's path relative to the report, e.g. ``"confusion_matrix.png"``.
-
-    Returns
-    -------
-    markdown : str
+    ``figures`` maps each figure name to the PNG's path relative to the report, e.g.
+    ``"confusion_matrix.png"``.
     """
     return to_markdown(study_report(results, list(figures)), figures)
+
+
+def render_comparison_html(results: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """Render the comparison report (see :func:`.comparison_report`) as :func:`render_html` does
+    the study's; ``figures`` maps each file name (``accuracy.png``, ``confusion_matrix_svm.png``)
+    to its PNG bytes."""
+    return to_html(comparison_report(results, list(figures)), figures)
+
+
+def render_comparison_markdown(results: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """Render the comparison report as Markdown; ``figures`` maps each figure name to the PNG's
+    path relative to the report (``"accuracy.png"``)."""
+    return to_markdown(comparison_report(results, list(figures)), figures)
 
 
 # --- plain text ----------------------------------------------------------------------------------
 
 
-def _text_report_from_per_class(per_class: Mapping[str, Any]) -> str:
-    """A classification-report-like table when scikit-learn's text is not in the results."""
-    width = max([len(str(k)) for k in per_class] + [12])
-    lines = [f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
-    for name, entry in per_class.items():
-        entry = as_mapping(entry)
-        support = as_float(entry.get("support"))
-        lines.append(
-            f"{name!s:>{width}} {fmt_number(entry.get('precision')):>9} "
-            f"{fmt_number(entry.get('recall')):>9} {fmt_number(entry.get('f1')):>9} "
-            f"{'—' if support is None else int(support):>9}"
-        )
+def _text_report(table: Table) -> str:
+    """A classification-report-like text of the per-class table (without scikit-learn's text)."""
+    width = max([len(row[0]) for row in table.rows] + [12])
+    lines = [f"{'':>{width}}" + "".join(f" {h:>9}" for h in ("precision", "recall", "f1-score",
+                                                           "support")), ""]
+    lines += [f"{row[0]:>{width}}" + "".join(f" {cell:>9}" for cell in row[1:5])
+              for row in table.rows]
     return "\n".join(lines) + "\n"
 
 
@@ -671,8 +467,8 @@ def render_classification_report(results: Mapping[str, Any]) -> str:
         lines.append(f"Test images: {test['n_samples']}")
     lines.append("")
     text = report_text(results)
-    if not text and as_mapping(test.get("per_class")):
-        text = _text_report_from_per_class(as_mapping(test.get("per_class")))
+    if not text and (per_class := per_class_table(results)) is not None:
+        text = _text_report(per_class)
     if text:
         lines += [text.rstrip("\n"), ""]
     table = metrics_table(results)

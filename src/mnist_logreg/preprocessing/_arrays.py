@@ -171,15 +171,6 @@ def _checked_rows(rows: np.ndarray, pixel_max: float, name: str) -> np.ndarray:
     return np.ascontiguousarray(rows)
 
 
-def _rows_of(
-    array: np.ndarray, image_shape: tuple[int, ...], pixel_max: float, name: str
-) -> np.ndarray:
-    """Check an in-memory array of images and return it as rows of shape (n, n_features)."""
-    _check_dtype(array.dtype, name)
-    n_images, n_features = _rows_shape(array.shape, tuple(image_shape), name)
-    return _checked_rows(array.reshape(n_images, n_features), pixel_max, name)
-
-
 def load_npy_images(
     path: str | os.PathLike[str],
     *,

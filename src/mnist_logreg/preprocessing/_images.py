@@ -47,21 +47,6 @@ from mnist_logreg.datasets import open_regular_file
 from mnist_logreg.errors import InputError
 from mnist_logreg.preprocessing._arrays import load_idx_images, load_npy_images
 
-__all__ = [
-    "DEFAULT_MAX_IMAGE_PIXELS",
-    "MAX_JPEG_SCANS",
-    "MAX_WORKING_SIDE",
-    "MNIST_IMAGE_SHAPE",
-    "ModelInputSpec",
-    "image_to_gray",
-    "input_kind",
-    "load_digit_file",
-    "load_idx_images",
-    "load_image",
-    "load_npy_images",
-    "normalize_digit",
-]
-
 #: The field of an MNIST image, (rows, columns).
 MNIST_IMAGE_SHAPE: tuple[int, int] = (28, 28)
 #: Images with more pixels than this are refused before they are decoded (decompression bombs).
