@@ -1,15 +1,17 @@
 """The model comparison as one library function: shared folds, searches, test metrics, report.
 
 :func:`run_comparison` returns data (a metrics.json-shaped dict with one entry per model under
-``"models"``, PNG bytes of each figure, the report texts and the test predictions); writing the run
-folder is the ``compare`` command's job.
+``"models"``, PNG bytes of each figure, the report texts and the test predictions);
+:meth:`ComparisonResult.write` writes it as a run folder.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,9 @@ class ComparisonResult:
     predictions_csv : str
         CSV ``row,true,<model>...``: each test row's index, true label and every model's
         predicted label.
+    test_scores : mapping of str to ndarray of shape (n_test, n_classes)
+        Each model's final scores of the test rows: probabilities, or the SVM's decision
+        function (see each model's ``"scores"`` entry in :attr:`results`).
     """
 
     results: dict[str, Any]
@@ -77,11 +82,45 @@ class ComparisonResult:
     report_html: str
     report_markdown: str
     predictions_csv: str
+    test_scores: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
         and its chosen hyperparameters per fold."""
         return comparison_summary_html(self.results)
+
+    def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write the run folder, the same files as ``mnist-logreg compare --out FOLDER``.
+
+        ``config.json``, the checkpoints of every search (``checkpoints/<model>-fold-K.json``,
+        ``<model>-final.json`` and its test scores ``<model>-final.npz``), the figures,
+        ``test_predictions.csv``, ``report.md``, ``report.html`` and ``metrics.json``, last. Each
+        file is written atomically; a folder that is replaced is swapped with the new one only
+        once it is complete.
+
+        Parameters
+        ----------
+        folder : path-like
+            The run folder: missing or empty; or, with ``force``, an earlier compare run folder.
+        force : bool, default False
+            Replace ``folder`` if it is an earlier compare run folder (its ``config.json`` or
+            ``metrics.json`` says ``compare``) holding only files a comparison writes. Any
+            other folder is refused and left as it is.
+
+        Returns
+        -------
+        Path
+            The absolute path of the run folder.
+
+        Raises
+        ------
+        InputError
+            If ``folder`` is a file, a link or a non-empty folder that may not be replaced (one
+            line naming it; nothing is created or deleted).
+        """
+        from mnist_logreg.study._run_files import write_run_folder  # it imports this module
+
+        return write_run_folder(self, Path(folder), force=force)
 
 
 # --- metrics of one model's predictions ------------------------------------------------------
@@ -308,6 +347,7 @@ def run_comparison(
         report_html=render_comparison_html(results, figures),
         report_markdown=render_comparison_markdown(results, {name: name for name in figures}),
         predictions_csv=_predictions_csv(dataset.y_test, predictions),
+        test_scores={name: records[(name, FINAL)]["arrays"]["scores"] for name in cv.models},
     )
 
 
