@@ -24,6 +24,7 @@ from mnist_logreg.cli._options import (
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_command import RunCommand, run_command
 from mnist_logreg.datasets import Dataset
+from mnist_logreg.evaluation import boundary_notes
 from mnist_logreg.model_selection import NestedCVConfig, TaskDone, TaskRunner, count_tasks
 from mnist_logreg.study import (
     STUDY_LAYOUT,
@@ -183,7 +184,7 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
             f"{acc['mean']:.4f} ± {acc['std']:.4f}; chosen C per fold: "
             + ", ".join(f"{c:.3g}" for c in summary["chosen_C"])
         )
-    for line in boundary_lines(result.results):
+    for line in boundary_notes(result.results, expand_option="--expand-range"):
         console.print(line, markup=False, highlight=False)
     console.print(
         f"Total {result.results['timings']['total_seconds']:.1f} s. "
@@ -213,30 +214,6 @@ def range_note(c_range: Any) -> str:
     if edge is not None:
         note += f"; WARNING best C in the {edge} edge stratum of [{lo:.3g}, {hi:.3g}]"
     return note
-
-
-def boundary_lines(results: dict[str, Any]) -> list[str]:
-    """Console lines flagging the searches whose best C was in an edge stratum of its range."""
-    searches = [(f"fold {f['fold']}", f.get("range")) for f in results.get("folds", [])]
-    searches.append(("final search", results.get("final", {}).get("range")))
-    lines = []
-    for name, r in searches:
-        if not isinstance(r, dict) or not (r.get("initial_edge") or r.get("edge")):
-            continue
-        lo, hi = r["searched"]
-        initial = f"[{r['initial'][0]:.3g}, {r['initial'][1]:.3g}]"
-        if not r.get("edge"):
-            lines.append(f"Note: {name}: best C was in the {r['initial_edge']} edge stratum of "
-                         f"{initial}; range extended to [{lo:.3g}, {hi:.3g}], best now interior.")
-            continue
-        if r.get("expanded") or r.get("limit_reached"):
-            why = "the extension limit was reached" if r.get("limit_reached") else "no extension"
-            lines.append(f"WARNING {name}: best C still in the {r['edge']} edge stratum of the "
-                         f"searched [{lo:.3g}, {hi:.3g}] ({why}); the optimum may lie beyond.")
-        else:
-            lines.append(f"WARNING {name}: best C in the {r['edge']} edge stratum of {initial}; "
-                         "the optimum may lie beyond (--expand-range searches further).")
-    return lines
 
 
 def _fmt(value: Any) -> str:

@@ -44,6 +44,7 @@ from mnist_logreg.evaluation._report import (
 )
 from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style
 from mnist_logreg.evaluation._summary import (
+    boundary_notes,
     comparison_summary_html,
     render_summary_html,
     study_summary_html,
@@ -108,6 +109,7 @@ __all__ += [
 ]
 
 __all__ += [
+    "boundary_notes",
     "comparison_summary_html",
     "render_summary_html",
     "study_summary_html",
