@@ -183,11 +183,5 @@ def _resumed(config: ComparisonConfig, done: int) -> str:
     return f"{done} of {searches} searches done."
 
 
-COMPARE = RunCommand(
-    name="compare",
-    protocol=CompareConfig,
-    layout=COMPARE_LAYOUT,
-    run=_run_with_progress,
-    summary=_print_summary,
-    resumed=_resumed,
-)
+COMPARE = RunCommand("compare", CompareConfig, COMPARE_LAYOUT, _run_with_progress, _print_summary,
+                     resumed=_resumed)

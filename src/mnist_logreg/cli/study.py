@@ -192,14 +192,8 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
     )
 
 
-STUDY = RunCommand(
-    name="study",
-    protocol=NestedCVConfig,
-    layout=STUDY_LAYOUT,
-    run=_run_with_progress,
-    summary=_print_summary,
-    resumed=lambda config, done: f"{done} outer fold(s) already done.",
-)
+STUDY = RunCommand("study", NestedCVConfig, STUDY_LAYOUT, _run_with_progress, _print_summary,
+                   resumed=lambda config, done: f"{done} outer fold(s) already done.")
 
 
 def range_note(c_range: Any) -> str:

@@ -7,11 +7,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +40,7 @@ from mnist_logreg.model_selection import (
     run_model_comparison,
 )
 from mnist_logreg.study._config import ComparisonConfig
+from mnist_logreg.study._run_folder import WritesRunFolder
 from mnist_logreg.study._study import results_header, training_rows
 
 QUICK_MAX_TRAIN = 5000
@@ -55,7 +54,7 @@ PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 
 
 @dataclass(frozen=True)
-class ComparisonResult:
+class ComparisonResult(WritesRunFolder):
     """What a finished comparison produced, ready to be written to a run folder.
 
     Attributes
@@ -88,39 +87,6 @@ class ComparisonResult:
         """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
         and its chosen hyperparameters per fold."""
         return comparison_summary_html(self.results)
-
-    def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
-        """Write the run folder, the same files as ``mnist-logreg compare --out FOLDER``.
-
-        ``config.json``, the checkpoints of every search (``checkpoints/<model>-fold-K.json``,
-        ``<model>-final.json`` and its test scores ``<model>-final.npz``), the figures,
-        ``test_predictions.csv``, ``report.md``, ``report.html`` and ``metrics.json``, last. Each
-        file is written atomically; a folder that is replaced is swapped with the new one only
-        once it is complete.
-
-        Parameters
-        ----------
-        folder : path-like
-            The run folder: missing or empty; or, with ``force``, an earlier compare run folder.
-        force : bool, default False
-            Replace ``folder`` if it is an earlier compare run folder (its ``config.json`` or
-            ``metrics.json`` says ``compare``) holding only files a comparison writes. Any
-            other folder is refused and left as it is.
-
-        Returns
-        -------
-        Path
-            The absolute path of the run folder.
-
-        Raises
-        ------
-        InputError
-            If ``folder`` is a file, a link or a non-empty folder that may not be replaced (one
-            line naming it; nothing is created or deleted).
-        """
-        from mnist_logreg.study._run_files import write_run_folder  # it imports this module
-
-        return write_run_folder(self, Path(folder), force=force)
 
 
 # --- metrics of one model's predictions ------------------------------------------------------

@@ -184,6 +184,49 @@ PYTHON_NAMES = OptionNames()
 """The names of :meth:`StudyResult.write <mnist_logreg.study.StudyResult.write>`'s parameters."""
 
 
+class WritesRunFolder:
+    """The ``write`` method of the study's and the comparison's result objects."""
+
+    def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write the run folder, the same files as the command (``study``, ``compare``) with
+        ``--out FOLDER``.
+
+        A study's: ``config.json``, ``checkpoints/fold-K.json``, the figures,
+        ``classification_report.txt``, ``report.md``, ``report.html``, ``model.npz`` (its
+        metadata holds the data set, the final C, the strategy and the test accuracy, which the
+        drawing page's model card shows) and ``metrics.json``, last. A comparison's:
+        ``config.json``, every search's checkpoint (``checkpoints/<model>-fold-K.json``,
+        ``<model>-final.json`` and its test scores ``<model>-final.npz``), the figures,
+        ``test_predictions.csv``, ``report.md``, ``report.html`` and ``metrics.json``, last.
+        Each file is written atomically; a folder that is replaced is swapped with the new one
+        only once it is complete.
+
+        Parameters
+        ----------
+        folder : path-like
+            The run folder: missing or empty; or, with ``force``, an earlier run folder of the
+            same command.
+        force : bool, default False
+            Replace ``folder`` if it is an earlier run folder of the same command (its
+            ``config.json`` or ``metrics.json`` names it) holding only files the command writes.
+            Any other folder is refused and left as it is.
+
+        Returns
+        -------
+        Path
+            The absolute path of the run folder.
+
+        Raises
+        ------
+        InputError
+            If ``folder`` is a file, a link or a non-empty folder that may not be replaced (one
+            line naming it; nothing is created or deleted).
+        """
+        from mnist_logreg.study._run_files import write_run_folder  # it imports the results
+
+        return write_run_folder(self, Path(folder), force=force)  # type: ignore[arg-type]
+
+
 def check_out(
     out: Path, layout: RunLayout, *, force: bool, names: OptionNames = PYTHON_NAMES
 ) -> bool:

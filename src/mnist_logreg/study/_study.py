@@ -6,12 +6,10 @@ texts and the fitted model); :meth:`StudyResult.write` writes it as a run folder
 
 from __future__ import annotations
 
-import os
 import platform
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +37,7 @@ from mnist_logreg.model_selection import (
     run_nested_cv,
 )
 from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._run_folder import WritesRunFolder
 
 SCHEMA_VERSION = 1
 
@@ -53,7 +52,7 @@ FIGURE_FILES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class StudyResult:
+class StudyResult(WritesRunFolder):
     """What a finished study produced, ready to be written to a run folder.
 
     Attributes
@@ -85,39 +84,6 @@ class StudyResult:
     def _repr_html_(self) -> str:
         """Jupyter's summary: headline test metrics, outer CV accuracy, chosen C per fold."""
         return study_summary_html(self.results)
-
-    def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
-        """Write the run folder, the same files as ``mnist-logreg study --out FOLDER``.
-
-        ``config.json``, ``checkpoints/fold-K.json``, the figures, ``classification_report.txt``,
-        ``report.md``, ``report.html``, ``model.npz`` (its metadata holds the data set, the final
-        C, the strategy and the test accuracy, which the drawing page's model card shows) and
-        ``metrics.json``, last. Each file is written atomically; a folder that is replaced is
-        swapped with the new one only once it is complete.
-
-        Parameters
-        ----------
-        folder : path-like
-            The run folder: missing or empty; or, with ``force``, an earlier study run folder.
-        force : bool, default False
-            Replace ``folder`` if it is an earlier study run folder (its ``config.json`` or
-            ``metrics.json`` says ``study``) holding only files a study writes. Any other folder
-            is refused and left as it is.
-
-        Returns
-        -------
-        Path
-            The absolute path of the run folder.
-
-        Raises
-        ------
-        InputError
-            If ``folder`` is a file, a link or a non-empty folder that may not be replaced (one
-            line naming it; nothing is created or deleted).
-        """
-        from mnist_logreg.study._run_files import write_run_folder  # it imports this module
-
-        return write_run_folder(self, Path(folder), force=force)
 
 
 def versions() -> dict[str, str]:
