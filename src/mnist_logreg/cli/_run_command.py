@@ -52,6 +52,32 @@ COMPLETE_MARKER = "metrics.json"
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """One run as a command's ``run`` function sees it.
+
+    Attributes
+    ----------
+    err : rich.console.Console
+        Where progress goes (stderr).
+    dataset : Dataset
+    config : RunConfig
+    runner : TaskRunner
+        Where the fits run.
+    completed : dict
+        The checkpointed records of an interrupted run (``--resume``), else empty.
+    folder : Path
+        Where each finished search's checkpoint goes.
+    """
+
+    err: Console
+    dataset: Dataset
+    config: Any
+    runner: TaskRunner
+    completed: dict[Any, dict[str, Any]]
+    folder: Path
+
+
+@dataclass(frozen=True)
 class RunCommand:
     """What one run-folder command does its own way; :func:`run_command` does the rest.
 
@@ -65,8 +91,8 @@ class RunCommand:
     layout : RunLayout
         The files the command writes.
     run : callable
-        ``run(err, dataset, config, runner, completed, folder)``: run with progress bars on
-        ``err``, checkpointing each finished search into ``folder``; returns the result.
+        ``run(context)``: run with progress bars on ``context.err``, checkpointing each
+        finished search into ``context.folder``; returns the result.
     summary : callable
         ``summary(result, folder)``: print the results on stdout.
     resumed : callable
@@ -77,15 +103,18 @@ class RunCommand:
     name: str
     protocol: type[Any]
     layout: RunLayout
-    run: Callable[[Console, Dataset, Any, TaskRunner, dict[Any, dict[str, Any]], Path], Any]
+    run: Callable[[RunContext], Any]
     summary: Callable[[Any, Path], None]
     resumed: Callable[[Any, int], str]
 
 
 def run_command(
     command: RunCommand,
-    new_config: Callable[[], RunConfig[Any]],
+    protocol: Callable[[], Any],
     *,
+    dataset: str,
+    max_train: int | None,
+    n_bootstrap: int,
     out: Path | None,
     resume: Path | None,
     force: bool,
@@ -97,41 +126,43 @@ def run_command(
     Parameters
     ----------
     command : RunCommand
-    new_config : callable
-        Builds the configuration from the command's options (called with library errors turned
-        into flags); not called on ``--resume``, which reads the saved one.
-    out, resume, force, n_jobs, scheduler
-        The options ``--out``, ``--resume``, ``--force``, ``--n-jobs`` and ``--scheduler``.
+    protocol : callable
+        Builds the protocol from the command's options (its library errors are turned into
+        flags); not called on ``--resume``, which reads the saved configuration.
+    dataset, max_train, n_bootstrap, out, resume, force, n_jobs, scheduler
+        The options ``--dataset``, ``--max-train``, ``--bootstrap``, ``--out``, ``--resume``,
+        ``--force``, ``--n-jobs`` and ``--scheduler``.
     """
     err = Console(stderr=True)
     check_scheduler(scheduler)
     check_n_jobs(n_jobs, scheduler)
     if resume is not None:
         config = _saved_config(command, resume, out)
-        dataset = _load_checked(config)
+        data = _load_checked(config)
         completed = read_checkpoints(
-            resume, Expectations.from_labels(config, dataset.y_train, len(dataset.y_test))
+            resume, Expectations.from_labels(config, data.y_train, len(data.y_test))
         )
         (resume / CHECKPOINTS).mkdir(exist_ok=True)
         err.print(f"Resuming {resume} with its saved settings; "
                   f"{command.resumed(config, len(completed))}")
         with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-            result = command.run(err, dataset, config, runner, completed, resume)
+            result = command.run(RunContext(err, data, config, runner, completed, resume))
         write_outputs(resume, result)
         command.summary(result, resume)
         return
 
     with flags_named():
-        config = new_config()
+        config = RunConfig(dataset=dataset, protocol=protocol(), max_train=max_train,
+                           n_bootstrap=n_bootstrap)
         config.validate()
     target = out or default_out(command.name, config.dataset)
     replaces = check_out(target, command.layout, force=force, names=FLAG_NAMES)
-    dataset = _load_checked(config)
+    data = _load_checked(config)
     # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
         with new_run_folder(target, config.to_dict(), command.layout, replaces=replaces,
                             names=FLAG_NAMES) as folder:
-            result = command.run(err, dataset, config, runner, {}, folder.path)
+            result = command.run(RunContext(err, data, config, runner, {}, folder.path))
             finish_run_folder(folder, result)
     command.summary(result, target)
 

@@ -23,14 +23,12 @@ from mnist_logreg.cli._options import (
     seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
-from mnist_logreg.cli._run_command import RunCommand, run_command
-from mnist_logreg.datasets import Dataset
+from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
     CompareConfig,
     TaskDone,
-    TaskRunner,
     parse_models,
     plan_cost,
 )
@@ -81,29 +79,22 @@ def compare_cli(
 ) -> None:
     """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
 
-    def new_config() -> ComparisonConfig:
-        protocol = CompareConfig(models=parse_models(models), outer=outer, quick=quick,
-                                 random_state=seed)
-        rows = QUICK_MAX_TRAIN if quick and max_train is None else max_train
-        return ComparisonConfig(dataset=dataset, protocol=protocol, max_train=rows,
-                                n_bootstrap=n_bootstrap)
+    def protocol() -> CompareConfig:
+        return CompareConfig(models=parse_models(models), outer=outer, quick=quick,
+                             random_state=seed)
 
-    run_command(COMPARE, new_config, out=out, resume=resume, force=force, n_jobs=n_jobs,
-                scheduler=scheduler)
+    rows = QUICK_MAX_TRAIN if quick and max_train is None else max_train
+    run_command(COMPARE, protocol, dataset=dataset, max_train=rows, n_bootstrap=n_bootstrap,
+                out=out, resume=resume, force=force, n_jobs=n_jobs, scheduler=scheduler)
 
 
 # --- running and reporting --------------------------------------------------------------------
 
 
-def _run_with_progress(
-    err: Console,
-    dataset: Dataset,
-    config: ComparisonConfig,
-    runner: TaskRunner,
-    completed: dict[tuple[str, int], dict[str, Any]],
-    folder: Path,
-) -> ComparisonResult:
+def _run_with_progress(run: RunContext) -> ComparisonResult:
     """Run the comparison with progress bars, checkpointing each finished search."""
+    err, dataset, config, runner, completed = (run.err, run.dataset, run.config, run.runner,
+                                               run.completed)
     cv = config.protocol
     rows = training_rows(dataset, config.max_train, cv.random_state)
     planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
@@ -122,7 +113,7 @@ def _run_with_progress(
             progress.advance(work, done.estimated_seconds)
 
         def on_checkpoint(record: dict[str, Any]) -> None:
-            write_checkpoint(folder, record, config)
+            write_checkpoint(run.folder, record, config)
             progress.advance(searches)
             fold = int(record["fold"])
             where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"

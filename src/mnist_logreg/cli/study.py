@@ -22,13 +22,11 @@ from mnist_logreg.cli._options import (
     seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
-from mnist_logreg.cli._run_command import RunCommand, run_command
-from mnist_logreg.datasets import Dataset
+from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
 from mnist_logreg.evaluation import boundary_notes
-from mnist_logreg.model_selection import NestedCVConfig, TaskDone, TaskRunner, count_tasks
+from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks
 from mnist_logreg.study import (
     STUDY_LAYOUT,
-    StudyConfig,
     StudyResult,
     run_study,
     write_checkpoint,
@@ -100,28 +98,20 @@ def study_cli(
 ) -> None:
     """Run the whole study (nested CV of C, final model, test metrics, figures, report)."""
 
-    def new_config() -> StudyConfig:
-        protocol = NestedCVConfig(
+    def protocol() -> NestedCVConfig:
+        return NestedCVConfig(
             outer=outer, inner=inner, n_candidates=candidates, c_min=c_min, c_max=c_max,
             sampling=sampling, scoring=scoring, strategy=strategy, random_state=seed,
             expand_range=expand_range,
         )
-        return StudyConfig(dataset=dataset, protocol=protocol, max_train=max_train,
-                           n_bootstrap=n_bootstrap)
 
-    run_command(STUDY, new_config, out=out, resume=resume, force=force, n_jobs=n_jobs,
-                scheduler=scheduler)
+    run_command(STUDY, protocol, dataset=dataset, max_train=max_train, n_bootstrap=n_bootstrap,
+                out=out, resume=resume, force=force, n_jobs=n_jobs, scheduler=scheduler)
 
 
-def _run_with_progress(
-    err: Console,
-    dataset: Dataset,
-    config: StudyConfig,
-    runner: TaskRunner,
-    completed: dict[int, dict[str, Any]],
-    folder: Path,
-) -> StudyResult:
-    """Run the study with progress bars, checkpointing each outer fold into ``folder``."""
+def _run_with_progress(run: RunContext) -> StudyResult:
+    """Run the study with progress bars, checkpointing each outer fold."""
+    err, config, runner, completed = run.err, run.config, run.runner, run.completed
     n_todo = config.protocol.outer - len(completed)
     total = count_tasks(config.protocol, n_todo)
     with run_progress(err, MofNCompleteColumn(), TextColumn("{task.fields[unit]}")) as progress:
@@ -139,7 +129,7 @@ def _run_with_progress(
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:
-            write_checkpoint(folder, record, config)
+            write_checkpoint(run.folder, record, config)
             progress.advance(folds_done)
             accuracy = record["validation"].get("accuracy")
             progress.console.print(
@@ -150,14 +140,8 @@ def _run_with_progress(
                 markup=False,
             )
 
-        return run_study(
-            dataset,
-            config,
-            runner=runner,
-            completed_folds=completed,
-            on_fold=on_fold,
-            on_task=on_task,
-        )
+        return run_study(run.dataset, config, runner=runner, completed_folds=completed,
+                         on_fold=on_fold, on_task=on_task)
 
 
 def _print_summary(result: StudyResult, folder: Path) -> None:
