@@ -48,6 +48,8 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "chosen C per outer fold:" in printed
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert (tmp_path / "model.npz").is_file()
+    for name in ("study-digits/model.npz", "compare-digits/test_predictions.csv"):
+        assert (tmp_path / "runs" / name).is_file(), name
     # The blocks' results are real: the study's test accuracy, the reloaded model's predictions.
     result = namespace["result"]
     accuracy = result.results["test"]["accuracy"]["value"]  # type: ignore[attr-defined]

@@ -233,3 +233,35 @@ def test_study_cannot_resume_a_comparison(reference_run: Path, run_cli, tmp_path
     result = run_cli("study", "--resume", folder)
     assert result.code == 2
     assert "is a 'compare' run folder, not a study one" in _one_error_line(result)
+
+
+def test_python_write_equals_the_command_lines_run_folder(reference_run: Path, tmp_path) -> None:
+    """Test that ComparisonResult.write writes the compare command's files: same list, same
+    config, checkpoints and test scores, same metrics.json (timings aside)."""
+    import numpy as np
+
+    from mnist_logreg import CompareConfig, ComparisonConfig, load_dataset, run_comparison
+
+    config = ComparisonConfig(
+        dataset="digits", max_train=5000, n_bootstrap=50,
+        protocol=CompareConfig(models=("lr", "knn", "tree"), quick=True, random_state=5),
+    )
+    result = run_comparison(load_dataset("digits"), config)
+    folder = result.write(tmp_path / "py")
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert files == sorted(str(p.relative_to(reference_run)) for p in reference_run.rglob("*"))
+    assert (folder / "config.json").read_bytes() == (reference_run / "config.json").read_bytes()
+    for name in files:
+        if name.startswith("checkpoints/") and name.endswith(".json"):
+            ours, theirs = (json.loads((f / name).read_text()) for f in (folder, reference_run))
+            assert _without_timings(ours) == _without_timings(theirs), name
+    for name in ("lr", "knn", "tree"):
+        with np.load(folder / "checkpoints" / f"{name}-final.npz") as ours, \
+                np.load(reference_run / "checkpoints" / f"{name}-final.npz") as theirs:
+            np.testing.assert_array_equal(ours["scores"], theirs["scores"])
+        assert result.test_scores[name].shape == (450, 10)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    reference = json.loads((reference_run / "metrics.json").read_text())
+    assert _without_timings(metrics) == _without_timings(reference)
+    assert ((folder / "test_predictions.csv").read_bytes()
+            == (reference_run / "test_predictions.csv").read_bytes())

@@ -498,3 +498,60 @@ def test_edge_strata_are_flagged_in_the_console_and_the_report(tmp_path, capsys,
                 "optimum may lie beyond (--expand-range searches further).") in console
         assert "the chosen C is a bound, not an optimum" in html
         assert "in the high edge stratum of its range" in html  # the final C's card
+
+
+# --- the same run folder from Python ------------------------------------------------------------
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_python_write_equals_the_command_lines_run_folder(reference_run: Path, tmp_path) -> None:
+    """Test that StudyResult.write writes the study command's files: same list, same config and
+    checkpoints, same metrics.json (timings aside) and the same model metadata."""
+    from mnist_logreg import NestedCVConfig, StudyConfig, load_dataset, run_study
+    from mnist_logreg.persistence import read_metadata
+
+    config = StudyConfig(dataset="digits", n_bootstrap=50,
+                         protocol=NestedCVConfig(outer=3, inner=2, n_candidates=3, random_state=5))
+    result = run_study(load_dataset("digits"), config)
+    folder = result.write(tmp_path / "py")
+    assert folder == (tmp_path / "py").resolve()
+    assert _files(folder) == _files(reference_run)
+    assert "checkpoints/fold-3.json" in _files(folder)
+    assert (folder / "config.json").read_bytes() == (reference_run / "config.json").read_bytes()
+    for k in (1, 2, 3):
+        ours, theirs = (json.loads((f / "checkpoints" / f"fold-{k}.json").read_text())
+                        for f in (folder, reference_run))
+        ours.pop("seconds"), theirs.pop("seconds")
+        assert ours == theirs
+    metrics = json.loads((folder / "metrics.json").read_text())
+    reference = json.loads((reference_run / "metrics.json").read_text())
+    assert _without_timings(metrics) == _without_timings(reference)
+    extra, reference_extra = (read_metadata(f / "model.npz")["extra"] for f in (folder,
+                                                                                 reference_run))
+    assert extra == reference_extra
+
+
+def test_the_study_model_file_carries_what_the_model_card_shows(reference_run: Path) -> None:
+    """Test that the study's model.npz holds the data set, final C and test accuracy (with its
+    interval) in its metadata, and that the drawing page's card shows them from the file alone."""
+    from mnist_logreg.persistence import read_model_file
+    from mnist_logreg.serving._card import model_card
+
+    metrics = json.loads((reference_run / "metrics.json").read_text())
+    model_file = read_model_file(reference_run / "model.npz")
+    extra = model_file.metadata["extra"]
+    assert extra["dataset"] == "digits"
+    assert extra["C"] == metrics["final"]["best_params"]["C"]
+    assert extra["strategy"] == "multinomial"
+    assert extra["test_accuracy"] == metrics["test"]["accuracy"]["value"]
+    assert extra["test_accuracy_ci95"] == metrics["test"]["accuracy"]["ci95"]
+    assert extra["image_shape"] == [8, 8] and extra["pixel_max"] == 16.0
+    assert extra["class_names"] == [str(k) for k in range(10)]
+    card = model_card(model_file.model, model_file.metadata)
+    assert card["dataset"] == "digits" and card["from_run_metrics"] is False
+    assert card["C"] == metrics["final"]["best_params"]["C"]
+    assert card["test_accuracy"] == metrics["test"]["accuracy"]["value"]
+    assert card["test_accuracy_ci95"] == metrics["test"]["accuracy"]["ci95"]

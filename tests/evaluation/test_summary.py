@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mnist_logreg.evaluation import comparison_summary_html, study_summary_html
+from mnist_logreg.evaluation import boundary_notes, comparison_summary_html, study_summary_html
 from mnist_logreg.study import ComparisonResult, StudyResult
 
 HOSTILE = '<script>alert("x")</script>'
@@ -103,3 +103,53 @@ def test_empty_results_give_a_bare_summary() -> None:
     """Test that results without folds, test metrics or models still render, without tables."""
     assert "<table" not in study_summary_html({})
     assert "<table" not in comparison_summary_html({})
+
+
+def _range(initial_edge, edge, searched, *, expanded=False, limit_reached=False):
+    return {"initial": [0.01, 10.0], "searched": searched, "initial_edge": initial_edge,
+            "edge": edge, "expanded": expanded, "limit_reached": limit_reached,
+            "segments": [{"side": "initial", "candidates": 3}]
+            + ([{"side": initial_edge, "candidates": 1}] if expanded else [])}
+
+
+def test_study_summary_flags_edge_strata_as_the_console_does() -> None:
+    """Test that the Jupyter summary shows the console's boundary lines (an extended range, a
+    best C still at an edge) and the table of ranges, and nothing of it when every search was
+    interior."""
+    results = study_results()
+    results["folds"][0]["range"] = _range("low", "low", [0.01, 10.0])
+    results["folds"][1]["range"] = _range(None, None, [0.01, 10.0])
+    results["final"]["range"] = _range("high", None, [0.01, 100.0], expanded=True)
+    notes = boundary_notes(results)
+    assert notes == [
+        "WARNING fold 1: best C in the low edge stratum of [0.01, 10]; the optimum may lie "
+        "beyond (expand_range=True searches further).",
+        "Note: final search: best C was in the high edge stratum of [0.01, 10]; range extended "
+        "to [0.01, 100], best now interior.",
+    ]
+    html = study_summary_html(results)
+    for note in notes:
+        assert f'<p class="callout">{note}</p>' in html
+    assert "<caption>C range: searches whose best C was at an edge</caption>" in html
+    assert rows(html)[:3] == [
+        ["Fold 1", "[0.01, 10]", "low edge", "[0.01, 10]", "0", "low edge"],
+        ["Fold 2", "[0.01, 10]", "interior", "[0.01, 10]", "0", "interior"],
+        ["Final", "[0.01, 10]", "high edge", "[0.01, 100]", "1", "interior"],
+    ]
+    assert boundary_notes(results, expand_option="--expand-range")[0].endswith(
+        "(--expand-range searches further).")
+    results["folds"][0]["range"] = _range(None, None, [0.01, 10.0])
+    results["final"]["range"] = _range(None, None, [0.01, 10.0])
+    assert boundary_notes(results) == []
+    assert "C range" not in study_summary_html(results)
+    assert "callout" not in study_summary_html(results).split("</style>")[1]
+
+
+def test_boundary_notes_warn_when_the_extension_limit_is_reached() -> None:
+    """Test that a search still at an edge after extending says the limit was reached."""
+    results = {"final": {"range": _range("high", "high", [0.01, 1e4], expanded=True,
+                                         limit_reached=True)}}
+    assert boundary_notes(results) == [
+        "WARNING final search: best C still in the high edge stratum of the searched "
+        "[0.01, 1e+04] (the extension limit was reached); the optimum may lie beyond."
+    ]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich import box
 from rich.console import Console
@@ -21,44 +18,26 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
-    check_n_jobs,
-    flags_named,
     max_train_option,
     out_option,
     seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
-from mnist_logreg.cli._run_folder import (
-    CHECKPOINTS,
-    CONFIG_FILE,
-    RunLayout,
-    check_out,
-    default_out,
-    new_run_folder,
-    resume_run_folder,
-    write_atomic,
-    write_json,
-)
-from mnist_logreg.datasets import load_dataset
-from mnist_logreg.errors import InputError
+from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
     CompareConfig,
     TaskDone,
-    make_runner,
     parse_models,
     plan_cost,
 )
-from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
+    COMPARE_LAYOUT,
     QUICK_MAX_TRAIN,
     ComparisonConfig,
     ComparisonResult,
-    Expectations,
-    read_checkpoints,
     run_comparison,
-    subsample_rows,
     training_rows,
     write_checkpoint,
 )
@@ -99,88 +78,23 @@ def compare_cli(
     force: ForceOption = False,
 ) -> None:
     """Compare SVM, KNN, decision tree and logistic regressions on the same folds."""
-    err = Console(stderr=True)
-    check_scheduler(scheduler)
-    check_n_jobs(n_jobs, scheduler)
-    if resume is not None:
-        saved = resume_run_folder(resume, out, "compare")
-        try:
-            config = ComparisonConfig.from_dict(saved, CompareConfig)
-            config.validate()
-        except InputError as exc:
-            raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
-        dataset_obj = load_dataset(config.dataset)
-        with flags_named():
-            config.protocol.validate_for(_labels_used(dataset_obj, config))
-        completed = read_checkpoints(
-            resume,
-            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
-        )
-        (resume / CHECKPOINTS).mkdir(exist_ok=True)
-        err.print(f"Resuming {resume} with its saved settings; {len(completed)} of "
-                  f"{len(config.protocol.models) * (config.protocol.outer + 1)} searches done.")
-        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-            result = _run_with_progress(err, dataset_obj, config, runner, completed, resume)
-        _write_run_folder(resume, result)
-        _print_summary(result, resume)
-        return
 
-    with flags_named():
-        if quick and max_train is None:
-            max_train = QUICK_MAX_TRAIN
-        config = ComparisonConfig(
-            dataset=dataset,
-            protocol=CompareConfig(models=parse_models(models), outer=outer, quick=quick,
-                                  random_state=seed),
-            max_train=max_train,
-            n_bootstrap=n_bootstrap,
-        )
-        config.validate()
-    target = out or default_out("compare", config.dataset)
-    replaces = check_out(target, COMPARE_LAYOUT, force=force)
-    dataset_obj = load_dataset(config.dataset)
-    with flags_named():
-        config.protocol.validate_for(_labels_used(dataset_obj, config))
+    def protocol() -> CompareConfig:
+        return CompareConfig(models=parse_models(models), outer=outer, quick=quick,
+                             random_state=seed)
 
-    # The runner first: a scheduler that cannot be reached leaves no folder behind.
-    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        with new_run_folder(target, config.to_dict(), COMPARE_LAYOUT, replaces=replaces) as folder:
-            result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
-            _write_run_folder(folder.path, result)
-            folder.commit()
-    _print_summary(result, target)
-
-
-_MODEL = "(?:" + "|".join(re.escape(name) for name in MODEL_NAMES) + ")"
-COMPARE_LAYOUT = RunLayout(
-    command="compare",
-    files="|".join(
-        re.escape(name)
-        for name in (CONFIG_FILE, "metrics.json", "report.html", "report.md",
-                     "test_predictions.csv", "accuracy.png")
-    ) + rf"|confusion_matrix_{_MODEL}\.png",
-    checkpoints=rf"{_MODEL}-(?:fold-[0-9]+|final)\.json|{_MODEL}-final\.npz",
-)
-"""The files a comparison writes in its run folder."""
-
-
-def _labels_used(dataset: Any, config: ComparisonConfig) -> np.ndarray:
-    """The training labels the comparison will use (after ``max_train``)."""
-    rows = subsample_rows(dataset.y_train, config.max_train, config.protocol.random_state)
-    return np.asarray(dataset.y_train)[rows]
+    rows = QUICK_MAX_TRAIN if quick and max_train is None else max_train
+    run_command(COMPARE, protocol, dataset=dataset, max_train=rows, n_bootstrap=n_bootstrap,
+                out=out, resume=resume, force=force, n_jobs=n_jobs, scheduler=scheduler)
 
 
 # --- running and reporting --------------------------------------------------------------------
 
 
-def _run_with_progress(
-    err: Console,
-    dataset: Any,
-    config: ComparisonConfig,
-    runner: Any,
-    completed: dict[tuple[str, int], dict[str, Any]],
-    folder: Path,
-) -> ComparisonResult:
+def _run_with_progress(run: RunContext) -> ComparisonResult:
+    """Run the comparison with progress bars, checkpointing each finished search."""
+    err, dataset, config, runner, completed = (run.err, run.dataset, run.config, run.runner,
+                                               run.completed)
     cv = config.protocol
     rows = training_rows(dataset, config.max_train, cv.random_state)
     planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
@@ -199,7 +113,7 @@ def _run_with_progress(
             progress.advance(work, done.estimated_seconds)
 
         def on_checkpoint(record: dict[str, Any]) -> None:
-            write_checkpoint(folder, record, config)
+            write_checkpoint(run.folder, record, config)
             progress.advance(searches)
             fold = int(record["fold"])
             where = "final" if fold == FINAL else f"fold {fold}/{cv.outer}"
@@ -214,16 +128,6 @@ def _run_with_progress(
 
         return run_comparison(dataset, config, runner=runner, completed=completed,
                               on_checkpoint=on_checkpoint, on_task=on_task)
-
-
-def _write_run_folder(folder: Path, result: ComparisonResult) -> None:
-    """Write every output atomically; metrics.json last (it marks the run complete)."""
-    for name, png in result.figures.items():
-        write_atomic(folder / name, png)
-    write_atomic(folder / "test_predictions.csv", result.predictions_csv)
-    write_atomic(folder / "report.md", result.report_markdown)
-    write_atomic(folder / "report.html", result.report_html)
-    write_json(folder / "metrics.json", result.results)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -263,3 +167,12 @@ def _print_summary(result: ComparisonResult, folder: Path) -> None:
     console.print(
         f"Total {results['timings']['total_seconds']:.1f} s. Report: {folder / 'report.html'}"
     )
+
+
+def _resumed(config: ComparisonConfig, done: int) -> str:
+    searches = len(config.protocol.models) * (config.protocol.outer + 1)
+    return f"{done} of {searches} searches done."
+
+
+COMPARE = RunCommand("compare", CompareConfig, COMPARE_LAYOUT, _run_with_progress, _print_summary,
+                     resumed=_resumed)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, TextColumn
@@ -20,37 +17,18 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
-    check_n_jobs,
-    flags_named,
     max_train_option,
     out_option,
     seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
-from mnist_logreg.cli._run_folder import (
-    CHECKPOINTS,
-    CONFIG_FILE,
-    RunLayout,
-    check_out,
-    default_out,
-    new_run_folder,
-    resume_run_folder,
-    write_atomic,
-    write_json,
-)
-from mnist_logreg.datasets import load_dataset
-from mnist_logreg.errors import InputError
-from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks, make_runner
-from mnist_logreg.model_selection import validate_scheduler as check_scheduler
-from mnist_logreg.persistence import save_model
+from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
+from mnist_logreg.evaluation import boundary_notes
+from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks
 from mnist_logreg.study import (
-    FIGURE_FILES,
-    Expectations,
-    StudyConfig,
+    STUDY_LAYOUT,
     StudyResult,
-    read_checkpoints,
     run_study,
-    subsample_rows,
     write_checkpoint,
 )
 
@@ -119,94 +97,21 @@ def study_cli(
     force: ForceOption = False,
 ) -> None:
     """Run the whole study (nested CV of C, final model, test metrics, figures, report)."""
-    err = Console(stderr=True)
-    check_scheduler(scheduler)
-    check_n_jobs(n_jobs, scheduler)
-    if resume is not None:
-        saved = resume_run_folder(resume, out, "study")
-        try:
-            config = StudyConfig.from_dict(saved, NestedCVConfig)
-            config.validate()
-        except InputError as exc:
-            raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
-        dataset_obj = load_dataset(config.dataset)
-        with flags_named():
-            config.protocol.validate_for(_labels_used(dataset_obj, config))
-        completed = read_checkpoints(
-            resume,
-            Expectations.from_labels(config, dataset_obj.y_train, len(dataset_obj.y_test)),
+
+    def protocol() -> NestedCVConfig:
+        return NestedCVConfig(
+            outer=outer, inner=inner, n_candidates=candidates, c_min=c_min, c_max=c_max,
+            sampling=sampling, scoring=scoring, strategy=strategy, random_state=seed,
+            expand_range=expand_range,
         )
-        (resume / CHECKPOINTS).mkdir(exist_ok=True)
-        err.print(
-            f"Resuming {resume} with its saved settings; "
-            f"{len(completed)} outer fold(s) already done."
-        )
-        with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-            result = _run_with_progress(err, dataset_obj, config, runner, completed, resume)
-        _write_run_folder(resume, result)
-        _print_summary(result, resume)
-        return
 
-    with flags_named():
-        config = StudyConfig(
-            dataset=dataset,
-            protocol=NestedCVConfig(
-                outer=outer,
-                inner=inner,
-                n_candidates=candidates,
-                c_min=c_min,
-                c_max=c_max,
-                sampling=sampling,
-                scoring=scoring,
-                strategy=strategy,
-                random_state=seed,
-                expand_range=expand_range,
-            ),
-            max_train=max_train,
-            n_bootstrap=n_bootstrap,
-        )
-        config.validate()
-    target = out or default_out("study", config.dataset)
-    replaces = check_out(target, STUDY_LAYOUT, force=force)
-    dataset_obj = load_dataset(config.dataset)
-    with flags_named():
-        config.protocol.validate_for(_labels_used(dataset_obj, config))
-
-    # The runner first: a scheduler that cannot be reached leaves no folder behind.
-    with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        with new_run_folder(target, config.to_dict(), STUDY_LAYOUT, replaces=replaces) as folder:
-            result = _run_with_progress(err, dataset_obj, config, runner, {}, folder.path)
-            _write_run_folder(folder.path, result)
-            folder.commit()
-    _print_summary(result, target)
+    run_command(STUDY, protocol, dataset=dataset, max_train=max_train, n_bootstrap=n_bootstrap,
+                out=out, resume=resume, force=force, n_jobs=n_jobs, scheduler=scheduler)
 
 
-STUDY_LAYOUT = RunLayout(
-    command="study",
-    files="|".join(
-        re.escape(name)
-        for name in (CONFIG_FILE, "metrics.json", "report.html", "report.md",
-                     "classification_report.txt", "model.npz", *FIGURE_FILES)
-    ),
-    checkpoints=r"fold-[0-9]+\.json",
-)
-"""The files a study writes in its run folder."""
-
-
-def _labels_used(dataset: Any, config: StudyConfig) -> np.ndarray:
-    """The training labels the study will use (after ``max_train``), checked before any file."""
-    rows = subsample_rows(dataset.y_train, config.max_train, config.protocol.random_state)
-    return np.asarray(dataset.y_train)[rows]
-
-
-def _run_with_progress(
-    err: Console,
-    dataset: Any,
-    config: StudyConfig,
-    runner: Any,
-    completed: dict[int, dict[str, Any]],
-    folder: Path,
-) -> StudyResult:
+def _run_with_progress(run: RunContext) -> StudyResult:
+    """Run the study with progress bars, checkpointing each outer fold."""
+    err, config, runner, completed = run.err, run.config, run.runner, run.completed
     n_todo = config.protocol.outer - len(completed)
     total = count_tasks(config.protocol, n_todo)
     with run_progress(err, MofNCompleteColumn(), TextColumn("{task.fields[unit]}")) as progress:
@@ -224,7 +129,7 @@ def _run_with_progress(
             progress.advance(tasks)
 
         def on_fold(record: dict[str, Any]) -> None:
-            write_checkpoint(folder, record, config)
+            write_checkpoint(run.folder, record, config)
             progress.advance(folds_done)
             accuracy = record["validation"].get("accuracy")
             progress.console.print(
@@ -235,25 +140,8 @@ def _run_with_progress(
                 markup=False,
             )
 
-        return run_study(
-            dataset,
-            config,
-            runner=runner,
-            completed_folds=completed,
-            on_fold=on_fold,
-            on_task=on_task,
-        )
-
-
-def _write_run_folder(folder: Path, result: StudyResult) -> None:
-    """Write every output atomically; metrics.json last (it marks the run complete)."""
-    for name, png in result.figures.items():
-        write_atomic(folder / name, png)
-    write_atomic(folder / "classification_report.txt", result.classification_report)
-    write_atomic(folder / "report.md", result.report_markdown)
-    write_atomic(folder / "report.html", result.report_html)
-    save_model(result.model, folder / "model.npz")
-    write_json(folder / "metrics.json", result.results)
+        return run_study(run.dataset, config, runner=runner, completed_folds=completed,
+                         on_fold=on_fold, on_task=on_task)
 
 
 def _print_summary(result: StudyResult, folder: Path) -> None:
@@ -280,12 +168,16 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
             f"{acc['mean']:.4f} ± {acc['std']:.4f}; chosen C per fold: "
             + ", ".join(f"{c:.3g}" for c in summary["chosen_C"])
         )
-    for line in boundary_lines(result.results):
+    for line in boundary_notes(result.results, expand_option="--expand-range"):
         console.print(line, markup=False, highlight=False)
     console.print(
         f"Total {result.results['timings']['total_seconds']:.1f} s. "
         f"Report: {folder / 'report.html'}"
     )
+
+
+STUDY = RunCommand("study", NestedCVConfig, STUDY_LAYOUT, _run_with_progress, _print_summary,
+                   resumed=lambda config, done: f"{done} outer fold(s) already done.")
 
 
 def range_note(c_range: Any) -> str:
@@ -300,30 +192,6 @@ def range_note(c_range: Any) -> str:
     if edge is not None:
         note += f"; WARNING best C in the {edge} edge stratum of [{lo:.3g}, {hi:.3g}]"
     return note
-
-
-def boundary_lines(results: dict[str, Any]) -> list[str]:
-    """Console lines flagging the searches whose best C was in an edge stratum of its range."""
-    searches = [(f"fold {f['fold']}", f.get("range")) for f in results.get("folds", [])]
-    searches.append(("final search", results.get("final", {}).get("range")))
-    lines = []
-    for name, r in searches:
-        if not isinstance(r, dict) or not (r.get("initial_edge") or r.get("edge")):
-            continue
-        lo, hi = r["searched"]
-        initial = f"[{r['initial'][0]:.3g}, {r['initial'][1]:.3g}]"
-        if not r.get("edge"):
-            lines.append(f"Note: {name}: best C was in the {r['initial_edge']} edge stratum of "
-                         f"{initial}; range extended to [{lo:.3g}, {hi:.3g}], best now interior.")
-            continue
-        if r.get("expanded") or r.get("limit_reached"):
-            why = "the extension limit was reached" if r.get("limit_reached") else "no extension"
-            lines.append(f"WARNING {name}: best C still in the {r['edge']} edge stratum of the "
-                         f"searched [{lo:.3g}, {hi:.3g}] ({why}); the optimum may lie beyond.")
-        else:
-            lines.append(f"WARNING {name}: best C in the {r['edge']} edge stratum of {initial}; "
-                         "the optimum may lie beyond (--expand-range searches further).")
-    return lines
 
 
 def _fmt(value: Any) -> str:

@@ -54,6 +54,7 @@ from mnist_logreg.evaluation._report import (
 )
 from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style
 from mnist_logreg.evaluation._summary import (
+    boundary_notes,
     comparison_summary_html,
     render_summary_html,
     study_summary_html,
@@ -70,6 +71,7 @@ __all__ = [
     "FoldCurve",
     "McNemarResult",
     "bootstrap_metrics",
+    "boundary_notes",
     "calibration_bins",
     "classification_metrics",
     "comparison_figures",

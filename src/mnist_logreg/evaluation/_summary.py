@@ -1,8 +1,10 @@
-"""Short HTML summaries of a study's and a comparison's results, for Jupyter (``_repr_html_``).
+"""Short summaries of a study's and a comparison's results: Jupyter's HTML and the console's lines.
 
-A summary is a :class:`~mnist_logreg.evaluation._sections.Report` holding only the headline cards
-and one table of the full report's model, rendered by ``templates/summary.html.j2`` with the same
-escaping as the report: a few kilobytes, no figure, no script.
+A summary is a :class:`~mnist_logreg.evaluation._sections.Report` holding only the headline cards,
+one table of the full report's model and, for a study whose searches met an edge of their C range,
+the same flags as the ``study`` command's console summary (:func:`boundary_notes`) with the
+report's table of ranges; rendered by ``templates/summary.html.j2`` with the same escaping as the
+report: a few kilobytes, no figure, no script.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from mnist_logreg.evaluation._compare_report import (
     _headline,
     _label,
     _models,
-    fmt_params,
 )
 from mnist_logreg.evaluation._compare_report import (
     report_title as comparison_title,
@@ -25,16 +26,18 @@ from mnist_logreg.evaluation._compare_report import (
 from mnist_logreg.evaluation._report import (
     _cards as _study_cards,
 )
-from mnist_logreg.evaluation._report import (
+from mnist_logreg.evaluation._report import folds_list, folds_table, report_title
+from mnist_logreg.evaluation._report_blocks import (
     as_float,
     as_mapping,
     dataset_name,
     fmt_interval,
     fmt_number,
-    folds_table,
-    report_title,
+    fmt_params,
+    range_table,
+    search_ranges,
 )
-from mnist_logreg.evaluation._sections import Report, Table, _environment, section
+from mnist_logreg.evaluation._sections import Paragraph, Report, Table, _environment, section
 
 
 def render_summary_html(report: Report) -> str:
@@ -66,10 +69,59 @@ def study_summary_html(results: Mapping[str, Any]) -> str:
     -------
     html : str
     """
+    notes = boundary_notes(results)
+    flags = (*[Paragraph(note, "callout") for note in notes],
+             range_table(search_ranges(folds_list(results), results.get("final")))) if notes else ()
     report = Report(report_title(results), None, dataset_name(results), _study_cards(results),
-                    tuple(section("folds", "Outer folds: chosen C and validation metrics",
-                                  folds_table(results))))
+                    (*section("range", "C range: searches whose best C was at an edge", *flags),
+                     *section("folds", "Outer folds: chosen C and validation metrics",
+                              folds_table(results))))
     return render_summary_html(report)
+
+
+def boundary_notes(
+    results: Mapping[str, Any], *, expand_option: str = "expand_range=True"
+) -> list[str]:
+    """One line per search whose best C was in an edge stratum of its range (else none).
+
+    A search that extended its range until its best C was interior gets a ``Note``; one whose
+    best C is still in an edge stratum (range fixed, or the extension limit reached) a
+    ``WARNING``: the optimum may lie beyond the searched range.
+
+    Parameters
+    ----------
+    results : mapping
+        The study's ``metrics.json`` content; each fold's and the final search's ``"range"``.
+    expand_option : str, optional
+        How the option that extends ranges is named (``--expand-range`` on the command line).
+
+    Returns
+    -------
+    list of str
+        Lines such as ``"WARNING final search: best C in the high edge stratum of [0.01, 10];
+        the optimum may lie beyond (expand_range=True searches further)."``
+    """
+    searches = [(f"fold {as_mapping(f).get('fold')}", as_mapping(f).get("range"))
+                for f in results.get("folds") or ()]
+    searches.append(("final search", as_mapping(results.get("final")).get("range")))
+    lines = []
+    for name, r in searches:
+        if not isinstance(r, Mapping) or not (r.get("initial_edge") or r.get("edge")):
+            continue
+        lo, hi = r["searched"]
+        initial = f"[{r['initial'][0]:.3g}, {r['initial'][1]:.3g}]"
+        if not r.get("edge"):
+            lines.append(f"Note: {name}: best C was in the {r['initial_edge']} edge stratum of "
+                         f"{initial}; range extended to [{lo:.3g}, {hi:.3g}], best now interior.")
+            continue
+        if r.get("expanded") or r.get("limit_reached"):
+            why = "the extension limit was reached" if r.get("limit_reached") else "no extension"
+            lines.append(f"WARNING {name}: best C still in the {r['edge']} edge stratum of the "
+                         f"searched [{lo:.3g}, {hi:.3g}] ({why}); the optimum may lie beyond.")
+        else:
+            lines.append(f"WARNING {name}: best C in the {r['edge']} edge stratum of {initial}; "
+                         f"the optimum may lie beyond ({expand_option} searches further).")
+    return lines
 
 
 def comparison_models_table(results: Mapping[str, Any]) -> Table | None:

@@ -1,11 +1,12 @@
 """The model card of the drawing page: what the model is, read from its file's metadata.
 
-``mnist-logreg fit`` stores the data set, C, strategy and test accuracy in the model file's
-``extra`` metadata; other files may lack any of them (a study's ``model.npz`` stores none). A field
-that is absent or not of the expected kind is ``None`` (the page shows "unknown"), except C, which
-falls back to the classifier's own ``C`` parameter (the value it was fitted with).
+``mnist-logreg fit`` and a study's run folder (``model.npz``) store the data set, C, strategy and
+test accuracy (a study's also its 95% interval, ``test_accuracy_ci95``) in the model file's
+``extra`` metadata; other files may lack any of them (earlier studies' ``model.npz`` stored none).
+A field that is absent or not of the expected kind is ``None`` (the page shows "unknown"), except
+C, which falls back to the classifier's own ``C`` parameter (the value it was fitted with).
 
-A study's run folder holds the missing facts in its ``metrics.json``: given as ``run_metrics``,
+A study's run folder also holds these facts in its ``metrics.json``: given as ``run_metrics``,
 its data set, final C, strategy and test accuracy (with its 95% interval) fill the fields the
 model file lacks, but only when its final C is the model's own C (the same run).
 """
@@ -34,6 +35,14 @@ def _number(value: Any, low: float, high: float) -> float | None:
     return value if math.isfinite(value) and low <= value <= high else None
 
 
+def _interval(ci: Any) -> list[float] | None:
+    """``[low, high]`` of an accuracy's interval, or None if it is not two numbers in [0, 1]."""
+    if not isinstance(ci, list) or len(ci) != 2:
+        return None
+    low, high = (_number(v, 0.0, 1.0) for v in ci)
+    return None if low is None or high is None else [low, high]
+
+
 def _get(mapping: Any, *keys: str) -> Any:
     for key in keys:
         if not isinstance(mapping, dict):
@@ -47,14 +56,12 @@ def _from_run(run_metrics: Any, model_C: float | None) -> dict[str, Any]:
     C = _number(_get(run_metrics, "final", "best_params", "C"), 0.0, math.inf)
     if C is None or model_C is None or not math.isclose(C, model_C, rel_tol=1e-9):
         return {}
-    ci = _get(run_metrics, "test", "accuracy", "ci95")
-    bounds = [_number(v, 0.0, 1.0) for v in ci] if isinstance(ci, list) and len(ci) == 2 else []
     return {
         "dataset": _text(_get(run_metrics, "dataset", "name")),
         "C": C,
         "strategy": _text(_get(run_metrics, "config", "strategy")),
         "test_accuracy": _number(_get(run_metrics, "test", "accuracy", "value"), 0.0, 1.0),
-        "test_accuracy_ci95": bounds if len(bounds) == 2 and None not in bounds else None,
+        "test_accuracy_ci95": _interval(_get(run_metrics, "test", "accuracy", "ci95")),
     }
 
 
@@ -94,7 +101,7 @@ def model_card(
         "dataset": _text(extra.get("dataset")),
         "C": C,
         "test_accuracy": _number(extra.get("test_accuracy"), 0.0, 1.0),
-        "test_accuracy_ci95": None,
+        "test_accuracy_ci95": _interval(extra.get("test_accuracy_ci95")),
         "strategy": _text(extra.get("strategy")),
         "classifier": type(classifier).__name__,
         "n_classes": None if classes is None else len(classes),

@@ -1,7 +1,7 @@
 """The study: nested cross-validation of C, the final model, test metrics, figures and reports.
 
-This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers above it and returns
-data; the ``study`` command writes it to a run folder.
+This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers above it, returns
+result objects and writes them as run folders (the ``study`` and ``compare`` commands call it).
 """
 
 from mnist_logreg.study._config import (
@@ -52,6 +52,22 @@ from mnist_logreg.study._compare import (
     run_comparison,
     score_metrics,
 )
+from mnist_logreg.study._run_files import (
+    COMPARE_LAYOUT,
+    STUDY_LAYOUT,
+    finish_run_folder,
+    study_model_extra,
+    write_outputs,
+)
+from mnist_logreg.study._run_folder import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    OptionNames,
+    RunLayout,
+    check_out,
+    new_run_folder,
+    read_json,
+)
 
 __all__ += [
     "QUICK_MAX_TRAIN",
@@ -68,4 +84,18 @@ __all__ += [
     "parse_study_checkpoint",
     "read_checkpoints",
     "write_checkpoint",
+]
+__all__ += [
+    "CHECKPOINTS",
+    "COMPARE_LAYOUT",
+    "CONFIG_FILE",
+    "STUDY_LAYOUT",
+    "OptionNames",
+    "RunLayout",
+    "check_out",
+    "finish_run_folder",
+    "new_run_folder",
+    "read_json",
+    "study_model_extra",
+    "write_outputs",
 ]

@@ -42,6 +42,7 @@ from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
 from mnist_logreg.study._compare import VALIDATION_METRICS
 from mnist_logreg.study._config import RunConfig
+from mnist_logreg.study._run_folder import to_json as _dumps
 from mnist_logreg.study._study import subsample_rows
 
 CHECKPOINTS = "checkpoints"
@@ -76,20 +77,6 @@ def config_digest(config: Mapping[str, Any]) -> str:
     """
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, allow_nan=False, default=_default) + "\n"
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 """The model comparison as one library function: shared folds, searches, test metrics, report.
 
 :func:`run_comparison` returns data (a metrics.json-shaped dict with one entry per model under
-``"models"``, PNG bytes of each figure, the report texts and the test predictions); writing the run
-folder is the ``compare`` command's job.
+``"models"``, PNG bytes of each figure, the report texts and the test predictions);
+:meth:`ComparisonResult.write` writes it as a run folder.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from mnist_logreg.model_selection import (
     run_model_comparison,
 )
 from mnist_logreg.study._config import ComparisonConfig
+from mnist_logreg.study._run_folder import WritesRunFolder
 from mnist_logreg.study._study import results_header, training_rows
 
 QUICK_MAX_TRAIN = 5000
@@ -53,7 +54,7 @@ PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 
 
 @dataclass(frozen=True)
-class ComparisonResult:
+class ComparisonResult(WritesRunFolder):
     """What a finished comparison produced, ready to be written to a run folder.
 
     Attributes
@@ -70,6 +71,9 @@ class ComparisonResult:
     predictions_csv : str
         CSV ``row,true,<model>...``: each test row's index, true label and every model's
         predicted label.
+    test_scores : mapping of str to ndarray of shape (n_test, n_classes)
+        Each model's final scores of the test rows: probabilities, or the SVM's decision
+        function (see each model's ``"scores"`` entry in :attr:`results`).
     """
 
     results: dict[str, Any]
@@ -77,6 +81,7 @@ class ComparisonResult:
     report_html: str
     report_markdown: str
     predictions_csv: str
+    test_scores: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
@@ -308,6 +313,7 @@ def run_comparison(
         report_html=render_comparison_html(results, figures),
         report_markdown=render_comparison_markdown(results, {name: name for name in figures}),
         predictions_csv=_predictions_csv(dataset.y_test, predictions),
+        test_scores={name: records[(name, FINAL)]["arrays"]["scores"] for name in cv.models},
     )
 
 

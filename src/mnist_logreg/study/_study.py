@@ -1,7 +1,7 @@
 """The whole study as one library function: nested CV, final model, test metrics, figures, report.
 
 :func:`run_study` returns data (a metrics.json-shaped dict, PNG bytes of each figure, the report
-texts and the fitted model); writing the run folder is the command line's job.
+texts and the fitted model); :meth:`StudyResult.write` writes it as a run folder.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from mnist_logreg.model_selection import (
     run_nested_cv,
 )
 from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._run_folder import WritesRunFolder
 
 SCHEMA_VERSION = 1
 
@@ -51,7 +52,7 @@ FIGURE_FILES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class StudyResult:
+class StudyResult(WritesRunFolder):
     """What a finished study produced, ready to be written to a run folder.
 
     Attributes

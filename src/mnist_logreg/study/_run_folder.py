@@ -2,22 +2,27 @@
 
 Each file is written atomically (temporary file + rename), so a reader, or a killed run, never sees
 a half-written file. A run folder holds ``config.json`` from its start (the run's configuration
-and the ``command`` that made it) and ``checkpoints/`` for each finished search, so ``--resume``
-can finish it; ``metrics.json`` is written last and marks the run complete.
+and the ``command`` that made it) and ``checkpoints/`` for each finished search, so the command
+line's ``--resume`` can finish it; ``metrics.json`` is written last and marks the run complete.
 
-The commands that write run folders (``study``, ``compare``) go through three steps:
+The study and the comparison write their run folders in three steps, the same from Python
+(:meth:`StudyResult.write <mnist_logreg.study.StudyResult.write>`) and from the command line:
 
-1. :func:`check_out` before anything else is created: ``--out`` must be missing, an empty folder,
-   or, with ``--force``, a folder that is recognisably a run folder of the same command (its
+1. :func:`check_out` before anything else is created: the folder must be missing, an empty
+   folder, or, when forced, a folder that is recognisably a run folder of the same command (its
    ``config.json`` or ``metrics.json`` names the command, and it holds only files the command
    writes; see :class:`RunLayout`). Anything else is refused with one line and left untouched.
-2. :func:`new_run_folder`, once every option and the dataset have been validated: a new folder is
-   created at ``--out``; a folder to replace is kept until the end and the new run is written
-   beside it, in a hidden staging folder of the same parent.
+2. :func:`new_run_folder`, once everything else has been validated: a new folder is created; a
+   folder to replace is kept until the end and the new run is written beside it, in a hidden
+   staging folder of the same parent.
 3. :meth:`NewRunFolder.commit` after ``metrics.json`` is written: the staging folder takes the
    old one's place (one ``renameat2(RENAME_EXCHANGE)`` on Linux, two renames elsewhere) and the
    old run is deleted. A run that fails or is interrupted removes only its staging folder, so the
    previous results stay as they were.
+
+Error messages name the folder and the force switch as the caller knows them
+(:class:`OptionNames`): ``folder`` and ``force=True`` from Python, ``--out`` and ``--force`` on
+the command line.
 """
 
 from __future__ import annotations
@@ -31,13 +36,10 @@ import re
 import shutil
 import stat
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import typer
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError
@@ -144,25 +146,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-standard constant {name}")
 
 
-def default_out(kind: str, dataset: str) -> Path:
-    """The default run folder of a command: a new one for every run.
-
-    Parameters
-    ----------
-    kind : str
-        The command's name (``study``, ``compare``).
-    dataset : str
-        The dataset's name; characters unsafe in a file name become ``-``.
-
-    Returns
-    -------
-    Path
-        ``runs/<kind>-<dataset>-<timestamp>``.
-    """
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
-    return Path("runs") / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def _recorded_command(folder: Path) -> str | None:
     """The command named by the folder's ``metrics.json`` or ``config.json``, if any."""
     for name in (COMPLETE_MARKER, CONFIG_FILE):
@@ -178,8 +161,76 @@ def _recorded_command(folder: Path) -> str | None:
     return None
 
 
-def check_out(out: Path, layout: RunLayout, *, force: bool) -> bool:
-    """Check ``--out`` before anything is created; return whether it holds a run to replace.
+@dataclass(frozen=True)
+class OptionNames:
+    """How messages name the options of a run folder: Python's parameters or the CLI's flags.
+
+    Parameters
+    ----------
+    folder : str
+        The run folder's option (``folder``; ``--out`` on the command line).
+    force : str
+        The switch that replaces an earlier run (``force=True``; ``--force``).
+    resume : str or None
+        The option that finishes an interrupted run, if the caller has one (``--resume``).
+    """
+
+    folder: str = "folder"
+    force: str = "force=True"
+    resume: str | None = None
+
+
+PYTHON_NAMES = OptionNames()
+"""The names of :meth:`StudyResult.write <mnist_logreg.study.StudyResult.write>`'s parameters."""
+
+
+class WritesRunFolder:
+    """The ``write`` method of the study's and the comparison's result objects."""
+
+    def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write the run folder, the same files as the command (``study``, ``compare``) with
+        ``--out FOLDER``.
+
+        A study's: ``config.json``, ``checkpoints/fold-K.json``, the figures,
+        ``classification_report.txt``, ``report.md``, ``report.html``, ``model.npz`` (its
+        metadata holds the data set, the final C, the strategy and the test accuracy, which the
+        drawing page's model card shows) and ``metrics.json``, last. A comparison's:
+        ``config.json``, every search's checkpoint (``checkpoints/<model>-fold-K.json``,
+        ``<model>-final.json`` and its test scores ``<model>-final.npz``), the figures,
+        ``test_predictions.csv``, ``report.md``, ``report.html`` and ``metrics.json``, last.
+        Each file is written atomically; a folder that is replaced is swapped with the new one
+        only once it is complete.
+
+        Parameters
+        ----------
+        folder : path-like
+            The run folder: missing or empty; or, with ``force``, an earlier run folder of the
+            same command.
+        force : bool, default False
+            Replace ``folder`` if it is an earlier run folder of the same command (its
+            ``config.json`` or ``metrics.json`` names it) holding only files the command writes.
+            Any other folder is refused and left as it is.
+
+        Returns
+        -------
+        Path
+            The absolute path of the run folder.
+
+        Raises
+        ------
+        InputError
+            If ``folder`` is a file, a link or a non-empty folder that may not be replaced (one
+            line naming it; nothing is created or deleted).
+        """
+        from mnist_logreg.study._run_files import write_run_folder  # it imports the results
+
+        return write_run_folder(self, Path(folder), force=force)  # type: ignore[arg-type]
+
+
+def check_out(
+    out: Path, layout: RunLayout, *, force: bool, names: OptionNames = PYTHON_NAMES
+) -> bool:
+    """Check a run folder before anything is created; return whether it holds a run to replace.
 
     Parameters
     ----------
@@ -188,44 +239,50 @@ def check_out(out: Path, layout: RunLayout, *, force: bool) -> bool:
     layout : RunLayout
         What the command writes, to recognise one of its run folders.
     force : bool
-        Whether ``--force`` was given.
+        Whether an earlier run folder of the same command may be replaced.
+    names : OptionNames, optional
+        How the messages name the folder and ``force``.
 
     Returns
     -------
     bool
-        True when ``out`` is an earlier run folder of this command that ``--force`` replaces.
+        True when ``out`` is an earlier run folder of this command that ``force`` replaces.
 
     Raises
     ------
     InputError
-        If ``out`` is a file or a link, or a non-empty folder that is not replaceable.
+        If ``out`` is a file or a link, or a non-empty folder that is not replaceable; the one-line
+        message names the path.
     """
     out = Path(out)
+    where = f"{names.folder} {out}"
     if out.is_symlink():
-        raise InputError(f"--out {out}: is a symbolic link; give the folder itself")
+        raise InputError(f"{where}: is a symbolic link; give the folder itself")
     if not out.exists():
         return False
     if not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
+        raise InputError(f"{where}: exists and is not a folder")
     if not _entries(out):
         return False
     if not force:
+        resume = (f"use {names.resume} {out} to finish an interrupted run, or "
+                  if names.resume else "use ")
         raise InputError(
-            f"--out {out}: folder exists and is not empty; use --resume {out} to finish an "
-            f"interrupted run, or --force to replace an earlier {layout.command} run folder"
+            f"{where}: folder exists and is not empty; {resume}{names.force} to replace an "
+            f"earlier {layout.command} run folder"
         )
     command = _recorded_command(out)
     if command != layout.command:
         raise InputError(
-            f"--out {out}: --force replaces only an earlier {layout.command} run folder, and this "
-            "folder is not one (no config.json or metrics.json naming the command); nothing was "
-            "deleted"
+            f"{where}: {names.force} replaces only an earlier {layout.command} run folder, and "
+            "this folder is not one (no config.json or metrics.json naming the command); nothing "
+            "was deleted"
         )
     foreign = layout.holds_only_our_files(out)
     if foreign is not None:
         raise InputError(
-            f"--out {out}: --force refused: the folder holds {foreign!r}, which {layout.command} "
-            "does not write; nothing was deleted"
+            f"{where}: {names.force} refused: the folder holds {foreign!r}, which "
+            f"{layout.command} does not write; nothing was deleted"
         )
     return True
 
@@ -242,13 +299,14 @@ class NewRunFolder:
     path: Path
     layout: RunLayout
     replaces: bool
+    names: OptionNames = PYTHON_NAMES
 
     def commit(self) -> None:
         """Put the finished run in place: swap the staging folder with the old run, delete it."""
         if not self.replaces:
             return
         # Checked again just before deleting: the folder may have changed while the run ran.
-        if check_out(self.out, self.layout, force=True):
+        if check_out(self.out, self.layout, force=True, names=self.names):
             shutil.rmtree(_swap(self.path, self.out))
         else:  # the old run was removed meanwhile (an empty folder is replaced by the rename)
             os.rename(self.path, self.out)
@@ -258,20 +316,27 @@ class NewRunFolder:
 
 @contextlib.contextmanager
 def new_run_folder(
-    out: Path, config: dict[str, Any], layout: RunLayout, *, replaces: bool
+    out: Path,
+    config: dict[str, Any],
+    layout: RunLayout,
+    *,
+    replaces: bool,
+    names: OptionNames = PYTHON_NAMES,
 ) -> Iterator[NewRunFolder]:
     """Create the run folder (or its staging folder) with ``config.json``; clean up on failure.
 
     Parameters
     ----------
     out : Path
-        The checked ``--out`` (see :func:`check_out`).
+        The checked run folder (see :func:`check_out`).
     config : dict
         The run's configuration, what ``--resume`` will read back (``command`` is added).
     layout : RunLayout
         The command's files.
     replaces : bool
         What :func:`check_out` returned: write beside ``out`` and swap at the end.
+    names : OptionNames, optional
+        How messages name the folder.
 
     Yields
     ------
@@ -280,7 +345,7 @@ def new_run_folder(
         raises first, a staging folder is removed (``out`` keeps the previous run); a new folder
         is kept with its checkpoints, for ``--resume``.
     """
-    out = Path(os.path.abspath(out))  # "--out ." names its folder, whose parent holds the staging
+    out = Path(os.path.abspath(out))  # "." names its folder, whose parent holds the staging
     try:
         if replaces:
             path = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
@@ -290,8 +355,10 @@ def new_run_folder(
             path = out
         (path / CHECKPOINTS).mkdir(exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
-    folder = NewRunFolder(out=out, path=path, layout=layout, replaces=replaces)
+        raise InputError(
+            f"{names.folder} {out}: cannot create the folder ({exc.strerror})"
+        ) from exc
+    folder = NewRunFolder(out=out, path=path, layout=layout, replaces=replaces, names=names)
     try:
         write_json(path / CONFIG_FILE, {"command": layout.command, **config})
         yield folder
@@ -336,54 +403,3 @@ def _rename_exchange(a: Path, b: Path) -> bool:
                           ctypes.c_uint]
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return bool(result == 0)
-
-
-def open_run_folder_for_resume(folder: Path, command: str) -> dict[str, Any]:
-    """Check a run folder for ``--resume`` and return its saved configuration (nothing written)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"--resume {folder}: no such run folder")
-    if (folder / COMPLETE_MARKER).exists():
-        raise InputError(f"--resume {folder}: this run is already complete (metrics.json exists)")
-    config = read_json(folder / CONFIG_FILE, "run configuration")
-    if not isinstance(config, dict):
-        raise InputError(f"{folder / CONFIG_FILE}: run configuration is not a JSON object")
-    recorded = config.pop("command", command)
-    if recorded != command:
-        raise InputError(
-            f"--resume {folder}: this is a {recorded!r} run folder, not a {command} one"
-        )
-    checkpoints = folder / CHECKPOINTS
-    if checkpoints.exists() and not _is_plain_dir(checkpoints):
-        raise InputError(f"{checkpoints}: is not a folder")
-    return config
-
-
-def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str, Any]:
-    """Check ``--resume`` (given without ``--out``) and return the run's saved configuration.
-
-    Parameters
-    ----------
-    resume : Path
-        The interrupted run folder.
-    out : Path or None
-        The ``--out`` option, which must not be given together with ``--resume``.
-    command : str
-        The command resuming it, which must be the one that started it.
-
-    Returns
-    -------
-    dict
-        The contents of the folder's ``config.json``, without its ``command``.
-
-    Raises
-    ------
-    typer.BadParameter
-        If ``out`` is given too (a usage error).
-    InputError
-        If the folder is missing, already complete, another command's, or has no readable
-        configuration.
-    """
-    if out is not None:
-        raise typer.BadParameter("give either --out or --resume, not both", param_hint="--resume")
-    return open_run_folder_for_resume(resume, command)
