@@ -51,6 +51,7 @@ from mnist_logreg.model_selection._cost_model import (
     svm_seconds,
     tree_seconds,
 )
+from mnist_logreg.model_selection._search import path_scores, score_lr_path
 from mnist_logreg.model_selection._search_spaces import (
     KNN_NEIGHBORS,
     LR_C_RANGE,
@@ -113,6 +114,9 @@ class ModelSpec:
         :mod:`~mnist_logreg.model_selection._cost_model`).
     min_train_rows : int
         Fewest training rows an inner split needs (KNN needs its largest ``n_neighbors``).
+    export : callable or None
+        ``export(model, pixel_max) -> Pipeline``: a fitted model in the form the model files
+        save (``scale -> standardize -> classifier``), for a run that keeps its model.
     """
 
     name: str
@@ -129,6 +133,7 @@ class ModelSpec:
     cost: Callable[..., float]
     min_train_rows: int = 2
     notes: str = field(default="")
+    export: Callable[[Pipeline, float], Pipeline] | None = None
 
 
 # --- pipelines -----------------------------------------------------------------------------------
@@ -139,11 +144,18 @@ def _scale(pixel_max: float) -> tuple[str, PixelScaler]:
 
 
 def _build_lr(
-    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None, *,
+    strategy: str = "multinomial", solver_options: dict[str, Any] | None = None,
 ) -> Pipeline:
     # StandardScaler -> LogisticRegression folded into one fit on raw pixels (no float copy)
-    return Pipeline([("classifier", _pipeline.build_classifier(float(params["C"]),
-                                                               standardize=True))])
+    classifier = _pipeline.build_classifier(float(params["C"]), strategy, standardize=True,
+                                            **(solver_options or {}))
+    return Pipeline([("classifier", classifier)])
+
+
+def _export_lr(model: Pipeline, pixel_max: float) -> Pipeline:
+    # the model file's form: scale -> standardize -> classifier (see unfolded_pipeline)
+    return _pipeline.unfolded_pipeline(model[-1], pixel_max)
 
 
 def _build_svm(
@@ -276,42 +288,6 @@ def _score_each(build: Callable[..., Pipeline]) -> Callable[..., np.ndarray]:
     return score
 
 
-def _score_lr(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    candidates: Sequence[Params],
-    pixel_max: float,
-    random_state: int,
-) -> np.ndarray:
-    """All Cs as one warm-started path on the standardized pixels (standardization folded)."""
-    Cs_arr = np.asarray([p["C"] for p in candidates], dtype=float)
-    order = np.argsort(Cs_arr, kind="stable")
-    estimators = _pipeline.fit_folded_path(X_train, y_train, Cs_arr[order])
-    scores = np.empty(Cs_arr.size)
-    for position, estimator in zip(order, estimators, strict=True):
-        scores[position] = _accuracy(y_val, estimator.predict(X_val))
-    return scores
-
-
-def _score_c_path(
-    Z_train: np.ndarray,
-    y_train: np.ndarray,
-    Z_val: np.ndarray,
-    y_val: np.ndarray,
-    Cs: Sequence[float],
-) -> np.ndarray:
-    """Accuracy of our LogisticRegression at each C (any order), fitted as one ascending path."""
-    Cs_arr = np.asarray(Cs, dtype=float)
-    order = np.argsort(Cs_arr, kind="stable")
-    estimators = _pipeline.fit_classifier_path(Z_train, y_train, Cs_arr[order])
-    scores = np.empty(Cs_arr.size)
-    for position, estimator in zip(order, estimators, strict=True):
-        scores[position] = _accuracy(y_val, estimator.predict(Z_val))
-    return scores
-
-
 def _score_knn(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -373,9 +349,10 @@ def _score_rff(
         standardize = StandardScaler()
         Z_train = standardize.fit_transform(features.transform(A))
         Z_val = standardize.transform(features.transform(B))
-        scores[members] = _score_c_path(
-            Z_train, y_train, Z_val, y_val, [candidates[i]["C"] for i in members]
-        )
+        Cs = np.asarray([float(candidates[i]["C"]) for i in members])
+        order = np.argsort(Cs, kind="stable")
+        path = _pipeline.fit_classifier_path(Z_train, y_train, Cs[order])
+        scores[members] = path_scores(path, order, Z_val, y_val, "accuracy")
     return scores
 
 
@@ -392,9 +369,10 @@ MODELS: dict[str, ModelSpec] = {
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=4),
         build=_build_lr,
         candidates=candidates_lr,
-        score_split=_score_lr,
+        score_split=score_lr_path,
         details=_details_lr,
         cost=lr_seconds,
+        export=_export_lr,
     ),
     "svm": ModelSpec(
         name="svm",

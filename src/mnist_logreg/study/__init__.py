@@ -1,9 +1,22 @@
-"""The study: nested cross-validation of C, the final model, test metrics, figures and reports.
+"""The study and the comparison: nested CV, final models, test metrics, figures and reports.
 
 This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers above it and returns
-data; the ``study`` command writes it to a run folder.
+data; the ``study`` and ``compare`` commands write it to a run folder.
 """
 
+from mnist_logreg.study._checkpoints import (
+    Expectations,
+    config_digest,
+    parse_checkpoint,
+    read_checkpoints,
+    write_checkpoint,
+)
+from mnist_logreg.study._compare import (
+    QUICK_MAX_TRAIN,
+    ComparisonResult,
+    run_comparison,
+    score_metrics,
+)
 from mnist_logreg.study._config import (
     MAX_BOOTSTRAP,
     ComparisonConfig,
@@ -16,6 +29,7 @@ from mnist_logreg.study._study import (
     SCHEMA_VERSION,
     StudyResult,
     fold_record,
+    outcome_record,
     run_study,
     subsample_rows,
     training_rows,
@@ -25,47 +39,25 @@ from mnist_logreg.study._study import (
 __all__ = [
     "FIGURE_FILES",
     "MAX_BOOTSTRAP",
+    "QUICK_MAX_TRAIN",
     "SCHEMA_VERSION",
     "ComparisonConfig",
+    "ComparisonResult",
+    "Expectations",
     "RunConfig",
     "StudyConfig",
     "StudyResult",
+    "config_digest",
     "fold_record",
+    "outcome_record",
+    "parse_checkpoint",
+    "read_checkpoints",
+    "run_comparison",
     "run_study",
+    "score_metrics",
     "subsample_rows",
     "training_rows",
     "validate_run_sizes",
     "versions",
-]
-from mnist_logreg.study._checkpoints import (
-    Expectations,
-    config_digest,
-    parse_compare_checkpoint,
-    parse_study_checkpoint,
-    read_checkpoints,
-    write_checkpoint,
-)
-from mnist_logreg.study._compare import (
-    QUICK_MAX_TRAIN,
-    ComparisonResult,
-    outcome_record,
-    run_comparison,
-    score_metrics,
-)
-
-__all__ += [
-    "QUICK_MAX_TRAIN",
-    "ComparisonResult",
-    "outcome_record",
-    "run_comparison",
-    "score_metrics",
-]
-
-__all__ += [
-    "Expectations",
-    "config_digest",
-    "parse_compare_checkpoint",
-    "parse_study_checkpoint",
-    "read_checkpoints",
     "write_checkpoint",
 ]

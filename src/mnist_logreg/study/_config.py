@@ -37,7 +37,7 @@ def validate_run_sizes(max_train: int | None, n_bootstrap: int, outer: int) -> N
     check_int(n_bootstrap, "n_bootstrap", 0, MAX_BOOTSTRAP)
 
 
-P = TypeVar("P", NestedCVConfig, CompareConfig)
+P = TypeVar("P", bound=NestedCVConfig)
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ class RunConfig(Generic[P]):
 
     Parameters
     ----------
-    protocol : NestedCVConfig or CompareConfig
+    protocol : NestedCVConfig
         The nested cross-validation protocol: the study's C search (folds, candidates, C range,
-        scoring, seed) or the comparison's models, folds, budgets and seed.
+        scoring, seed) or the comparison's (:class:`CompareConfig`: models, folds, budgets, seed).
     dataset : str
         Dataset name for :func:`mnist_logreg.datasets.load_dataset`.
     max_train : int or None
