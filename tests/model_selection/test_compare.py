@@ -13,16 +13,16 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
-    CompareConfig,
     MODELS,
+    CompareConfig,
     ModelBudget,
+    _protocol,
     fitted_nbytes,
     get_model,
     outer_splits,
     parse_models,
     run_nested_cv,
 )
-from mnist_logreg.model_selection import _protocol
 
 TEST_ID_OFFSET = 100_000
 

@@ -13,10 +13,10 @@ from mnist_logreg.model_selection import (
     FINAL,
     CompareConfig,
     ModelBudget,
+    _protocol,
     get_model,
     run_nested_cv,
 )
-from mnist_logreg.model_selection import _protocol
 from mnist_logreg.model_selection._compare_models import predict_scores
 from mnist_logreg.study import score_metrics
 
