@@ -33,7 +33,7 @@ def test_no_outer_validation_row_reaches_a_fit_of_its_fold(digits, monkeypatch) 
     # every fit standardizes with the statistics of exactly the rows it is given (folded)
     path_ids: list[set[int]] = []
     refit_ids: list[set[int]] = []
-    original_path, original_fit = _pipeline.fit_folded_path, _protocol.fit_and_predict
+    original_path, original_fit = _pipeline.fit_path, _protocol.fit_and_predict
 
     def spy_path(X_train, y, Cs, **kw):
         path_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
@@ -43,7 +43,7 @@ def test_no_outer_validation_row_reaches_a_fit_of_its_fold(digits, monkeypatch) 
         refit_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
         return original_fit(name, params, X_train, *args, **kw)
 
-    monkeypatch.setattr(_pipeline, "fit_folded_path", spy_path)
+    monkeypatch.setattr(_pipeline, "fit_path", spy_path)
     monkeypatch.setattr(_protocol, "fit_and_predict", spy_fit)
     splits = outer_splits(digits.y_train, SMALL.outer, SMALL.random_state)
     for fold, (train_rows, val_rows) in enumerate(splits, start=1):

@@ -34,7 +34,6 @@ from mnist_logreg.model_selection._pipeline import (
     STRATEGIES,
     build_classifier,
     build_model,
-    build_preprocessor,
     fit_model,
     validate_strategy,
 )
@@ -102,7 +101,6 @@ __all__ = [
     "TaskRunner",
     "build_classifier",
     "build_model",
-    "build_preprocessor",
     "check_int",
     "count_tasks",
     "edge_side",

@@ -225,16 +225,10 @@ class NestedCVConfig:
                 )
 
     def _seeds(self, search: int) -> tuple[int, int]:
+        """Two seeds of one search (1..outer, or 0 = final): a C path's candidates and inner
+        splits, or a registry search's subsample and inner splits (the first)."""
         state = np.random.SeedSequence([self.random_state, search]).generate_state(2)
         return int(state[0]), int(state[1])
-
-    def search_seeds(self, search: int) -> tuple[int, int]:
-        """Seeds (candidates, inner splits) of one C-path search (1..outer, or 0 = final)."""
-        return self._seeds(search)
-
-    def search_seed(self, search: int) -> int:
-        """Seed of one registry search's subsample and inner splits."""
-        return self._seeds(search)[0]
 
     def split_seed(self, search: int) -> int:
         """Seed of one search's inner splits."""
@@ -253,7 +247,7 @@ class NestedCVConfig:
             self.c_min,
             self.c_max,
             sampling=self.sampling,  # type: ignore[arg-type]
-            random_state=self.search_seeds(search)[0],
+            random_state=self._seeds(search)[0],
         )
 
     def range_search(self, search: int) -> RangeSearch | None:
@@ -284,34 +278,19 @@ class NestedCVConfig:
             np.asarray(rows),
             train_size=budget.search_rows,
             stratify=y[rows],
-            random_state=self.search_seed(search) % (2**32 - 1),
+            random_state=self._seeds(search)[0] % (2**32 - 1),
         )
         return np.sort(subset)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (part of the ``config`` block of metrics.json)."""
         if not self.c_path:
-            return {
-                "models": list(self.models),
-                "outer": self.outer,
-                "quick": self.quick,
-                "seed": self.random_state,
-                "budgets": {name: self.budget(name).to_dict() for name in self.models},
-                "scoring": self.scoring,
-            }
-        return {
-            "outer": self.outer,
-            "inner": self.inner,
-            "candidates": self.n_candidates,
-            "c_min": self.c_min,
-            "c_max": self.c_max,
-            "sampling": self.sampling,
-            "scoring": self.scoring,
-            "strategy": self.strategy,
-            "seed": self.random_state,
-            "solver_options": dict(self.solver_options),
-            "expand_range": self.expand_range,
-        }
+            return {"models": list(self.models), "outer": self.outer, "quick": self.quick,
+                    "seed": self.random_state,
+                    "budgets": {name: self.budget(name).to_dict() for name in self.models},
+                    "scoring": self.scoring}
+        data = {key: getattr(self, name) for key, name in _STUDY_KEYS.items()}
+        return data | {"solver_options": dict(self.solver_options)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NestedCVConfig:
@@ -322,20 +301,19 @@ class NestedCVConfig:
             return cls(models=tuple(str(m) for m in data["models"]), outer=int(data["outer"]),
                        quick=bool(data.get("quick", False)), random_state=int(data["seed"]),
                        budgets=budgets)
-        return cls(
-            outer=int(data["outer"]),
-            inner=int(data["inner"]),
-            n_candidates=int(data["candidates"]),
-            c_min=float(data["c_min"]),
-            c_max=float(data["c_max"]),
-            sampling=str(data["sampling"]),
-            scoring=str(data["scoring"]),
-            strategy=str(data["strategy"]),
-            random_state=int(data["seed"]),
-            solver_options=dict(data.get("solver_options") or {}),
-            # a configuration saved before the range extension existed ran without it
-            expand_range=bool(data.get("expand_range", False)),
-        )
+        # each field as the type of its default; a configuration saved before the range
+        # extension existed ran without it
+        values = {name: type(getattr(cls, name))(data[key]) for key, name in _STUDY_KEYS.items()
+                  if key not in ("solver_options", "expand_range")}
+        return cls(**values, solver_options=dict(data.get("solver_options") or {}),
+                   expand_range=bool(data.get("expand_range", False)))
+
+
+_STUDY_KEYS = {"outer": "outer", "inner": "inner", "candidates": "n_candidates", "c_min": "c_min",
+               "c_max": "c_max", "sampling": "sampling", "scoring": "scoring",
+               "strategy": "strategy", "seed": "random_state", "solver_options": "solver_options",
+               "expand_range": "expand_range"}
+"""The study's ``config`` keys (metrics.json, in this order) and their fields."""
 
 
 @dataclass(frozen=True)

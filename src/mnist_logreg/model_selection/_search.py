@@ -184,7 +184,7 @@ def score_lr_path(
     options = dict(solver_options or {})
     if warm_start is not None:
         options["coef_init"], options["intercept_init"] = warm_start
-    estimators = _pipeline.fit_folded_path(X_train, y_train, Cs[order], strategy=strategy,
+    estimators = _pipeline.fit_path(X_train, y_train, Cs[order], strategy=strategy,
                                            **options)
     scores = path_scores(estimators, order, X_val, y_val, scoring)
     if not return_edges:
