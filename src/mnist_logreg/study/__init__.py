@@ -22,7 +22,6 @@ from mnist_logreg.study._config import (
     ComparisonConfig,
     RunConfig,
     StudyConfig,
-    validate_run_sizes,
 )
 from mnist_logreg.study._study import (
     FIGURE_FILES,
@@ -57,7 +56,6 @@ __all__ = [
     "score_metrics",
     "subsample_rows",
     "training_rows",
-    "validate_run_sizes",
     "versions",
     "write_checkpoint",
 ]

@@ -19,7 +19,6 @@ from mnist_logreg.evaluation import (
     bootstrap_metrics,
     comparison_figures,
     comparison_summary_html,
-    encode_labels,
     evaluate_predictions,
     figure_to_png,
     pairwise_mcnemar,
@@ -39,12 +38,12 @@ from mnist_logreg.model_selection import (
 from mnist_logreg.study._config import ComparisonConfig
 from mnist_logreg.study._study import (
     PROBABILITY_METRICS,
-    VALIDATION_METRICS,
-    per_class_auc,
+    outer_summary,
     results_header,
     run_searches,
     softmax,
     training_rows,
+    validation_block,
 )
 
 QUICK_MAX_TRAIN = 5000
@@ -126,9 +125,7 @@ def score_metrics(
         return block
     block = evaluate_predictions(y_true, softmax(scores), classes, n_bootstrap=n_bootstrap,
                                  random_state=random_state)
-    y_index = encode_labels(y_true, classes)
-    aucs = per_class_auc(y_index, scores)
-    present = [a for a in aucs if a is not None]
+    point = validation_block(y_true, scores, classes, scores_are_proba=False)
     interval = None
     if n_bootstrap > 0:
         # The bootstrap's AUC is rank-based per class; its accuracy is the argmax's. Both are
@@ -136,14 +133,9 @@ def score_metrics(
         resampled = bootstrap_metrics(y_true, scores, classes, n_resamples=n_bootstrap,
                                       random_state=random_state)
         interval = percentile_interval(resampled["roc_auc_ovr"])
-    block["roc_auc_ovr"] = {
-        "value": float(np.mean(present)) if len(present) == len(aucs) else None,
-        "ci95": interval,
-    }
-    for name, auc in zip(block["per_class"], aucs, strict=True):
-        block["per_class"][name]["roc_auc"] = auc
-    for name in PROBABILITY_METRICS:
-        block[name] = {"value": None, "ci95": None}
+    block["roc_auc_ovr"] = {"value": point["roc_auc_ovr"], "ci95": interval}
+    block["per_class"] = point["per_class"]
+    block.update({name: {"value": None, "ci95": None} for name in PROBABILITY_METRICS})
     block["scores"] = "decision_function"
     return block
 
@@ -246,13 +238,8 @@ def _model_entry(name: str, cv: CompareConfig, final: dict[str, Any],
                  folds: list[dict[str, Any]], test: dict[str, Any]) -> dict[str, Any]:
     spec = get_model(name)
     fold_records = [{k: v for k, v in f.items() if k != "arrays"} for f in folds]
-    summary: dict[str, Any] = {}
-    for metric in VALIDATION_METRICS:
-        values = [f["validation"].get(metric) for f in fold_records]
-        if values and all(v is not None for v in values):
-            arr = np.asarray(values, dtype=float)
-            summary[metric] = {"mean": float(arr.mean()), "std": float(arr.std())}
-    summary["chosen_params"] = [f["best_params"] for f in fold_records]
+    summary = {**outer_summary(fold_records),
+               "chosen_params": [f["best_params"] for f in fold_records]}
     return {
         "label": spec.label,
         "pipeline": spec.pipeline,

@@ -349,7 +349,8 @@ def run_study(
     results: dict[str, Any] = {
         **results_header("study", dataset, len(rows), config.to_dict()),
         "folds": folds,
-        "outer_summary": _outer_summary(folds),
+        "outer_summary": {**outer_summary(folds),
+                          "chosen_C": [f["best_params"]["C"] for f in folds]} if folds else {},
         "final": {
             **outcome.search.to_dict(flat=True),
             "n_train": len(rows),
@@ -440,16 +441,15 @@ def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
     }
 
 
-def _outer_summary(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and standard deviation of the outer validation metrics (the procedure's estimate)."""
+def outer_summary(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation of each outer validation metric (the procedure's estimate),
+    over the folds' records; a metric missing a value in some fold is left out."""
     summary: dict[str, Any] = {}
-    if not folds:
-        return summary
-    for name, value in folds[0]["validation"].items():
-        if isinstance(value, int | float):
-            values = np.array([f["validation"][name] for f in folds], dtype=float)
-            summary[name] = {"mean": float(values.mean()), "std": float(values.std())}
-    summary["chosen_C"] = [f["best_params"]["C"] for f in folds]
+    for name in folds[0]["validation"] if folds else ():
+        values = [f["validation"][name] for f in folds]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            array = np.asarray(values, dtype=float)
+            summary[name] = {"mean": float(array.mean()), "std": float(array.std())}
     return summary
 
 
