@@ -200,7 +200,7 @@ def run_comparison(
                           n_bootstrap=config.n_bootstrap, random_state=cv.random_state),
         )
     results: dict[str, Any] = {
-        **results_header("compare", dataset, len(rows), config.to_dict()),
+        **results_header(dataset, len(rows), config),
         "models": models,
         "mcnemar": {
             "test": "McNemar's test on the paired test-set predictions of each pair of models",

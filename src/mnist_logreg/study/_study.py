@@ -347,7 +347,7 @@ def run_study(
     )
     folds = [fold_record(records[k]) for k in sorted(records)]
     results: dict[str, Any] = {
-        **results_header("study", dataset, len(rows), config.to_dict()),
+        **results_header(dataset, len(rows), config),
         "folds": folds,
         "outer_summary": {**outer_summary(folds),
                           "chosen_C": [f["best_params"]["C"] for f in folds]} if folds else {},
@@ -380,39 +380,8 @@ def run_study(
     )
 
 
-def results_header(
-    command: str, dataset: Dataset, n_train_used: int, config: dict[str, Any]
-) -> dict[str, Any]:
+def results_header(dataset: Dataset, n_train_used: int, config: RunConfig[Any]) -> dict[str, Any]:
     """The first keys of a run's ``metrics.json``, the same for every command.
-
-    Parameters
-    ----------
-    command : str
-        The command that made the run (``study``, ``compare``).
-    dataset : Dataset
-        The loaded dataset.
-    n_train_used : int
-        Training rows the run used.
-    config : dict
-        The run's configuration, JSON-ready.
-
-    Returns
-    -------
-    dict
-        ``schema``, ``command``, ``dataset`` (see :func:`dataset_block`), ``config`` and
-        ``versions``, in this order.
-    """
-    return {
-        "schema": SCHEMA_VERSION,
-        "command": command,
-        "dataset": dataset_block(dataset, n_train_used),
-        "config": config,
-        "versions": versions(),
-    }
-
-
-def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
-    """The ``"dataset"`` block of a run's results (``study`` and ``compare``).
 
     Parameters
     ----------
@@ -420,24 +389,33 @@ def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
         The loaded dataset.
     n_train_used : int
         Training rows the run used (fewer than the dataset's with ``--max-train``).
+    config : RunConfig
+        The run's configuration.
 
     Returns
     -------
     dict
-        Name, source, row counts, feature count, image shape, pixel maximum, class names and
-        checksums, JSON-ready.
+        ``schema``, ``command``, ``dataset`` (name, source, row counts, feature count, image
+        shape, pixel maximum, class names and checksums), ``config`` and ``versions``, in this
+        order, JSON-ready.
     """
     return {
-        "name": dataset.name,
-        "source": dataset.source,
-        "n_train": len(dataset.y_train),
-        "n_train_used": int(n_train_used),
-        "n_test": len(dataset.y_test),
-        "n_features": int(dataset.X_train.shape[1]),
-        "image_shape": list(dataset.image_shape),
-        "pixel_max": float(dataset.pixel_max),
-        "class_names": list(dataset.class_names),
-        "checksums": dict(dataset.checksums),
+        "schema": SCHEMA_VERSION,
+        "command": config.command,
+        "dataset": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "n_train": len(dataset.y_train),
+            "n_train_used": int(n_train_used),
+            "n_test": len(dataset.y_test),
+            "n_features": int(dataset.X_train.shape[1]),
+            "image_shape": list(dataset.image_shape),
+            "pixel_max": float(dataset.pixel_max),
+            "class_names": list(dataset.class_names),
+            "checksums": dict(dataset.checksums),
+        },
+        "config": config.to_dict(),
+        "versions": versions(),
     }
 
 
