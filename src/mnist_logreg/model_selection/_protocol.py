@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -293,7 +293,7 @@ class NestedCVConfig:
         return data | {"solver_options": dict(self.solver_options)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NestedCVConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         if cls.command != "study":
             budgets = {str(k): ModelBudget.from_dict(v)

@@ -382,7 +382,8 @@ def write_checkpoint(folder: Path, record: Mapping[str, Any], config: RunConfig[
     data["config_sha256"] = config_digest(config.to_dict())
     if record.get("arrays"):
         buffer = io.BytesIO()
-        np.savez(buffer, **{str(k): np.asarray(v) for k, v in record["arrays"].items()})
+        arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in record["arrays"].items()}
+        np.savez(buffer, **arrays)
         write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
     write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.json", _dumps(data))
 
