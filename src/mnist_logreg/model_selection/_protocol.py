@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from mnist_logreg.errors import InputError
@@ -395,12 +395,9 @@ class SearchOutcome:
         return self.classes[np.argmax(self.scores, axis=1)]
 
 
-def outer_splits(
-    y: np.ndarray, n_splits: int, random_state: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified, shuffled, seeded outer K-fold splits of the training labels."""
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    return list(splitter.split(np.zeros((len(y), 1)), y))
+outer_splits = inner_splits
+"""Stratified, shuffled, seeded outer K-fold splits of the training labels (the inner splits'
+function: ``outer_splits(y, n_splits, random_state)``)."""
 
 
 # --- tasks (module-level so that worker processes and Dask can run them) ---------------------
