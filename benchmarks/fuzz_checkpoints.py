@@ -1,8 +1,8 @@
 """Long fuzz of the run folders' checkpoint readers (study and compare).
 
 Real checkpoints are made once by a tiny study and a tiny comparison on the ``digits`` dataset;
-then ``--n`` inputs are fed to :func:`mnist_logreg.study.parse_study_checkpoint` and
-:func:`mnist_logreg.study.parse_compare_checkpoint`:
+then ``--n`` inputs are fed to :func:`mnist_logreg.study.parse_checkpoint` (one reader for
+both):
 
 - ``study-bytes``, ``compare-bytes``, ``final-json``, ``final-npz``: a real checkpoint (a study
   fold, a comparison fold, a final model's JSON or its ``.npz`` arrays) with 1-16 random byte
@@ -42,13 +42,12 @@ import numpy as np
 
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.errors import DataFormatError
-from mnist_logreg.model_selection import CompareConfig, NestedCVConfig
+from mnist_logreg.model_selection import CompareConfig, NestedCVConfig, replay_range
 from mnist_logreg.study import (
     ComparisonConfig,
     Expectations,
     StudyConfig,
-    parse_compare_checkpoint,
-    parse_study_checkpoint,
+    parse_checkpoint,
     run_comparison,
     run_study,
     write_checkpoint,
@@ -156,9 +155,14 @@ def sound_study(record: dict[str, Any], expect: Expectations) -> bool:
     fold = record["fold"]
     return bool(
         1 <= fold <= nested.outer
-        and [c["C"] for c in record["candidates"]] == list(nested.candidates_for(fold))
+        # the initial candidates, then any range extension's (replayed from the record's scores)
+        and [c["params"]["C"] for c in record["candidates"]] == sorted(replay_range(
+            nested.candidates_for(fold), nested.c_min, nested.c_max,
+            expand=nested.expand_range, random_state=nested.random_state, search=fold,
+            mean_score={c["params"]["C"]: c["mean_score"] for c in record["candidates"]},
+        ).Cs.tolist())
         and all(len(c["split_scores"]) == nested.inner for c in record["candidates"])
-        and (record["n_train"], record["n_validation"]) == expect.fold_sizes[fold]
+        and (record["n_train"], record["n_eval"]) == expect.fold_sizes[fold]
         and 0.0 <= record["validation"]["accuracy"] <= 1.0
     )
 
@@ -194,11 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         setup = time.perf_counter() - setup
 
     def study_case(data: bytes, name: str) -> Callable[[], bool]:
-        return lambda: sound_study(parse_study_checkpoint(data, name, study_expect), study_expect)
+        return lambda: sound_study(parse_checkpoint(data, name, study_expect), study_expect)
 
     def compare_case(data: bytes, name: str, arrays: bytes | None) -> Callable[[], bool]:
         return lambda: sound_compare(
-            parse_compare_checkpoint(data, name, compare_expect, arrays), compare_expect)
+            parse_checkpoint(data, name, compare_expect, arrays), compare_expect)
 
     def draw() -> tuple[str, Callable[[], bool]]:
         kind = rng.choice(["study-bytes", "study-field", "compare-bytes", "compare-field",

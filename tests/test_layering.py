@@ -98,3 +98,31 @@ def test_no_branch_on_model_names() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_one_nested_cv_protocol() -> None:
+    """Test that one planning function feeds the scheduler and that every protocol configuration
+    is the one NestedCVConfig (the comparison's a subclass of defaults)."""
+    planners = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if re.search(r"\brun_plans\(", path.read_text(encoding="utf-8"))
+    )
+    assert planners == ["model_selection/_engine.py", "model_selection/_protocol.py"]
+    configs = {
+        name: base
+        for path in sorted((PACKAGE / "model_selection").rglob("*.py"))
+        for name, base in re.findall(r"^class (\w*Config)\b(?:\((\w*)\))?",
+                                     path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    }
+    assert configs == {"NestedCVConfig": "", "CompareConfig": "NestedCVConfig"}
+
+
+def test_one_checkpoint_module() -> None:
+    """Test that checkpoints are written and read by study/_checkpoints.py only, not by cli/."""
+    owners = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if re.search(r"^def \w*checkpoint", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    )
+    assert owners == ["study/_checkpoints.py"]

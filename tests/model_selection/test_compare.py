@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -12,14 +13,15 @@ from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
+    MODELS,
     CompareConfig,
     ModelBudget,
-    _compare,
+    _protocol,
     fitted_nbytes,
     get_model,
     outer_splits,
     parse_models,
-    run_model_comparison,
+    run_nested_cv,
 )
 
 TEST_ID_OFFSET = 100_000
@@ -51,21 +53,29 @@ def with_ids(digits):
 def _install_spies(monkeypatch) -> dict[str, list[tuple[str, set[int], set[int]]]]:
     """Record the row ids every search and refit receives; run them on the pixels only."""
     calls: dict[str, list[tuple[str, set[int], set[int]]]] = {"search": [], "refit": []}
-    original_search, original_refit = _compare.score_candidates, _compare.fit_and_predict
+    original_refit = _protocol.fit_and_predict
 
     def ids(X: np.ndarray) -> set[int]:
         return {int(v) for v in np.asarray(X)[:, 0]}
 
-    def spy_search(name, X_train, y_train, X_val, y_val, *args: Any) -> np.ndarray:
-        calls["search"].append((name, ids(X_train), ids(X_val)))
-        return original_search(name, X_train[:, 1:], y_train, X_val[:, 1:], y_val, *args)
+    def spy_search(name: str) -> Any:
+        original = MODELS[name].score_split
 
-    def spy_refit(name, params, X_train, y_train, X_eval, *args: Any) -> dict[str, Any]:
+        def spy(X_train, y_train, X_val, y_val, *args: Any, **kwargs: Any) -> np.ndarray:
+            calls["search"].append((name, ids(X_train), ids(X_val)))
+            return original(X_train[:, 1:], y_train, X_val[:, 1:], y_val, *args, **kwargs)
+
+        return spy
+
+    def spy_refit(name, params, X_train, y_train, X_eval, *args: Any,
+                  **kwargs: Any) -> dict[str, Any]:
         calls["refit"].append((name, ids(X_train), ids(X_eval)))
-        return original_refit(name, params, X_train[:, 1:], y_train, X_eval[:, 1:], *args)
+        return original_refit(name, params, X_train[:, 1:], y_train, X_eval[:, 1:], *args,
+                              **kwargs)
 
-    monkeypatch.setattr(_compare, "score_candidates", spy_search)
-    monkeypatch.setattr(_compare, "fit_and_predict", spy_refit)
+    for name, spec in list(MODELS.items()):
+        monkeypatch.setitem(MODELS, name, dataclasses.replace(spec, score_split=spy_search(name)))
+    monkeypatch.setattr(_protocol, "fit_and_predict", spy_refit)
     return calls
 
 
@@ -78,7 +88,7 @@ def test_all_models_see_identical_outer_folds_and_test_rows(digits, with_ids, mo
     """Test that every model's refits use the same outer training/validation rows and test rows."""
     X, X_test = with_ids
     calls = _install_spies(monkeypatch)
-    outcomes = run_model_comparison(X, digits.y_train, X_test, CONFIG, pixel_max=16)
+    outcomes = run_nested_cv(X, digits.y_train, X_test, CONFIG, pixel_max=16)
     assert len(outcomes) == len(MODEL_NAMES) * (CONFIG.outer + 1)
 
     splits = outer_splits(digits.y_train, CONFIG.outer, CONFIG.random_state)
@@ -104,7 +114,7 @@ def test_inner_search_never_sees_outer_validation_rows(digits, with_ids, monkeyp
     """Test that each model's inner search sees only (a budgeted subsample of) training rows."""
     X, X_test = with_ids
     calls = _install_spies(monkeypatch)
-    run_model_comparison(X, digits.y_train, X_test, CONFIG, pixel_max=16, skip=_only(fold))
+    run_nested_cv(X, digits.y_train, X_test, CONFIG, pixel_max=16, skip=_only(fold))
     if fold == FINAL:
         allowed, forbidden = set(range(len(digits.y_train))), set()
     else:
@@ -131,13 +141,11 @@ def test_inner_search_never_sees_outer_validation_rows(digits, with_ids, monkeyp
 def test_same_seed_gives_the_same_outcomes(digits):
     """Test that two runs with one seed choose the same hyperparameters and predict the same."""
     config = CompareConfig(models=("knn", "tree", "lr"), outer=2, random_state=5, budgets=TINY)
-    first = run_model_comparison(digits.X_train, digits.y_train, digits.X_test, config,
-                                 pixel_max=16)
-    second = run_model_comparison(digits.X_train, digits.y_train, digits.X_test, config,
-                                  pixel_max=16)
+    first = run_nested_cv(digits.X_train, digits.y_train, digits.X_test, config, pixel_max=16)
+    second = run_nested_cv(digits.X_train, digits.y_train, digits.X_test, config, pixel_max=16)
     for a, b in zip(first, second, strict=True):
         assert (a.model, a.fold, a.best_params) == (b.model, b.fold, b.best_params)
-        assert a.candidates == b.candidates
+        assert a.search == b.search
         np.testing.assert_array_equal(a.scores, b.scores)
 
 

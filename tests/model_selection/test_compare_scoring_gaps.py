@@ -13,9 +13,9 @@ from mnist_logreg.model_selection import (
     FINAL,
     CompareConfig,
     ModelBudget,
-    _compare,
+    _protocol,
     get_model,
-    run_model_comparison,
+    run_nested_cv,
 )
 from mnist_logreg.model_selection._compare_models import predict_scores
 from mnist_logreg.study import score_metrics
@@ -93,21 +93,22 @@ def test_decision_scores_give_rank_aucs_and_no_probability_metrics() -> None:
 def test_a_class_missing_from_a_fit_gets_an_empty_column(digits, monkeypatch) -> None:
     """Test that a class absent from a refit's rows gets probability 0, or the lowest score."""
     returned: dict[str, dict[str, Any]] = {}
-    original = _compare.fit_and_predict
+    original = _protocol.fit_and_predict
 
-    def fit_without_class(name, params, X_train, y_train, X_eval, *args: Any) -> dict[str, Any]:
+    def fit_without_class(name, params, X_train, y_train, X_eval, *args: Any,
+                          **kwargs: Any) -> dict[str, Any]:
         keep = y_train != MISSING
-        result = original(name, params, X_train[keep], y_train[keep], X_eval, *args)
+        result = original(name, params, X_train[keep], y_train[keep], X_eval, *args, **kwargs)
         returned[name] = result
         return result
 
-    monkeypatch.setattr(_compare, "fit_and_predict", fit_without_class)
+    monkeypatch.setattr(_protocol, "fit_and_predict", fit_without_class)
     budget = ModelBudget(search_rows=300, inner=2, n_candidates=2)
     budgets = {"lr": budget, "svm": budget}
     config = CompareConfig(models=("lr", "svm"), outer=3, random_state=3, budgets=budgets)
     only_final = {(m, k) for m in config.models for k in range(1, config.outer + 1)}
-    outcomes = run_model_comparison(digits.X_train, digits.y_train, digits.X_test, config,
-                                    pixel_max=16, skip=only_final)
+    outcomes = run_nested_cv(digits.X_train, digits.y_train, digits.X_test, config,
+                             pixel_max=16, skip=only_final)
     assert [(o.model, o.fold) for o in outcomes] == [("lr", FINAL), ("svm", FINAL)]
     present = np.flatnonzero(np.arange(10) != MISSING)
     for outcome in outcomes:

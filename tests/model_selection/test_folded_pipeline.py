@@ -7,6 +7,7 @@ import pytest
 
 from mnist_logreg.datasets import load_dataset
 from mnist_logreg.model_selection import _pipeline
+from mnist_logreg.preprocessing import make_preprocessor
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +38,11 @@ def test_folded_path_scores_raw_rows_like_the_standardized_path(mnist_rows) -> N
     """Test that the folded path predicts raw rows as the path on standardized rows does."""
     X, y, X_test = mnist_rows
     Cs = [0.01, 0.1]
-    folded = _pipeline.fit_folded_path(X, y, Cs, tol=1e-8, max_iter=5000)
-    preprocessor = _pipeline.build_preprocessor(255.0)
+    folded = _pipeline.fit_path(X, y, Cs, tol=1e-8, max_iter=5000)
+    preprocessor = make_preprocessor(255.0)
     Z, Z_test = preprocessor.fit_transform(X), preprocessor.transform(X_test)
-    explicit = _pipeline.fit_classifier_path(Z, y, Cs, tol=1e-8, max_iter=5000)
+    explicit = _pipeline.fit_path(Z, y, Cs, standardize=False, tol=1e-8,
+                                 max_iter=5000)
     for ours, theirs in zip(folded, explicit, strict=True):
         np.testing.assert_allclose(ours.predict_proba(X_test), theirs.predict_proba(Z_test),
                                    atol=1e-3)

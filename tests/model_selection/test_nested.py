@@ -12,6 +12,7 @@ from mnist_logreg.model_selection import (
     NestedCVConfig,
     SerialRunner,
     _pipeline,
+    _protocol,
     make_runner,
     outer_splits,
     run_nested_cv,
@@ -32,25 +33,24 @@ def test_no_outer_validation_row_reaches_a_fit_of_its_fold(digits, monkeypatch) 
     # every fit standardizes with the statistics of exactly the rows it is given (folded)
     path_ids: list[set[int]] = []
     refit_ids: list[set[int]] = []
-    original_path, original_fit = _pipeline.fit_folded_path, _pipeline.fit_model
+    original_path, original_fit = _pipeline.fit_path, _protocol.fit_and_predict
 
     def spy_path(X_train, y, Cs, **kw):
         path_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
         return original_path(X_train, y, Cs, **kw)
 
-    def spy_fit(X_train, y, C, **kw):
+    def spy_fit(name, params, X_train, *args, **kw):
         refit_ids.append({int(v) for v in np.asarray(X_train)[:, 0]})
-        return original_fit(X_train, y, C, **kw)
+        return original_fit(name, params, X_train, *args, **kw)
 
-    monkeypatch.setattr(_pipeline, "fit_folded_path", spy_path)
-    monkeypatch.setattr(_pipeline, "fit_model", spy_fit)
+    monkeypatch.setattr(_pipeline, "fit_path", spy_path)
+    monkeypatch.setattr(_protocol, "fit_and_predict", spy_fit)
     splits = outer_splits(digits.y_train, SMALL.outer, SMALL.random_state)
     for fold, (train_rows, val_rows) in enumerate(splits, start=1):
         path_ids.clear()
         refit_ids.clear()
-        run_nested_cv(
-            X, digits.y_train, X[:5], SMALL, pixel_max=16, folds=[fold], include_final=False
-        )
+        others = {("lr", k) for k in range(SMALL.outer + 1) if k != fold}
+        run_nested_cv(X, digits.y_train, X[:5], SMALL, pixel_max=16, skip=others)
         # inner paths (one per split and round of the range extension) + one refit
         assert len(path_ids) % SMALL.inner == 0 and len(path_ids) >= SMALL.inner
         assert len(refit_ids) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -15,9 +16,10 @@ from mnist_logreg.model_selection import (
     EXPANSION_BOUNDS,
     FINAL,
     MAX_EXTRA_DECADES,
+    MODELS,
     NestedCVConfig,
+    SearchOutcome,
     Segment,
-    _nested,
     edge_side,
     run_nested_cv,
 )
@@ -34,12 +36,12 @@ OUTSIDE = NestedCVConfig(outer=2, inner=2, n_candidates=2, c_min=1.0, c_max=10.0
 INSIDE = NestedCVConfig(outer=2, inner=2, n_candidates=5, c_min=1e-3, c_max=1e2, random_state=1)
 
 
-def _noisy(config: NestedCVConfig) -> list[_nested.FoldOutcome]:
+def _noisy(config: NestedCVConfig) -> list[SearchOutcome]:
     return run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], config, pixel_max=1.0)
 
 
 @pytest.fixture(scope="module")
-def outside() -> list[_nested.FoldOutcome]:
+def outside() -> list[SearchOutcome]:
     return _noisy(OUTSIDE)
 
 
@@ -124,17 +126,17 @@ def test_the_extension_continues_each_splits_warm_started_path(monkeypatch) -> N
     """Test that each added decade is scored on the same inner splits, warm-started from the
     solution at the nearest C searched before on that split."""
     calls = []
-    original = _nested.score_path_on_split
+    original = MODELS["lr"].score_split
 
-    def spy(X, y, rows, train, test, Cs, **kwargs):
-        result = original(X, y, rows, train, test, Cs, **kwargs)
-        calls.append((tuple(test.tolist()), np.asarray(Cs).copy(), kwargs.get("warm_start"),
-                      result[2]))
+    def spy(X_train, y_train, X_val, y_val, candidates, *args, **kwargs):
+        result = original(X_train, y_train, X_val, y_val, candidates, *args, **kwargs)
+        calls.append((X_val[:, 0].tobytes(), np.array([c["C"] for c in candidates]),
+                      kwargs.get("warm_start"), result[1]))
         return result
 
-    monkeypatch.setattr(_nested, "score_path_on_split", spy)
-    run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], OUTSIDE, pixel_max=1.0, folds=[1],
-                  include_final=False)
+    monkeypatch.setitem(MODELS, "lr", dataclasses.replace(MODELS["lr"], score_split=spy))
+    run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], OUTSIDE, pixel_max=1.0,
+                  skip={("lr", 2), ("lr", FINAL)})
     assert len(calls) == 2 * 4  # two inner splits, the initial range and three decades
     for split in {c[0] for c in calls}:
         rounds = [c for c in calls if c[0] == split]

@@ -20,8 +20,7 @@ from mnist_logreg.study import (
     ComparisonConfig,
     Expectations,
     StudyConfig,
-    parse_compare_checkpoint,
-    parse_study_checkpoint,
+    parse_checkpoint,
     read_checkpoints,
     run_comparison,
     run_study,
@@ -43,15 +42,15 @@ COMPARE = ComparisonConfig(
 
 
 @pytest.fixture(scope="module")
-def study_run(tmp_path_factory) -> tuple[Path, Expectations, dict[int, dict[str, Any]]]:
+def study_run(tmp_path_factory) -> tuple[Path, Expectations, dict[Any, dict[str, Any]]]:
     """A folder with the real checkpoints of a tiny study, its expectations and its records."""
     data = load_dataset("digits")
     folder = tmp_path_factory.mktemp("study")
     (folder / "checkpoints").mkdir()
-    records: dict[int, dict[str, Any]] = {}
+    records: dict[tuple[str, int], dict[str, Any]] = {}
 
     def save(record: dict[str, Any]) -> None:
-        records[record["fold"]] = copy.deepcopy(record)
+        records[(record["model"], record["fold"])] = copy.deepcopy(record)
         write_checkpoint(folder, record, STUDY)
 
     run_study(data, STUDY, on_fold=save)
@@ -78,8 +77,9 @@ def test_study_checkpoints_read_back_as_written(study_run) -> None:
     """Test that a study's checkpoints are read back equal to the records the study made."""
     folder, expect, records = study_run
     read = read_checkpoints(folder, expect)
-    assert sorted(read) == [1, 2]
-    assert json.loads(json.dumps(read)) == json.loads(json.dumps(records))
+    assert sorted(read) == [("lr", 1), ("lr", 2)]
+    assert [json.loads(json.dumps(read[k])) for k in sorted(read)] == [
+        json.loads(json.dumps(records[k])) for k in sorted(records)]
     written = json.loads(_study_bytes(study_run))
     assert len(written["config_sha256"]) == 64
 
@@ -90,7 +90,7 @@ def test_a_stray_fold_beyond_the_configured_folds_is_refused(study_run, tmp_path
     record["fold"] = 99
     data = json.dumps(record).encode()
     with pytest.raises(DataFormatError, match=r"fold-99\.json.*not one of this run's 2 outer"):
-        parse_study_checkpoint(data, "fold-99.json", study_run[1])
+        parse_checkpoint(data, "fold-99.json", study_run[1])
 
 
 @pytest.mark.parametrize(
@@ -98,17 +98,19 @@ def test_a_stray_fold_beyond_the_configured_folds_is_refused(study_run, tmp_path
     [
         (lambda r: r.pop("candidates"), "lacks 'candidates'"),
         (lambda r: r.update(fold="1"), "'fold' must be an integer"),
-        (lambda r: r.update(fold=2), "says fold 2, but its name says fold 1"),
-        (lambda r: r["candidates"][0].update(C="small"), r"'candidates'\[0\]\['C'\]"),
-        (lambda r: r["candidates"][0].update(C=123.0), "lacks C = "),
+        (lambda r: r.update(fold=2), "'fold' is 2, but this run's is 1"),
+        (lambda r: r["candidates"][0]["params"].update(C="small"),
+         r"'candidates'\[0\]\['params'\]\['C'\]"),
+        (lambda r: r["candidates"][0]["params"].update(C=123.0), "lacks C = "),
         (lambda r: r["candidates"].pop(), "lacks C = "),
-        (lambda r: r["candidates"].append({**r["candidates"][0], "C": 0.5}),
-         "the candidates' 'C'"),
+        (lambda r: r["candidates"].append({**r["candidates"][0], "params": {"C": 0.5}}),
+         "the candidates' 'params'"),
+        (lambda r: r.pop("model"), "lacks 'model'"),
         (lambda r: r["range"].update(edge="high"), "'range'"),
         (lambda r: r["candidates"][1]["split_scores"].append(0.5), "must have 2 entries"),
         (lambda r: r["candidates"][1].update(mean_score="high"), "must be a number"),
-        (lambda r: r.update(best_params={"C": 0.5}), "not one of the fold's candidates"),
-        (lambda r: r.update(n_validation=1), "'n_validation'"),
+        (lambda r: r.update(best_params={"C": 0.5}), "not one of the search's candidates"),
+        (lambda r: r.update(n_eval=1), "'n_eval'"),
         (lambda r: r.update(scoring="f1_macro"), "'scoring'"),
         (lambda r: r["validation"].update(accuracy=1.5), r"'validation'\['accuracy'\]"),
         (lambda r: r["validation"].pop("f1_macro"), "'validation' keys differ"),
@@ -121,8 +123,23 @@ def test_malformed_study_checkpoints_are_named_in_one_line(study_run, mutate, ne
     record = json.loads(_study_bytes(study_run))
     mutate(record)
     with pytest.raises(DataFormatError, match=needle) as info:
-        parse_study_checkpoint(json.dumps(record).encode(), "fold-1.json", study_run[1])
+        parse_checkpoint(json.dumps(record).encode(), "fold-1.json", study_run[1])
     assert "checkpoints/fold-1.json: invalid checkpoint" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_study_checkpoint_of_the_earlier_format_is_refused(study_run) -> None:
+    """Test that an earlier version's study record (C-keyed candidates, no 'model') is refused
+    with one line saying so."""
+    record = json.loads(_study_bytes(study_run))
+    old = {"fold": 1, "best_params": record["best_params"], "scoring": record["scoring"],
+           "candidates": [{**c["params"], **{k: v for k, v in c.items() if k != "params"}}
+                          for c in record["candidates"]],
+           "range": record["range"], "n_train": record["n_train"],
+           "n_validation": record["n_eval"], "validation": record["validation"],
+           "seconds": {"search": 1.0, "refit": 1.0}}
+    with pytest.raises(DataFormatError, match="earlier version of mnist-logreg") as info:
+        parse_checkpoint(json.dumps(old).encode(), "fold-1.json", study_run[1])
     assert "\n" not in str(info.value)
 
 
@@ -133,7 +150,7 @@ def test_malformed_study_checkpoints_are_named_in_one_line(study_run, mutate, ne
 def test_unreadable_study_checkpoints_are_refused(study_run, data) -> None:
     """Test that empty, truncated, non-object, NaN, non-UTF-8 or deeply nested files are refused."""
     with pytest.raises(DataFormatError, match=r"fold-1\.json"):
-        parse_study_checkpoint(data, "fold-1.json", study_run[1])
+        parse_checkpoint(data, "fold-1.json", study_run[1])
 
 
 def test_unexpected_files_in_the_checkpoints_folder_are_refused(study_run, tmp_path) -> None:
@@ -142,7 +159,7 @@ def test_unexpected_files_in_the_checkpoints_folder_are_refused(study_run, tmp_p
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "checkpoints" / "fold-1.json").write_bytes(_study_bytes(study_run))
     (folder / "checkpoints" / ".fold-2.json.abc123.tmp").write_bytes(b"{half")
-    assert sorted(read_checkpoints(folder, study_run[1])) == [1]
+    assert sorted(read_checkpoints(folder, study_run[1])) == [("lr", 1)]
     (folder / "checkpoints" / "notes.txt").write_text("hello")
     with pytest.raises(DataFormatError, match=r"notes\.txt.*not a file the study writes"):
         read_checkpoints(folder, study_run[1])
@@ -173,24 +190,24 @@ def test_malformed_compare_checkpoints_are_refused(compare_run) -> None:
     arrays = (ck / "lr-final.npz").read_bytes()
     shape = (expect.fold_sizes[0][1], expect.n_classes)
     with pytest.raises(DataFormatError, match="'svm' is not one of this run's"):
-        parse_compare_checkpoint(fold1, "svm-fold-1.json", expect)
+        parse_checkpoint(fold1, "svm-fold-1.json", expect)
     with pytest.raises(DataFormatError, match="fold 9 is not one of this run's 2"):
-        parse_compare_checkpoint(fold1, "knn-fold-9.json", expect)
+        parse_checkpoint(fold1, "knn-fold-9.json", expect)
     with pytest.raises(DataFormatError, match="'fold' is 1, but this run's is 2"):
-        parse_compare_checkpoint(fold1, "knn-fold-2.json", expect)
+        parse_checkpoint(fold1, "knn-fold-2.json", expect)
     with pytest.raises(DataFormatError, match=r"test scores .* missing"):
-        parse_compare_checkpoint(final, "lr-final.json", expect)
+        parse_checkpoint(final, "lr-final.json", expect)
     with pytest.raises(DataFormatError, match="shape"):
-        parse_compare_checkpoint(final, "lr-final.json", expect, _npz(scores=np.zeros((3, 3))))
+        parse_checkpoint(final, "lr-final.json", expect, _npz(scores=np.zeros((3, 3))))
     nan = np.full(shape, 0.1)
     nan[0, 0] = np.nan
     with pytest.raises(DataFormatError, match="non-finite"):
-        parse_compare_checkpoint(final, "lr-final.json", expect, _npz(scores=nan))
+        parse_checkpoint(final, "lr-final.json", expect, _npz(scores=nan))
     with pytest.raises(DataFormatError, match="exactly one 'scores'"):
-        parse_compare_checkpoint(final, "lr-final.json", expect, _npz(other=np.zeros(shape)))
+        parse_checkpoint(final, "lr-final.json", expect, _npz(other=np.zeros(shape)))
     with pytest.raises(DataFormatError, match="unreadable"):
-        parse_compare_checkpoint(final, "lr-final.json", expect, arrays[: len(arrays) // 2])
-    assert parse_compare_checkpoint(final, "lr-final.json", expect, arrays)["fold"] == 0
+        parse_checkpoint(final, "lr-final.json", expect, arrays[: len(arrays) // 2])
+    assert parse_checkpoint(final, "lr-final.json", expect, arrays)["fold"] == 0
 
 
 # --- fuzzing ------------------------------------------------------------------------------------
@@ -212,12 +229,12 @@ def _assert_sound_study_record(record: dict[str, Any], expect: Expectations) -> 
     replayed = replay_range(
         nested.candidates_for(record["fold"]), nested.c_min, nested.c_max,
         expand=nested.expand_range, random_state=nested.random_state, search=record["fold"],
-        mean_score={c["C"]: c["mean_score"] for c in record["candidates"]},
+        mean_score={c["params"]["C"]: c["mean_score"] for c in record["candidates"]},
     )
-    assert [c["C"] for c in record["candidates"]] == sorted(replayed.Cs.tolist())
+    assert [c["params"]["C"] for c in record["candidates"]] == sorted(replayed.Cs.tolist())
     assert record["range"] == json.loads(json.dumps(replayed.record(record["best_params"]["C"])))
     assert all(len(c["split_scores"]) == nested.inner for c in record["candidates"])
-    assert (record["n_train"], record["n_validation"]) == expect.fold_sizes[record["fold"]]
+    assert (record["n_train"], record["n_eval"]) == expect.fold_sizes[record["fold"]]
     assert 0.0 <= record["validation"]["accuracy"] <= 1.0
 
 
@@ -227,7 +244,7 @@ def test_fuzz_arbitrary_json_is_refused_in_one_line(study_run, value) -> None:
     """Test that arbitrary JSON values are refused by both readers with one DataFormatError line."""
     data = json.dumps(value).encode()
     with pytest.raises(DataFormatError) as info:
-        parse_study_checkpoint(data, "fold-1.json", study_run[1])
+        parse_checkpoint(data, "fold-1.json", study_run[1])
     assert "\n" not in str(info.value)
 
 
@@ -244,7 +261,8 @@ def test_fuzz_mutated_study_checkpoints(study_run, data) -> None:
     else:
         record = json.loads(raw)
         target = record
-        path = data.draw(st.lists(st.sampled_from(["fold", "candidates", 0, "C", "validation",
+        path = data.draw(st.lists(st.sampled_from(["fold", "candidates", 0, "params", "C",
+                                                   "validation", "model",
                                                    "accuracy", "seconds", "search", "n_train",
                                                    "best_params", "split_scores", 1]),
                                   min_size=1, max_size=3))
@@ -261,7 +279,7 @@ def test_fuzz_mutated_study_checkpoints(study_run, data) -> None:
         raw = bytearray(json.dumps(record).encode())
     name = f"fold-{json.loads(_study_bytes(study_run, 1))['fold']}.json"
     try:
-        record = parse_study_checkpoint(bytes(raw), name, expect)
+        record = parse_checkpoint(bytes(raw), name, expect)
     except DataFormatError as exc:
         assert "\n" not in str(exc) and str(exc).startswith("checkpoints/")
     else:
@@ -280,7 +298,7 @@ def test_fuzz_mutated_compare_checkpoints(compare_run, data) -> None:
         at = data.draw(st.integers(0, len(target) - 1))
         target[at] = data.draw(st.integers(0, 255))
     try:
-        record = parse_compare_checkpoint(bytes(raw), "lr-final.json", expect, bytes(arrays))
+        record = parse_checkpoint(bytes(raw), "lr-final.json", expect, bytes(arrays))
     except DataFormatError as exc:
         assert "\n" not in str(exc)
     else:

@@ -1,6 +1,8 @@
-"""Model selection: randomized search over C on warm-started paths, nested cross-validation.
+"""Model selection: C candidates, warm-started path search, one nested-CV engine for every model.
 
-Tasks run in-process, in local worker processes, or on a Dask cluster (see ``_execution``).
+The study is that engine run with the ``lr`` model on its C path; the comparison runs it with the
+registry's models. Tasks run in-process, in local worker processes, or on a Dask cluster (see
+``_execution``).
 """
 
 from mnist_logreg.model_selection._candidates import (
@@ -10,6 +12,15 @@ from mnist_logreg.model_selection._candidates import (
     validate_C,
     validate_c_range,
 )
+from mnist_logreg.model_selection._compare_models import (
+    MODEL_NAMES,
+    MODELS,
+    ModelBudget,
+    ModelSpec,
+    get_model,
+    parse_models,
+)
+from mnist_logreg.model_selection._engine import TaskDone
 from mnist_logreg.model_selection._execution import (
     DaskRunner,
     ProcessRunner,
@@ -18,25 +29,29 @@ from mnist_logreg.model_selection._execution import (
     make_runner,
     validate_scheduler,
 )
-from mnist_logreg.model_selection._nested import (
-    FINAL,
-    MAX_CANDIDATES,
-    MAX_FOLDS,
-    MAX_SEED,
-    FoldOutcome,
-    NestedCVConfig,
-    check_int,
-    count_tasks,
-    outer_splits,
-    run_nested_cv,
-)
+from mnist_logreg.model_selection._model_size import fitted_nbytes
 from mnist_logreg.model_selection._pipeline import (
     STRATEGIES,
     build_classifier,
     build_model,
-    build_preprocessor,
     fit_model,
     validate_strategy,
+)
+from mnist_logreg.model_selection._protocol import (
+    FINAL,
+    MAX_CANDIDATES,
+    MAX_FOLDS,
+    MAX_SEED,
+    STUDY_MODELS,
+    CompareConfig,
+    NestedCVConfig,
+    SearchOutcome,
+    check_int,
+    count_tasks,
+    fit_and_predict,
+    outer_splits,
+    plan_cost,
+    run_nested_cv,
 )
 from mnist_logreg.model_selection._range import (
     EXPANSION_BOUNDS,
@@ -51,6 +66,7 @@ from mnist_logreg.model_selection._search import (
     CandidateScore,
     SearchResult,
     inner_splits,
+    score_lr_path,
     summarize_search,
     validate_scoring,
 )
@@ -64,70 +80,47 @@ __all__ = [
     "MAX_EXTRA_DECADES",
     "MAX_FOLDS",
     "MAX_SEED",
+    "MODELS",
+    "MODEL_NAMES",
     "SAMPLINGS",
     "STRATEGIES",
+    "STUDY_MODELS",
     "CandidateScore",
+    "CompareConfig",
     "DaskRunner",
-    "FoldOutcome",
+    "ModelBudget",
+    "ModelSpec",
     "NestedCVConfig",
     "ProcessRunner",
     "RangeSearch",
+    "SearchOutcome",
     "SearchResult",
     "Segment",
     "SerialRunner",
+    "TaskDone",
     "TaskRunner",
     "build_classifier",
     "build_model",
-    "build_preprocessor",
     "check_int",
     "count_tasks",
     "edge_side",
+    "fit_and_predict",
     "fit_model",
+    "fitted_nbytes",
+    "get_model",
     "inner_splits",
     "make_runner",
     "outer_splits",
+    "parse_models",
+    "plan_cost",
     "replay_range",
     "run_nested_cv",
     "sample_candidates",
+    "score_lr_path",
     "summarize_search",
     "validate_C",
     "validate_c_range",
     "validate_scheduler",
     "validate_scoring",
     "validate_strategy",
-]
-from mnist_logreg.model_selection._compare import (
-    CompareConfig,
-    CompareOutcome,
-    TaskDone,
-    fit_and_predict,
-    plan_cost,
-    run_model_comparison,
-    score_candidates,
-)
-from mnist_logreg.model_selection._compare_models import (
-    MODEL_NAMES,
-    MODELS,
-    ModelBudget,
-    ModelSpec,
-    get_model,
-    parse_models,
-)
-from mnist_logreg.model_selection._model_size import fitted_nbytes
-
-__all__ += [
-    "MODELS",
-    "MODEL_NAMES",
-    "CompareConfig",
-    "CompareOutcome",
-    "ModelBudget",
-    "ModelSpec",
-    "TaskDone",
-    "fit_and_predict",
-    "fitted_nbytes",
-    "get_model",
-    "parse_models",
-    "plan_cost",
-    "run_model_comparison",
-    "score_candidates",
 ]

@@ -30,7 +30,7 @@ gamma for lr-rff); each gives the same accuracies as fitting each candidate's pi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from mnist_logreg.model_selection._cost_model import (
     svm_seconds,
     tree_seconds,
 )
+from mnist_logreg.model_selection._search import path_scores, score_lr_path
 from mnist_logreg.model_selection._search_spaces import (
     KNN_NEIGHBORS,
     LR_C_RANGE,
@@ -113,6 +114,9 @@ class ModelSpec:
         :mod:`~mnist_logreg.model_selection._cost_model`).
     min_train_rows : int
         Fewest training rows an inner split needs (KNN needs its largest ``n_neighbors``).
+    export : callable or None
+        ``export(model, pixel_max) -> Pipeline``: a fitted model in the form the model files
+        save (``scale -> standardize -> classifier``), for a run that keeps its model.
     """
 
     name: str
@@ -128,7 +132,8 @@ class ModelSpec:
     details: Callable[[Pipeline], dict[str, Any]]
     cost: Callable[..., float]
     min_train_rows: int = 2
-    notes: str = field(default="")
+    notes: str = ""
+    export: Callable[[Pipeline, float], Pipeline] | None = None
 
 
 # --- pipelines -----------------------------------------------------------------------------------
@@ -139,70 +144,46 @@ def _scale(pixel_max: float) -> tuple[str, PixelScaler]:
 
 
 def _build_lr(
-    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
+    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None, *,
+    strategy: str = "multinomial", solver_options: dict[str, Any] | None = None,
 ) -> Pipeline:
     # StandardScaler -> LogisticRegression folded into one fit on raw pixels (no float copy)
-    return Pipeline([("classifier", _pipeline.build_classifier(float(params["C"]),
-                                                               standardize=True))])
+    classifier = _pipeline.build_classifier(float(params["C"]), strategy, standardize=True,
+                                            **(solver_options or {}))
+    return Pipeline([("classifier", classifier)])
 
 
-def _build_svm(
-    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-) -> Pipeline:
+def _export_lr(model: Pipeline, pixel_max: float) -> Pipeline:
+    # the model file's form: scale -> standardize -> classifier (see unfolded_pipeline)
+    return _pipeline.unfolded_pipeline(model[-1], pixel_max)
+
+
+def _build_svm(params: Params, pixel_max: float, *_: Any) -> Pipeline:
     # break_ties=True: predict() is the argmax of the one-vs-rest decision function, the same
     # rule as every other model (argmax of its scores), so the evaluated labels are predict()'s.
-    svc = SVC(
-        kernel=str(params["kernel"]),
-        C=float(params["C"]),
-        gamma="scale",
-        degree=3,
-        cache_size=SVM_CACHE_MB,
-        decision_function_shape="ovr",
-        break_ties=True,
-    )
+    svc = SVC(kernel=str(params["kernel"]), C=float(params["C"]), gamma="scale", degree=3,
+              cache_size=SVM_CACHE_MB, decision_function_shape="ovr", break_ties=True)
     return Pipeline([_scale(pixel_max), ("classifier", svc)])
 
 
-def _build_knn(
-    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-) -> Pipeline:
-    knn = KNeighborsClassifier(
-        n_neighbors=int(params["n_neighbors"]), weights=str(params["weights"]), algorithm="brute"
-    )
+def _build_knn(params: Params, pixel_max: float, *_: Any) -> Pipeline:
+    knn = KNeighborsClassifier(n_neighbors=int(params["n_neighbors"]),
+                               weights=str(params["weights"]), algorithm="brute")
     return Pipeline([_scale(pixel_max), ("classifier", knn)])
 
 
-def _build_tree(
-    params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
-) -> Pipeline:
+def _build_tree(params: Params, pixel_max: float, random_state: int, *_: Any) -> Pipeline:
     depth = params["max_depth"]
-    tree = DecisionTreeClassifier(
-        max_depth=None if depth is None else int(depth), random_state=random_state
-    )
+    tree = DecisionTreeClassifier(max_depth=None if depth is None else int(depth),
+                                  random_state=random_state)
     return Pipeline([_scale(pixel_max), ("classifier", tree)])
 
 
 def _kernel_map(
     gamma: float, n_components: int, random_state: int, n_rows: int | None = None
 ) -> Nystroem:
-    """lr-rff's RBF kernel map, the same in its pipeline and in its inner-split scorer.
-
-    Parameters
-    ----------
-    gamma : float
-        The RBF kernel's ``gamma``.
-    n_components : int
-        Components asked for.
-    random_state : int
-        Seed of the choice of components.
-    n_rows : int or None, default=None
-        Training rows of the fit: the components are capped at this number.
-
-    Returns
-    -------
-    Nystroem
-        Unfitted.
-    """
+    """lr-rff's RBF kernel map (unfitted), the same in its pipeline and in its inner-split
+    scorer; its components are capped at the fit's training rows ``n_rows``."""
     if n_rows is not None:
         n_components = min(n_components, int(n_rows))
     return Nystroem(kernel="rbf", gamma=gamma, n_components=n_components, random_state=random_state)
@@ -211,17 +192,10 @@ def _kernel_map(
 def _build_rff(
     params: Params, pixel_max: float, random_state: int, n_rows: int | None = None
 ) -> Pipeline:
-    features = _kernel_map(
-        float(params["gamma"]), int(params["n_components"]), random_state, n_rows=n_rows
-    )
-    return Pipeline(
-        [
-            _scale(pixel_max),
-            ("features", features),
-            ("standardize", StandardScaler()),
-            ("classifier", LogisticRegression(C=float(params["C"]))),
-        ]
-    )
+    features = _kernel_map(float(params["gamma"]), int(params["n_components"]), random_state,
+                           n_rows=n_rows)
+    return Pipeline([_scale(pixel_max), ("features", features), ("standardize", StandardScaler()),
+                     ("classifier", LogisticRegression(C=float(params["C"])))])
 
 
 # --- facts about fitted models (the report's "details") -----------------------------------------
@@ -229,18 +203,6 @@ def _build_rff(
 
 def _details_lr(model: Pipeline) -> dict[str, Any]:
     return {"n_iter": np.asarray(getattr(model[-1], "n_iter_", [0])).tolist()}
-
-
-def _details_svm(model: Pipeline) -> dict[str, Any]:
-    return {"n_support_vectors": int(np.sum(model[-1].n_support_))}
-
-
-def _details_knn(model: Pipeline) -> dict[str, Any]:
-    return {"n_stored_rows": int(model[-1].n_samples_fit_)}
-
-
-def _details_tree(model: Pipeline) -> dict[str, Any]:
-    return {"depth": int(model[-1].get_depth()), "n_leaves": int(model[-1].get_n_leaves())}
 
 
 def _details_rff(model: Pipeline) -> dict[str, Any]:
@@ -258,15 +220,11 @@ def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def _score_each(build: Callable[..., Pipeline]) -> Callable[..., np.ndarray]:
     """Scorer that fits every candidate's pipeline on its own (SVM, tree)."""
 
-    def score(
-        X_train: np.ndarray,
-        y_train: np.ndarray,
-        X_val: np.ndarray,
-        y_val: np.ndarray,
-        candidates: Sequence[Params],
-        pixel_max: float,
-        random_state: int,
-    ) -> np.ndarray:
+    def score(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
+
+              y_val: np.ndarray, candidates: Sequence[Params], pixel_max: float,
+
+              random_state: int) -> np.ndarray:
         scores = []
         for params in candidates:
             model = build(params, pixel_max, random_state, len(X_train)).fit(X_train, y_train)
@@ -276,51 +234,8 @@ def _score_each(build: Callable[..., Pipeline]) -> Callable[..., np.ndarray]:
     return score
 
 
-def _score_lr(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    candidates: Sequence[Params],
-    pixel_max: float,
-    random_state: int,
-) -> np.ndarray:
-    """All Cs as one warm-started path on the standardized pixels (standardization folded)."""
-    Cs_arr = np.asarray([p["C"] for p in candidates], dtype=float)
-    order = np.argsort(Cs_arr, kind="stable")
-    estimators = _pipeline.fit_folded_path(X_train, y_train, Cs_arr[order])
-    scores = np.empty(Cs_arr.size)
-    for position, estimator in zip(order, estimators, strict=True):
-        scores[position] = _accuracy(y_val, estimator.predict(X_val))
-    return scores
-
-
-def _score_c_path(
-    Z_train: np.ndarray,
-    y_train: np.ndarray,
-    Z_val: np.ndarray,
-    y_val: np.ndarray,
-    Cs: Sequence[float],
-) -> np.ndarray:
-    """Accuracy of our LogisticRegression at each C (any order), fitted as one ascending path."""
-    Cs_arr = np.asarray(Cs, dtype=float)
-    order = np.argsort(Cs_arr, kind="stable")
-    estimators = _pipeline.fit_classifier_path(Z_train, y_train, Cs_arr[order])
-    scores = np.empty(Cs_arr.size)
-    for position, estimator in zip(order, estimators, strict=True):
-        scores[position] = _accuracy(y_val, estimator.predict(Z_val))
-    return scores
-
-
-def _score_knn(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    candidates: Sequence[Params],
-    pixel_max: float,
-    random_state: int,
-) -> np.ndarray:
+def _score_knn(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+               candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
     """One neighbour query with the largest k; every (k, weights) votes from its prefix.
 
     Votes follow KNeighborsClassifier: weight 1 per neighbour (``uniform``) or ``1 / distance``
@@ -352,15 +267,8 @@ def _score_knn(
     return np.array(scores)
 
 
-def _score_rff(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    candidates: Sequence[Params],
-    pixel_max: float,
-    random_state: int,
-) -> np.ndarray:
+def _score_rff(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+               candidates: Sequence[Params], pixel_max: float, random_state: int) -> np.ndarray:
     """One Nystroem map per (n_components, gamma); its Cs as one warm-started path."""
     scaler = PixelScaler(pixel_max=pixel_max).fit(X_train)
     A, B = scaler.transform(X_train), scaler.transform(X_val)
@@ -373,9 +281,10 @@ def _score_rff(
         standardize = StandardScaler()
         Z_train = standardize.fit_transform(features.transform(A))
         Z_val = standardize.transform(features.transform(B))
-        scores[members] = _score_c_path(
-            Z_train, y_train, Z_val, y_val, [candidates[i]["C"] for i in members]
-        )
+        Cs = np.asarray([float(candidates[i]["C"]) for i in members])
+        order = np.argsort(Cs, kind="stable")
+        path = _pipeline.fit_path(Z_train, y_train, Cs[order], standardize=False)
+        scores[members] = path_scores(path, order, Z_val, y_val, "accuracy")
     return scores
 
 
@@ -392,9 +301,10 @@ MODELS: dict[str, ModelSpec] = {
         quick_budget=ModelBudget(search_rows=2_000, inner=2, n_candidates=4),
         build=_build_lr,
         candidates=candidates_lr,
-        score_split=_score_lr,
+        score_split=score_lr_path,
         details=_details_lr,
         cost=lr_seconds,
+        export=_export_lr,
     ),
     "svm": ModelSpec(
         name="svm",
@@ -411,7 +321,7 @@ MODELS: dict[str, ModelSpec] = {
         build=_build_svm,
         candidates=candidates_svm,
         score_split=_score_each(_build_svm),
-        details=_details_svm,
+        details=lambda model: {"n_support_vectors": int(np.sum(model[-1].n_support_))},
         cost=svm_seconds,
         notes="SVC gives no probabilities (probability=False: Platt scaling would cost five more "
         "fits), so its ROC AUC uses the decision function and it has no log-loss.",
@@ -430,7 +340,7 @@ MODELS: dict[str, ModelSpec] = {
         build=_build_knn,
         candidates=candidates_knn,
         score_split=_score_knn,
-        details=_details_knn,
+        details=lambda model: {"n_stored_rows": int(model[-1].n_samples_fit_)},
         cost=knn_seconds,
         min_train_rows=max(KNN_NEIGHBORS),
         notes="KNN's probabilities are (weighted) neighbour votes: often exactly 0 or 1, so its "
@@ -449,7 +359,8 @@ MODELS: dict[str, ModelSpec] = {
         build=_build_tree,
         candidates=candidates_tree,
         score_split=_score_each(_build_tree),
-        details=_details_tree,
+        details=lambda model: {"depth": int(model[-1].get_depth()),
+                               "n_leaves": int(model[-1].get_n_leaves())},
         cost=tree_seconds,
         notes="A tree's probabilities are leaf class fractions, mostly 0 or 1 for deep trees, so "
         "its log-loss is dominated by confident mistakes.",

@@ -39,11 +39,6 @@ def validate_strategy(strategy: str) -> None:
         )
 
 
-def build_preprocessor(pixel_max: float) -> Pipeline:
-    """Return the unfitted preprocessing pipeline (pixels / pixel_max, then StandardScaler)."""
-    return make_preprocessor(pixel_max)
-
-
 def build_classifier(C: float, strategy: Strategy = "multinomial", **solver_options: Any) -> Any:
     """Return the unfitted classifier: multinomial softmax or the batched one-vs-rest model."""
     validate_strategy(strategy)
@@ -52,24 +47,32 @@ def build_classifier(C: float, strategy: Strategy = "multinomial", **solver_opti
     return LogisticRegression(C=C, **solver_options)
 
 
-def fit_classifier_path(
-    X: np.ndarray,
+def fit_path(
+    X: Any,
     y: np.ndarray,
     Cs: Sequence[float] | np.ndarray,
     *,
     strategy: Strategy = "multinomial",
+    standardize: bool = True,
     **solver_options: Any,
 ) -> list[Any]:
     """Fit the classifier at each C of ``Cs`` as one warm-started regularization path.
 
+    With ``standardize`` (the default) the rows are raw and the standardization is folded into
+    the fit: equivalent to the path on ``StandardScaler().fit_transform(X)`` (pixel scaling does
+    not change standardized rows), without building that matrix.
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Preprocessed (standardized) training rows; float32 keeps the fits in float32.
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        Raw training rows (uint8 pixels are read as they are), or already preprocessed rows
+        (``standardize=False``; float32 keeps the fits in float32).
     y : ndarray of shape (n_samples,)
     Cs : sequence of float
         Candidates in ascending order (small C, the most regularized and easiest problem, first).
     strategy : {"multinomial", "ovr"}
+    standardize : bool
+        Fold the standardization into the fit (``predict*`` then take raw rows).
     **solver_options
         ``tol``, ``max_iter``, ``solver`` of :func:`logistic_regression_path`.
 
@@ -81,7 +84,8 @@ def fit_classifier_path(
     validate_strategy(strategy)
     multi_class: Any = strategy
     path = logistic_regression_path(
-        X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, **solver_options
+        X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, standardize=standardize,
+        **solver_options,
     )
     return path_estimators(path)
 
@@ -90,47 +94,10 @@ def build_model(
     C: float, *, pixel_max: float, strategy: Strategy = "multinomial", **solver_options: Any
 ) -> Pipeline:
     """Return the unfitted study pipeline ``scale -> standardize -> classifier``."""
-    preprocessor = build_preprocessor(pixel_max)
+    preprocessor = make_preprocessor(pixel_max)
     return Pipeline(
         [*preprocessor.steps, ("classifier", build_classifier(C, strategy, **solver_options))]
     )
-
-
-def fit_folded_path(
-    X: Any,
-    y: np.ndarray,
-    Cs: Sequence[float] | np.ndarray,
-    *,
-    strategy: Strategy = "multinomial",
-    **solver_options: Any,
-) -> list[Any]:
-    """Fit the standardized classifier at each C on raw rows, as one warm-started path.
-
-    Equivalent to :func:`fit_classifier_path` on ``StandardScaler().fit_transform(X)`` (pixel
-    scaling does not change standardized rows), without building that matrix.
-
-    Parameters
-    ----------
-    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
-        Raw training rows (uint8 pixels are read as they are).
-    y : ndarray of shape (n_samples,)
-    Cs : sequence of float
-    strategy : {"multinomial", "ovr"}
-    **solver_options
-        ``tol``, ``max_iter``, ``solver`` of :func:`logistic_regression_path`.
-
-    Returns
-    -------
-    estimators : list
-        One fitted classifier per C (``standardize=True``: ``predict*`` take raw rows).
-    """
-    validate_strategy(strategy)
-    multi_class: Any = strategy
-    path = logistic_regression_path(
-        X, y, np.asarray(Cs, dtype=np.float64), multi_class=multi_class, standardize=True,
-        **solver_options,
-    )
-    return path_estimators(path)
 
 
 def unfolded_pipeline(classifier: Any, pixel_max: float) -> Pipeline:

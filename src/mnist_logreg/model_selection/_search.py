@@ -1,14 +1,14 @@
-"""Randomized search over C: one warm-started regularization path per inner fold.
+"""Search results, scorers, and the logistic regression's search: one warm-started path per split.
 
 For each inner split the preprocessing is fitted on the inner training rows only, the sorted
 candidates are fitted as one path (each C starts from the previous solution), and every candidate
 is scored on the inner held-out rows. The best C maximizes the mean inner score; ties go to the
-smaller C (the simpler, more regularized model).
+smaller C (the simpler, more regularized model). :func:`score_lr_path` is the registry's ``lr``
+scorer, so the study and the comparison score a logistic regression the same way.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,72 +16,59 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.model_selection import _pipeline
-from mnist_logreg.model_selection._execution import resolve_shared
 
 
 @dataclass(frozen=True)
 class CandidateScore:
-    """Inner cross-validation score of one candidate C."""
+    """Inner cross-validation score of one candidate (its hyperparameters ``params``)."""
 
-    C: float
+    params: dict[str, Any]
     mean_score: float
     std_score: float
     split_scores: tuple[float, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``candidates`` entries of metrics.json)."""
-        return {
-            "C": self.C,
-            "mean_score": self.mean_score,
-            "std_score": self.std_score,
-            "split_scores": list(self.split_scores),
-        }
+    @property
+    def C(self) -> float:
+        """The candidate's C (a logistic regression's search)."""
+        return float(self.params["C"])
+
+    def to_dict(self, flat: bool = False) -> dict[str, Any]:
+        """JSON-ready form: ``{"params": ..., "mean_score", ...}``, or the params inlined
+        (``flat``: the study's ``{"C": ..., "mean_score", ...}``)."""
+        head = dict(self.params) if flat else {"params": dict(self.params)}
+        return {**head, "mean_score": self.mean_score, "std_score": self.std_score,
+                "split_scores": list(self.split_scores)}
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Outcome of one randomized search: every candidate's inner scores and the chosen C."""
+    """Outcome of one search: every candidate's inner scores and the chosen one."""
 
     candidates: tuple[CandidateScore, ...]
-    best_C: float
+    best_params: dict[str, Any]
     scoring: str
     seconds: float = field(default=0.0, compare=False)
     c_range: dict[str, Any] | None = None
     """The C range searched and its edge flags (:meth:`~._range.RangeSearch.record`), if any."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``best_params``, ``candidates`` and ``range`` of metrics.json)."""
+    @property
+    def best_C(self) -> float:
+        """The chosen C (a logistic regression's search)."""
+        return float(self.best_params["C"])
+
+    def to_dict(self, flat: bool = False) -> dict[str, Any]:
+        """JSON-ready form (``best_params``, ``scoring``, ``candidates`` and ``range``)."""
         data: dict[str, Any] = {
-            "best_params": {"C": self.best_C},
+            "best_params": dict(self.best_params),
             "scoring": self.scoring,
-            "candidates": [c.to_dict() for c in self.candidates],
+            "candidates": [c.to_dict(flat) for c in self.candidates],
         }
         if self.c_range is not None:
             data["range"] = self.c_range
         return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchResult:
-        """Inverse of :meth:`to_dict` (used when resuming a run)."""
-        candidates = tuple(
-            CandidateScore(
-                C=float(c["C"]),
-                mean_score=float(c["mean_score"]),
-                std_score=float(c["std_score"]),
-                split_scores=tuple(float(s) for s in c["split_scores"]),
-            )
-            for c in data["candidates"]
-        )
-        return cls(
-            candidates=candidates,
-            best_C=float(data["best_params"]["C"]),
-            scoring=str(data["scoring"]),
-            c_range=data.get("range"),
-        )
 
 
 CLASSIFICATION_SCORERS: tuple[str, ...] = (
@@ -134,36 +121,51 @@ def inner_splits(
     return list(splitter.split(np.zeros((len(y), 1)), y))
 
 
-def score_path_on_split(
-    X: Any,
-    y: np.ndarray,
-    rows: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    Cs: np.ndarray,
+def path_scores(
+    estimators: Sequence[Any], order: np.ndarray, X_val: Any, y_val: np.ndarray, scoring: str
+) -> np.ndarray:
+    """The scorer's value of each estimator of a path fitted in ``order`` (back in input order)."""
+    scorer = get_scorer(scoring)
+    scores = np.empty(len(order))
+    for position, estimator in zip(order, estimators, strict=True):
+        scores[position] = scorer(estimator, X_val, y_val)
+    return scores
+
+
+def score_lr_path(
+    X_train: Any,
+    y_train: np.ndarray,
+    X_val: Any,
+    y_val: np.ndarray,
+    candidates: Sequence[dict[str, Any]],
+    pixel_max: float = 1.0,
+    random_state: int = 0,
     *,
-    scoring: str,
-    strategy: str,
-    pixel_max: float,
+    scoring: str = "accuracy",
+    strategy: str = "multinomial",
     solver_options: dict[str, Any] | None = None,
-    blas_threads: int | None = None,
     warm_start: tuple[np.ndarray, np.ndarray] | None = None,
     return_edges: bool = False,
-) -> tuple[Any, ...]:
-    """Fit the warm-started path of ``Cs`` on one inner split and score every C.
+) -> Any:
+    """Fit every candidate C as one warm-started path on raw rows and score each one.
+
+    The logistic regression's inner-split scorer, for the study and the comparison alike: the
+    standardization (fitted on the training rows only) is folded into the classifiers, whose
+    ``predict*`` read raw rows.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples_total, n_features) or shared handle
-        Raw pixels of the whole training set (shared once, never copied per task).
-    y : ndarray of shape (n_samples_total,)
-        Labels of the whole training set.
-    rows : ndarray of shape (n_rows,)
-        Rows of ``X`` that this search may see (the outer training rows).
-    train, test : ndarray of int
-        Positions into ``rows``: the inner training and held-out parts.
-    Cs : ndarray of shape (n_candidates,)
-        Sorted candidates.
+    X_train, X_val : ndarray of shape (n_train, n_features), (n_val, n_features)
+        Raw pixels of the inner training and held-out parts.
+    y_train, y_val : ndarray
+    candidates : sequence of dict
+        ``{"C": ...}`` each, in any order (fitted in ascending C).
+    pixel_max, random_state
+        Unused (the registry's scorer signature).
+    scoring : str
+        A scikit-learn scorer name.
+    strategy : {"multinomial", "ovr"}
+    solver_options : dict, optional
     warm_start : (coef, intercept), optional
         Standardized coefficients and intercepts to start the path from (the solution at the
         nearest C of an earlier path on the same split: a range extension continues the path).
@@ -173,40 +175,28 @@ def score_path_on_split(
     Returns
     -------
     scores : ndarray of shape (n_candidates,)
-        The scorer's value for each C on the held-out rows.
-    seconds : float
-        Wall time of the task.
     edges : dict, only with ``return_edges``
         ``{"low": (coef, intercept), "high": (coef, intercept)}``: the standardized solutions
         at the smallest and largest C (``warm_start`` of a further extension).
     """
-    start = time.perf_counter()
-    X = resolve_shared(X)
-    train_rows, test_rows = rows[train], rows[test]
-    with threadpool_limits(limits=blas_threads):
-        # raw rows: the standardization (fitted on the inner training rows only) is folded into
-        # the classifiers, whose predict* read raw rows
-        X_train = np.asarray(X[train_rows])
-        X_test = np.asarray(X[test_rows])
-        scorer = get_scorer(scoring)
-        options = dict(solver_options or {})
-        if warm_start is not None:
-            options["coef_init"], options["intercept_init"] = warm_start
-        estimators = _pipeline.fit_folded_path(
-            X_train, y[train_rows], Cs, strategy=strategy, **options
-        )
-        scores = np.array([scorer(est, X_test, y[test_rows]) for est in estimators])
+    Cs = np.asarray([float(p["C"]) for p in candidates])
+    order = np.argsort(Cs, kind="stable")
+    options = dict(solver_options or {})
+    if warm_start is not None:
+        options["coef_init"], options["intercept_init"] = warm_start
+    estimators = _pipeline.fit_path(X_train, y_train, Cs[order], strategy=strategy,
+                                           **options)
+    scores = path_scores(estimators, order, X_val, y_val, scoring)
     if not return_edges:
-        return scores, time.perf_counter() - start
-    edges = {
+        return scores
+    return scores, {
         side: (np.asarray(est.standardized_coef_), np.asarray(est.standardized_intercept_))
         for side, est in (("low", estimators[0]), ("high", estimators[-1]))
     }
-    return scores, time.perf_counter() - start, edges
 
 
 def summarize_search(
-    Cs: Sequence[float] | np.ndarray,
+    candidates: Sequence[dict[str, Any]],
     split_scores: np.ndarray,
     scoring: str,
     seconds: float = 0.0,
@@ -214,60 +204,21 @@ def summarize_search(
 ) -> SearchResult:
     """Combine per-split scores (n_splits, n_candidates) into a :class:`SearchResult`.
 
-    ``Cs`` sorted ascending, so that ties go to the smaller C; ``c_range`` is recorded as is.
+    The best candidate has the largest mean score; ties go to the earlier one (candidates of a
+    C search sorted ascending: the smaller C, the simpler model). ``c_range`` is recorded as is.
     """
     split_scores = np.asarray(split_scores, dtype=np.float64)
     means = split_scores.mean(axis=0)
     stds = split_scores.std(axis=0)
-    best = int(np.flatnonzero(means == means.max())[0])  # ties -> the smaller C
-    candidates = tuple(
+    best = int(np.flatnonzero(means == means.max())[0])
+    scores = tuple(
         CandidateScore(
-            C=float(C),
+            params=dict(params),
             mean_score=float(means[i]),
             std_score=float(stds[i]),
             split_scores=tuple(float(s) for s in split_scores[:, i]),
         )
-        for i, C in enumerate(Cs)
+        for i, params in enumerate(candidates)
     )
-    return SearchResult(
-        candidates=candidates, best_C=float(Cs[best]), scoring=scoring, seconds=seconds,
-        c_range=c_range,
-    )
-
-
-def refit_and_predict(
-    X: Any,
-    y: np.ndarray,
-    train_rows: np.ndarray,
-    eval_X: Any,
-    C: float,
-    *,
-    strategy: str,
-    pixel_max: float,
-    solver_options: dict[str, Any] | None = None,
-    blas_threads: int | None = None,
-) -> tuple[Any, np.ndarray, float]:
-    """Fit the whole pipeline at ``C`` on ``train_rows`` and predict probabilities on ``eval_X``.
-
-    Returns
-    -------
-    model : Pipeline
-        The fitted ``scale -> standardize -> classifier`` pipeline.
-    proba : ndarray of shape (n_eval, n_classes)
-        Predicted probabilities on the evaluation rows.
-    seconds : float
-        Wall time of the fit.
-    """
-    X = resolve_shared(X)
-    eval_X = resolve_shared(eval_X)
-    with threadpool_limits(limits=blas_threads):
-        start = time.perf_counter()
-        model = _pipeline.fit_model(
-            np.asarray(X[train_rows]), y[train_rows], C, pixel_max=pixel_max,
-            strategy=strategy, **(solver_options or {}),
-        )
-        seconds = time.perf_counter() - start
-        # float32 models give float32 probabilities; metrics want rows summing to 1 in float64.
-        proba = np.asarray(model.predict_proba(np.asarray(eval_X)), dtype=np.float64)
-        proba /= proba.sum(axis=1, keepdims=True)
-    return model, proba, seconds
+    return SearchResult(candidates=scores, best_params=dict(candidates[best]), scoring=scoring,
+                        seconds=seconds, c_range=c_range)

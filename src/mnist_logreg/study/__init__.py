@@ -1,56 +1,27 @@
-"""The study: nested cross-validation of C, the final model, test metrics, figures and reports.
+"""The study and the comparison: nested CV, final models, test metrics, figures and reports.
 
 This layer sits between ``evaluation`` and ``cli``: it orchestrates the layers above it, returns
 result objects and writes them as run folders (the ``study`` and ``compare`` commands call it).
 """
 
-from mnist_logreg.study._config import (
-    MAX_BOOTSTRAP,
-    ComparisonConfig,
-    RunConfig,
-    StudyConfig,
-    validate_run_sizes,
-)
-from mnist_logreg.study._study import (
-    FIGURE_FILES,
-    SCHEMA_VERSION,
-    StudyResult,
-    fold_record,
-    run_study,
-    subsample_rows,
-    training_rows,
-    versions,
-)
-
-__all__ = [
-    "FIGURE_FILES",
-    "MAX_BOOTSTRAP",
-    "SCHEMA_VERSION",
-    "ComparisonConfig",
-    "RunConfig",
-    "StudyConfig",
-    "StudyResult",
-    "fold_record",
-    "run_study",
-    "subsample_rows",
-    "training_rows",
-    "validate_run_sizes",
-    "versions",
-]
 from mnist_logreg.study._checkpoints import (
     Expectations,
     config_digest,
-    parse_compare_checkpoint,
-    parse_study_checkpoint,
+    parse_checkpoint,
     read_checkpoints,
     write_checkpoint,
 )
 from mnist_logreg.study._compare import (
     QUICK_MAX_TRAIN,
     ComparisonResult,
-    outcome_record,
     run_comparison,
     score_metrics,
+)
+from mnist_logreg.study._config import (
+    MAX_BOOTSTRAP,
+    ComparisonConfig,
+    RunConfig,
+    StudyConfig,
 )
 from mnist_logreg.study._run_files import (
     COMPARE_LAYOUT,
@@ -68,21 +39,40 @@ from mnist_logreg.study._run_folder import (
     new_run_folder,
     read_json,
 )
+from mnist_logreg.study._study import (
+    FIGURE_FILES,
+    SCHEMA_VERSION,
+    StudyResult,
+    fold_record,
+    outcome_record,
+    run_study,
+    subsample_rows,
+    training_rows,
+    versions,
+)
 
-__all__ += [
+__all__ = [
+    "FIGURE_FILES",
+    "MAX_BOOTSTRAP",
     "QUICK_MAX_TRAIN",
+    "SCHEMA_VERSION",
+    "ComparisonConfig",
     "ComparisonResult",
-    "outcome_record",
-    "run_comparison",
-    "score_metrics",
-]
-
-__all__ += [
     "Expectations",
+    "RunConfig",
+    "StudyConfig",
+    "StudyResult",
     "config_digest",
-    "parse_compare_checkpoint",
-    "parse_study_checkpoint",
+    "fold_record",
+    "outcome_record",
+    "parse_checkpoint",
     "read_checkpoints",
+    "run_comparison",
+    "run_study",
+    "score_metrics",
+    "subsample_rows",
+    "training_rows",
+    "versions",
     "write_checkpoint",
 ]
 __all__ += [

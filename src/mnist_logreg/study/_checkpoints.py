@@ -1,20 +1,24 @@
 """Checkpoints of a run folder: one file per finished search, trusted only once validated.
 
-A study saves each finished outer fold as ``checkpoints/fold-K.json``; a comparison saves each
-finished search and refit as ``checkpoints/<model>-fold-K.json`` or ``<model>-final.json`` (the
-final model's test scores beside it in ``<model>-final.npz``). Each record carries
-``config_sha256``, the SHA-256 of the run's configuration (:func:`config_digest`). One API for
-both: :func:`write_checkpoint` and :func:`read_checkpoints` with one :class:`Expectations`; the
-run's protocol (``config.command``) picks the file names and the record checks.
+One format for the study and the comparison: each finished search and refit is saved as its
+record (:func:`~mnist_logreg.study.outcome_record`: model, fold, best parameters, every
+candidate's scores, row counts, timings, validation metrics) in ``checkpoints/<model>-fold-K.json``
+or ``<model>-final.json`` (the final model's test scores beside it in ``<model>-final.npz``); the
+study, whose one model is ``lr``, names its files ``fold-K.json`` (and keeps its final model, which
+it does not checkpoint). Each record carries ``config_sha256``, the SHA-256 of the run's
+configuration (:func:`config_digest`). :func:`write_checkpoint` and :func:`read_checkpoints` with
+one :class:`Expectations` serve both commands.
 
 On ``--resume`` every file in ``checkpoints/`` is checked against the run's configuration and
 data before any of it is used: the name is one the run writes; the fold exists in the configured
 folds; every field is present with its type; numbers are finite and within their range; the
-candidates are exactly the ones the configuration draws for that search; the row counts are the
-fold's; the configuration digest matches. A file that fails raises
-:class:`~mnist_logreg.errors.DataFormatError` naming it and the first problem, in one line.
-Files written by an interrupted write (``.<name>.<random>.tmp``) and a final model's arrays
-without their JSON file (the arrays are written first) are ignored.
+candidates are exactly the ones the configuration draws for that search (a C path's range
+extensions replayed from the recorded scores); the row counts are the fold's; the configuration
+digest matches. A file that fails raises :class:`~mnist_logreg.errors.DataFormatError` naming it
+and the first problem, in one line. A study checkpoint written before this format (without
+``model``) is refused as such: such a run cannot be resumed, only rerun. Files written by an
+interrupted write (``.<name>.<random>.tmp``) and a final model's arrays without their JSON file
+(the arrays are written first) are ignored.
 """
 
 from __future__ import annotations
@@ -40,10 +44,9 @@ from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
-from mnist_logreg.study._compare import VALIDATION_METRICS
 from mnist_logreg.study._config import RunConfig
 from mnist_logreg.study._run_folder import to_json as _dumps
-from mnist_logreg.study._study import subsample_rows
+from mnist_logreg.study._study import VALIDATION_METRICS, subsample_rows
 
 CHECKPOINTS = "checkpoints"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -51,10 +54,10 @@ MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
 MAX_INT = 2**53
 """Largest integer accepted in a checkpoint (exactly representable as a float)."""
 
-STUDY_NAME = re.compile(r"fold-(?P<fold>[1-9][0-9]{0,5})\.json")
-COMPARE_NAME = re.compile(
-    r"(?P<model>[a-z][a-z0-9-]*?)-(?:fold-(?P<fold>[1-9][0-9]{0,5})|final)\.(?P<ext>json|npz)"
+CHECKPOINT_NAME = re.compile(
+    r"(?:(?P<model>[a-z][a-z0-9-]*?)-)?(?:fold-(?P<fold>[1-9][0-9]{0,5})|final)\.(?P<ext>json|npz)"
 )
+"""``[<model>-]fold-K.json``, ``[<model>-]final.json`` and ``.npz`` (no model: the study's)."""
 _TEMP_FILE = re.compile(r"\..+\.tmp")
 
 
@@ -80,31 +83,6 @@ def config_digest(config: Mapping[str, Any]) -> str:
 
 
 # --- writing ------------------------------------------------------------------------------------
-
-
-def _write_study(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
-    """A study's finished outer fold -> ``checkpoints/fold-K.json``."""
-    data = {**record, "config_sha256": config_digest(config.to_dict())}
-    write_atomic(Path(folder) / CHECKPOINTS / f"fold-{int(record['fold'])}.json", _dumps(data))
-
-
-def _write_compare(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
-    """A comparison's search -> ``<model>-fold-K.json`` or ``<model>-final.json`` (+ ``.npz``).
-
-    The final model's test scores go to ``<model>-final.npz``, written first, so a JSON file
-    always has its arrays.
-    """
-    fold = int(record["fold"])
-    stem = f"{record['model']}-final" if fold == FINAL else f"{record['model']}-fold-{fold}"
-    data = {k: v for k, v in record.items() if k != "arrays"}
-    data["config_sha256"] = config_digest(config.to_dict())
-    arrays = record.get("arrays")
-    if arrays:
-        buffer = io.BytesIO()
-        named: dict[str, Any] = {str(k): np.asarray(v) for k, v in arrays.items()}
-        np.savez(buffer, **named)
-        write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
-    write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.json", _dumps(data))
 
 
 # --- field checks -------------------------------------------------------------------------------
@@ -263,10 +241,13 @@ _UPPER = {"log_loss": math.inf, "brier": 2.0}
 _PER_CLASS = ("precision", "recall", "f1", "support", "roc_auc")
 
 
-def _check_validation(value: Any, classes: tuple[str, ...], n_validation: int) -> None:
-    """A study fold's ``validation`` block: every metric in range, counts adding up."""
+def _check_validation(
+    value: Any, classes: tuple[str, ...], n_validation: int, full: bool
+) -> None:
+    """A fold's ``validation`` block (``full``: every metric, else :data:`VALIDATION_METRICS`):
+    every metric in range, counts adding up."""
     validation = _dict(value, "'validation'")
-    expected = _validation_keys()
+    expected = _validation_keys() if full else dict.fromkeys(VALIDATION_METRICS, float)
     if set(validation) != set(expected):
         missing = sorted(set(expected) - set(validation))
         extra = sorted(set(validation) - set(expected))
@@ -369,20 +350,32 @@ class Expectations:
 def write_checkpoint(folder: Path, record: Mapping[str, Any], config: RunConfig[Any]) -> None:
     """Save one finished search of a study or a comparison atomically (see the module's text).
 
+    A final model's arrays (``record["arrays"]``) go to ``<stem>.npz``, written first, so a JSON
+    file always has its arrays.
+
     Parameters
     ----------
     folder : Path
         The run folder.
     record : mapping
-        The search's record (:func:`~mnist_logreg.study.fold_record`,
-        :func:`~mnist_logreg.study.outcome_record`).
+        The search's record (:func:`~mnist_logreg.study.outcome_record`).
     config : RunConfig
         The run's configuration, whose digest the checkpoint carries.
     """
-    _FORMATS[config.command][0](folder, record, config)
+    fold = int(record["fold"])
+    stem = ("" if config.protocol.c_path else f"{record['model']}-") + (
+        "final" if fold == FINAL else f"fold-{fold}")
+    data = {k: v for k, v in record.items() if k != "arrays"}
+    data["config_sha256"] = config_digest(config.to_dict())
+    if record.get("arrays"):
+        buffer = io.BytesIO()
+        arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in record["arrays"].items()}
+        np.savez(buffer, **arrays)
+        write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.npz", buffer.getvalue())
+    write_atomic(Path(folder) / CHECKPOINTS / f"{stem}.json", _dumps(data))
 
 
-def read_checkpoints(folder: Path, expect: Expectations) -> dict[Any, dict[str, Any]]:
+def read_checkpoints(folder: Path, expect: Expectations) -> dict[tuple[str, int], dict[str, Any]]:
     """Every finished search saved in ``folder/checkpoints``, validated.
 
     Parameters
@@ -395,8 +388,7 @@ def read_checkpoints(folder: Path, expect: Expectations) -> dict[Any, dict[str, 
     Returns
     -------
     dict
-        Records keyed by fold number (a study) or by (model, fold) (a comparison; 0 for the
-        final model).
+        Records keyed by (model, fold), 0 for a final model.
 
     Raises
     ------
@@ -404,115 +396,36 @@ def read_checkpoints(folder: Path, expect: Expectations) -> dict[Any, dict[str, 
         For the first file that is not a valid checkpoint of this run.
     """
     with _in_folder(folder):
-        return _FORMATS[expect.config.command][1](folder, expect)  # type: ignore[no-any-return]
+        files = {path.name: path for path in _checkpoint_files(folder)}
+        records: dict[tuple[str, int], dict[str, Any]] = {}
+        for name, path in files.items():
+            match = CHECKPOINT_NAME.fullmatch(name)
+            if match is not None and match["ext"] == "npz":
+                if match["fold"] is not None:
+                    raise DataFormatError(f"{CHECKPOINTS}/{name}: is not a file the "
+                                          f"{expect.config.command} writes")
+                continue  # a final model's arrays, read with its JSON (or left by a cut-off write)
+            arrays_name = name[: -len(".json")] + ".npz" if name.endswith("final.json") else None
+            arrays = (_read_bytes(files[arrays_name])
+                      if arrays_name is not None and arrays_name in files else None)
+            record = parse_checkpoint(_read_bytes(path), name, expect, arrays)
+            records[(str(record["model"]), int(record["fold"]))] = record
+        return records
 
 
-# --- the study ----------------------------------------------------------------------------------
-
-
-def parse_study_checkpoint(data: bytes, name: str, expect: Expectations) -> dict[str, Any]:
-    """Parse and validate one study checkpoint file's bytes.
-
-    Parameters
-    ----------
-    data : bytes
-        The file's content.
-    name : str
-        Its file name (``fold-K.json``), whose fold number must be the record's.
-    expect : Expectations
-        The run's configuration and fold sizes.
-
-    Returns
-    -------
-    dict
-        The fold's record, as :func:`~mnist_logreg.study.fold_record` made it.
-
-    Raises
-    ------
-    DataFormatError
-        Naming the file and the first problem.
-    """
-    return _checked(name, lambda: _study_record(data, name, expect))  # type: ignore[no-any-return]
-
-
-def _study_record(data: bytes, name: str, expect: Expectations) -> dict[str, Any]:
-    match = STUDY_NAME.fullmatch(name)
-    if match is None:
-        raise _Invalid("is not a file the study writes (fold-K.json)")
-    nested = expect.config.protocol
-    record = _dict(_parse_json(data), "the checkpoint")
-    _digest(record, expect.digest)
-    fold = _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
-    if fold != int(match["fold"]):
-        raise _Invalid(f"says fold {fold}, but its name says fold {match['fold']}")
-    if fold > nested.outer:
-        raise _Invalid(f"fold {fold} is not one of this run's {nested.outer} outer folds")
-    _equal(_field(record, "scoring"), nested.scoring, "'scoring'")
-    candidates = _list(_field(record, "candidates"), "'candidates'")
-    for i, candidate in enumerate(candidates):
-        what = f"'candidates'[{i}]"
-        _number(_field(_dict(candidate, what), "C", what + " "), f"{what}['C']", 0.0)
-        _scores(candidate, what, nested.inner)
-    expected_Cs, expected_range = _expected_search(record, nested, fold, candidates)
-    _equal([float(c["C"]) for c in candidates], expected_Cs, "the candidates' 'C'")
-    best = _dict(_field(record, "best_params"), "'best_params'")
-    best_C = _number(_field(best, "C", "'best_params' "), "'best_params'['C']")
-    if best_C not in expected_Cs or set(best) != {"C"}:
-        raise _Invalid(f"'best_params' {_show(best)} is not one of the fold's candidates")
-    _equal(_field(record, "range"), json.loads(_dumps(expected_range.record(best_C))),
-           "'range'")
-    n_train, n_validation = expect.fold_sizes[fold]
-    _equal(_field(record, "n_train"), n_train, "'n_train'")
-    _equal(_field(record, "n_validation"), n_validation, "'n_validation'")
-    _check_validation(_field(record, "validation"), expect.classes, n_validation)
-    _seconds(record, ("search", "refit"))
-    return record
-
-
-def _expected_search(
-    record: dict[str, Any], nested: Any, fold: int, candidates: list[Any]
-) -> tuple[list[float], RangeSearch]:
-    """The candidates (sorted) and range decisions the fold's search must have made.
-
-    The search is replayed from the record's own mean scores: the initial candidates are the
-    configuration's, and each extension must follow from the scores before it.
-    """
-    scores = {float(c["C"]): float(c["mean_score"]) for c in candidates}
-    try:
-        state = replay_range(nested.candidates_for(fold), nested.c_min, nested.c_max,
-                             expand=nested.expand_range, random_state=nested.random_state,
-                             search=fold, mean_score=scores)
-    except KeyError as exc:
-        raise _Invalid(
-            f"'candidates' lacks C = {exc.args[0]!r}, which this run's search draws"
-        ) from exc
-    return [float(c) for c in np.sort(state.Cs)], state
-
-
-def _read_study(folder: Path, expect: Expectations) -> dict[int, dict[str, Any]]:
-    records: dict[int, dict[str, Any]] = {}
-    for path in _checkpoint_files(folder):
-        record = parse_study_checkpoint(_read_bytes(path), path.name, expect)
-        records[int(record["fold"])] = record
-    return records
-
-
-# --- the comparison -----------------------------------------------------------------------------
-
-
-def parse_compare_checkpoint(
+def parse_checkpoint(
     data: bytes, name: str, expect: Expectations, arrays: bytes | None = None
 ) -> dict[str, Any]:
-    """Parse and validate one comparison checkpoint (its JSON and, for a final model, arrays).
+    """Parse and validate one checkpoint (its JSON and, for a final model, its arrays).
 
     Parameters
     ----------
     data : bytes
         The JSON file's content.
     name : str
-        Its file name (``<model>-fold-K.json`` or ``<model>-final.json``).
+        Its file name (``[<model>-]fold-K.json`` or ``<model>-final.json``).
     expect : Expectations
-        The run's configuration, fold sizes and class count.
+        The run's configuration, fold sizes and classes.
     arrays : bytes, optional
         The content of ``<model>-final.npz`` (required for a final model).
 
@@ -527,42 +440,49 @@ def parse_compare_checkpoint(
     DataFormatError
         Naming the file and the first problem.
     """
-    return _checked(  # type: ignore[no-any-return]
-        name, lambda: _compare_record(data, name, expect, arrays)
-    )
+    return _checked(name, lambda: _record(data, name, expect, arrays))  # type: ignore[no-any-return]
 
 
-def _compare_record(
-    data: bytes, name: str, expect: Expectations, arrays: bytes | None
-) -> dict[str, Any]:
-    match = COMPARE_NAME.fullmatch(name)
-    if match is None or match["ext"] != "json":
-        raise _Invalid("is not a file the comparison writes (<model>-fold-K.json, "
-                       "<model>-final.json)")
+def _record(data: bytes, name: str, expect: Expectations, arrays: bytes | None) -> dict[str, Any]:
     cv = expect.config.protocol
-    name_fold = FINAL if match["fold"] is None else int(match["fold"])
-    if match["model"] not in cv.models:
-        raise _Invalid(f"model {match['model']!r} is not one of this run's "
-                       f"({', '.join(cv.models)})")
-    if name_fold > cv.outer:
-        raise _Invalid(f"fold {name_fold} is not one of this run's {cv.outer} outer folds")
+    match = CHECKPOINT_NAME.fullmatch(name)
+    if (match is None or match["ext"] != "json" or (match["model"] is None) != cv.c_path
+            or (cv.c_path and match["fold"] is None)):
+        raise _Invalid(f"is not a file the {'study' if cv.c_path else 'comparison'} writes ("
+                       + ("fold-K.json)" if cv.c_path
+                          else "<model>-fold-K.json, <model>-final.json)"))
+    model = match["model"] or cv.models[0]
+    fold = FINAL if match["fold"] is None else int(match["fold"])
+    if model not in cv.models:
+        raise _Invalid(f"model {model!r} is not one of this run's ({', '.join(cv.models)})")
+    if fold > cv.outer:
+        raise _Invalid(f"fold {fold} is not one of this run's {cv.outer} outer folds")
     record = _dict(_parse_json(data), "the checkpoint")
+    if "model" not in record and "n_validation" in record:
+        raise _Invalid("was written by an earlier version of mnist-logreg (a study record "
+                       "without 'model'), which cannot be resumed; start a new run")
     _digest(record, expect.digest)
-    _equal(_field(record, "model"), match["model"], "'model'")
-    _equal(_field(record, "fold"), name_fold, "'fold'")
-    model, fold = match["model"], name_fold
+    if cv.c_path:  # the study's message for a fold that is not a number
+        _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
+    _equal(_field(record, "fold"), fold, "'fold'")
+    _equal(_field(record, "scoring"), cv.scoring, "'scoring'")
+    _equal(_field(record, "model"), model, "'model'")
     budget = cv.budget(model)
-    _equal(_field(record, "scoring"), "accuracy", "'scoring'")
-    expected = expect.candidates(model, fold)
-    candidates = _list(_field(record, "candidates"), "'candidates'", len(expected))
-    for i, (candidate, params) in enumerate(zip(candidates, expected, strict=True)):
+    candidates = _list(_field(record, "candidates"), "'candidates'")
+    for i, candidate in enumerate(candidates):
         what = f"'candidates'[{i}]"
-        candidate = _dict(candidate, what)
-        _equal(_field(candidate, "params", what + " "), params, f"{what}['params']")
+        _dict(_field(_dict(candidate, what), "params", what + " "), f"{what}['params']")
         _scores(candidate, what, budget.inner)
+    if cv.c_path:
+        expected, state = _expected_search(cv, fold, candidates)
+    else:
+        expected = expect.candidates(model, fold)
+    _equal([c["params"] for c in candidates], expected, "the candidates' 'params'")
     best = _dict(_field(record, "best_params"), "'best_params'")
     if best not in expected:
         raise _Invalid(f"'best_params' {_show(best)} is not one of the search's candidates")
+    if cv.c_path:
+        _equal(_field(record, "range"), json.loads(_dumps(state.record(best["C"]))), "'range'")
     n_train, n_eval = expect.fold_sizes[fold]
     _equal(_field(record, "n_train"), n_train, "'n_train'")
     n_search = n_train if budget.search_rows is None else min(budget.search_rows, n_train)
@@ -575,23 +495,42 @@ def _compare_record(
     proba = _field(record, "scores_are_proba")
     if not isinstance(proba, bool):
         raise _Invalid(f"'scores_are_proba' must be true or false, got {_show(proba)}")
-    if fold == FINAL:
-        if "validation" in record:
-            raise _Invalid("a final model's checkpoint has no 'validation'")
-        if arrays is None:
-            raise _Invalid("its test scores (the .npz file beside it) are missing")
-        scores = _scores_array(arrays, (n_eval, expect.n_classes))
-        if proba and not bool(np.all((scores >= 0.0) & (scores <= 1.0))):
-            raise _Invalid("its test probabilities are not all within [0, 1]")
-        record["arrays"] = {"scores": scores}
-    else:
-        validation = _dict(_field(record, "validation"), "'validation'")
-        if set(validation) != set(VALIDATION_METRICS):
-            raise _Invalid(f"'validation' must have exactly {', '.join(VALIDATION_METRICS)}")
-        for key in VALIDATION_METRICS:
-            _optional_number(validation[key], f"'validation'[{key!r}]")
-        _number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
+    if fold != FINAL:
+        _check_validation(_field(record, "validation"), expect.classes, n_eval, cv.c_path)
+        return record
+    if "validation" in record:
+        raise _Invalid("a final model's checkpoint has no 'validation'")
+    if arrays is None:
+        raise _Invalid("its test scores (the .npz file beside it) are missing")
+    scores = _scores_array(arrays, (n_eval, expect.n_classes))
+    if proba and not bool(np.all((scores >= 0.0) & (scores <= 1.0))):
+        raise _Invalid("its test probabilities are not all within [0, 1]")
+    record["arrays"] = {"scores": scores}
     return record
+
+
+def _expected_search(
+    cv: Any, fold: int, candidates: list[Any]
+) -> tuple[list[dict[str, float]], RangeSearch]:
+    """The candidates (sorted) and range decisions a C-path search must have made.
+
+    The search is replayed from the record's own mean scores: the initial candidates are the
+    configuration's, and each extension must follow from the scores before it.
+    """
+    scores = {}
+    for i, c in enumerate(candidates):
+        C = _number(_field(c["params"], "C", f"'candidates'[{i}]['params'] "),
+                    f"'candidates'[{i}]['params']['C']", 0.0)
+        scores[C] = float(c["mean_score"])
+    try:
+        state = replay_range(cv.candidates_for(fold), cv.c_min, cv.c_max,
+                             expand=cv.expand_range, random_state=cv.random_state,
+                             search=fold, mean_score=scores)
+    except KeyError as exc:
+        raise _Invalid(
+            f"'candidates' lacks C = {exc.args[0]!r}, which this run's search draws"
+        ) from exc
+    return [{"C": float(C)} for C in np.sort(state.Cs)], state
 
 
 def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
@@ -635,35 +574,10 @@ def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     return scores
 
 
-def _read_compare(folder: Path, expect: Expectations) -> dict[tuple[str, int], Any]:
-    files = {path.name: path for path in _checkpoint_files(folder)}
-    records: dict[tuple[str, int], dict[str, Any]] = {}
-    for name, path in files.items():
-        match = COMPARE_NAME.fullmatch(name)
-        if match is not None and match["ext"] == "npz":
-            if match["fold"] is not None:
-                raise DataFormatError(f"{CHECKPOINTS}/{name}: is not a file the comparison writes")
-            continue  # a final model's arrays, read with its JSON (or left by a cut-off write)
-        arrays_name = name[: -len(".json")] + ".npz" if name.endswith("-final.json") else None
-        arrays = (_read_bytes(files[arrays_name])
-                  if arrays_name is not None and arrays_name in files else None)
-        record = parse_compare_checkpoint(_read_bytes(path), name, expect, arrays)
-        records[(str(record["model"]), int(record["fold"]))] = record
-    return records
-
-
-_FORMATS: dict[str, tuple[Callable[..., None], Callable[..., dict[Any, dict[str, Any]]]]] = {
-    "study": (_write_study, _read_study),
-    "compare": (_write_compare, _read_compare),
-}
-"""Writer and reader of each command's checkpoint files."""
-
-
 __all__ = [
     "Expectations",
     "config_digest",
-    "parse_compare_checkpoint",
-    "parse_study_checkpoint",
+    "parse_checkpoint",
     "read_checkpoints",
     "write_checkpoint",
 ]

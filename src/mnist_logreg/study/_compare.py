@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from mnist_logreg.datasets import Dataset
 from mnist_logreg.evaluation import (
     bootstrap_metrics,
     comparison_figures,
     comparison_summary_html,
-    encode_labels,
     evaluate_predictions,
     figure_to_png,
     pairwise_mcnemar,
@@ -32,26 +30,25 @@ from mnist_logreg.evaluation._mcnemar import EXACT_BELOW
 from mnist_logreg.model_selection import (
     FINAL,
     CompareConfig,
-    CompareOutcome,
     TaskDone,
     TaskRunner,
     get_model,
     plan_cost,
-    run_model_comparison,
 )
 from mnist_logreg.study._config import ComparisonConfig
 from mnist_logreg.study._run_folder import WritesRunFolder
-from mnist_logreg.study._study import results_header, training_rows
+from mnist_logreg.study._study import (
+    PROBABILITY_METRICS,
+    outer_summary,
+    results_header,
+    run_searches,
+    softmax,
+    training_rows,
+    validation_block,
+)
 
 QUICK_MAX_TRAIN = 5000
 """Training rows of ``compare --quick`` unless ``--max-train`` says otherwise."""
-
-VALIDATION_METRICS: tuple[str, ...] = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
-"""Metrics recorded for each outer validation fold."""
-
-PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
-"""Metrics that need probabilities (left empty for a decision-function model)."""
-
 
 @dataclass(frozen=True)
 class ComparisonResult(WritesRunFolder):
@@ -90,21 +87,6 @@ class ComparisonResult(WritesRunFolder):
 
 
 # --- metrics of one model's predictions ------------------------------------------------------
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    z = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _per_class_auc(y_index: np.ndarray, scores: np.ndarray) -> list[float | None]:
-    out: list[float | None] = []
-    for k in range(scores.shape[1]):
-        positive = y_index == k
-        out.append(None if positive.all() or not positive.any()
-                   else float(roc_auc_score(positive, scores[:, k])))
-    return out
 
 
 def score_metrics(
@@ -146,11 +128,9 @@ def score_metrics(
                                      random_state=random_state)
         block["scores"] = "probabilities"
         return block
-    block = evaluate_predictions(y_true, _softmax(scores), classes, n_bootstrap=n_bootstrap,
+    block = evaluate_predictions(y_true, softmax(scores), classes, n_bootstrap=n_bootstrap,
                                  random_state=random_state)
-    y_index = encode_labels(y_true, classes)
-    aucs = _per_class_auc(y_index, scores)
-    present = [a for a in aucs if a is not None]
+    point = validation_block(y_true, scores, classes, scores_are_proba=False)
     interval = None
     if n_bootstrap > 0:
         # The bootstrap's AUC is rank-based per class; its accuracy is the argmax's. Both are
@@ -158,57 +138,11 @@ def score_metrics(
         resampled = bootstrap_metrics(y_true, scores, classes, n_resamples=n_bootstrap,
                                       random_state=random_state)
         interval = percentile_interval(resampled["roc_auc_ovr"])
-    block["roc_auc_ovr"] = {
-        "value": float(np.mean(present)) if len(present) == len(aucs) else None,
-        "ci95": interval,
-    }
-    for name, auc in zip(block["per_class"], aucs, strict=True):
-        block["per_class"][name]["roc_auc"] = auc
-    for name in PROBABILITY_METRICS:
-        block[name] = {"value": None, "ci95": None}
+    block["roc_auc_ovr"] = {"value": point["roc_auc_ovr"], "ci95": interval}
+    block["per_class"] = point["per_class"]
+    block.update({name: {"value": None, "ci95": None} for name in PROBABILITY_METRICS})
     block["scores"] = "decision_function"
     return block
-
-
-def validation_metrics(y_true: np.ndarray, outcome: CompareOutcome) -> dict[str, Any]:
-    """The headline metrics of an outer fold's validation predictions (no intervals)."""
-    block = score_metrics(y_true, outcome.scores, outcome.classes,
-                          scores_are_proba=outcome.scores_are_proba, n_bootstrap=0,
-                          random_state=0)
-    return {name: block[name]["value"] for name in VALIDATION_METRICS}
-
-
-def outcome_record(outcome: CompareOutcome, y_eval: np.ndarray | None = None) -> dict[str, Any]:
-    """The checkpoint (and ``folds`` entry) of one finished search and refit.
-
-    An outer fold's record carries its validation metrics (from ``y_eval``, the labels of its
-    validation rows); the final model's carries ``"arrays": {"scores": ndarray}`` (the test
-    scores, which the comparison needs again) instead.
-    """
-    n_eval = int(outcome.scores.shape[0])
-    record: dict[str, Any] = {
-        "model": outcome.model,
-        "fold": outcome.fold,
-        "best_params": outcome.best_params,
-        "scoring": "accuracy",
-        "candidates": outcome.candidates,
-        "n_train": outcome.n_train,
-        "n_search": outcome.n_search,
-        "n_eval": n_eval,
-        "seconds": {"search": outcome.search_seconds, "fit": outcome.fit_seconds,
-                    "predict": outcome.predict_seconds},
-        "predict_seconds_per_10k": outcome.predict_seconds * 10_000 / max(n_eval, 1),
-        "model_bytes": outcome.model_bytes,
-        "details": outcome.details,
-        "scores_are_proba": outcome.scores_are_proba,
-    }
-    if outcome.fold == FINAL:
-        record["arrays"] = {"scores": outcome.scores}
-    else:
-        if y_eval is None:
-            raise ValueError("An outer fold's record needs the labels of its validation rows.")
-        record["validation"] = validation_metrics(y_eval, outcome)
-    return record
 
 
 # --- the comparison --------------------------------------------------------------------------
@@ -236,7 +170,8 @@ def run_comparison(
         Records of a previous, interrupted run (``--resume``), as given to ``on_checkpoint``
         (fold 0, the final model, with its ``"arrays"``); those searches are not rerun.
     on_checkpoint : callable, optional
-        Called with each new record (see :func:`outcome_record`) as soon as it is finished.
+        Called with each new record (see :func:`~mnist_logreg.study.outcome_record`) as soon as
+        it is finished.
     on_task : callable, optional
         Called with a :class:`~mnist_logreg.model_selection.TaskDone` after every task.
 
@@ -247,24 +182,12 @@ def run_comparison(
     config.validate()
     cv = config.protocol
     start = time.perf_counter()
-    records: dict[tuple[str, int], dict[str, Any]] = dict(completed or {})
     rows = training_rows(dataset, config.max_train, cv.random_state)
-    X, y = dataset.X_train[rows], dataset.y_train[rows]
-    cv.validate_for(y)
-
-    def collect(outcome: CompareOutcome) -> None:
-        y_eval = None if outcome.eval_rows is None else y[outcome.eval_rows]
-        record = outcome_record(outcome, y_eval)
-        records[(outcome.model, outcome.fold)] = record
-        if on_checkpoint is not None:
-            on_checkpoint(record)
-
-    skip = set(records)
-    planned = plan_cost(cv, len(y), len(dataset.y_test), int(X.shape[1]), skip)
-    run_model_comparison(
-        X, y, dataset.X_test, cv, pixel_max=float(dataset.pixel_max), runner=runner, skip=skip,
-        on_outcome=collect, on_task=on_task,
-    )
+    cv.validate_for(dataset.y_train[rows])
+    planned = plan_cost(cv, len(rows), len(dataset.y_test), int(dataset.X_train.shape[1]),
+                        set(completed or {}))
+    rows, y, records, _ = run_searches(dataset, config, runner, completed or {}, on_checkpoint,
+                                       on_task)
     cv_seconds = time.perf_counter() - start
 
     eval_start = time.perf_counter()
@@ -282,7 +205,7 @@ def run_comparison(
                           n_bootstrap=config.n_bootstrap, random_state=cv.random_state),
         )
     results: dict[str, Any] = {
-        **results_header("compare", dataset, len(rows), config.to_dict()),
+        **results_header(dataset, len(rows), config),
         "models": models,
         "mcnemar": {
             "test": "McNemar's test on the paired test-set predictions of each pair of models",
@@ -321,13 +244,8 @@ def _model_entry(name: str, cv: CompareConfig, final: dict[str, Any],
                  folds: list[dict[str, Any]], test: dict[str, Any]) -> dict[str, Any]:
     spec = get_model(name)
     fold_records = [{k: v for k, v in f.items() if k != "arrays"} for f in folds]
-    summary: dict[str, Any] = {}
-    for metric in VALIDATION_METRICS:
-        values = [f["validation"].get(metric) for f in fold_records]
-        if values and all(v is not None for v in values):
-            arr = np.asarray(values, dtype=float)
-            summary[metric] = {"mean": float(arr.mean()), "std": float(arr.std())}
-    summary["chosen_params"] = [f["best_params"] for f in fold_records]
+    summary = {**outer_summary(fold_records),
+               "chosen_params": [f["best_params"] for f in fold_records]}
     return {
         "label": spec.label,
         "pipeline": spec.pipeline,
@@ -361,8 +279,6 @@ __all__ = [
     "QUICK_MAX_TRAIN",
     "ComparisonConfig",
     "ComparisonResult",
-    "outcome_record",
     "run_comparison",
     "score_metrics",
-    "validation_metrics",
 ]

@@ -15,29 +15,7 @@ MAX_TRAIN = 2**40
 """Largest ``max_train`` accepted (beyond any dataset's row count)."""
 
 
-def validate_run_sizes(max_train: int | None, n_bootstrap: int, outer: int) -> None:
-    """Raise :class:`InputError` for an impossible ``max_train`` or ``n_bootstrap``.
-
-    Parameters
-    ----------
-    max_train : int or None
-        Training rows to subsample (``None``: all); at least two per outer fold.
-    n_bootstrap : int
-        Bootstrap resamples, in ``[0, MAX_BOOTSTRAP]`` (0 skips the intervals).
-    outer : int
-        Outer folds of the run.
-    """
-    if max_train is not None:
-        check_int(max_train, "max_train", 1, MAX_TRAIN)
-        if max_train < 2 * outer:
-            raise InputError(
-                f"The 'max_train' parameter must be at least 2 x 'outer' ({2 * outer}). "
-                f"Got {max_train} instead."
-            )
-    check_int(n_bootstrap, "n_bootstrap", 0, MAX_BOOTSTRAP)
-
-
-P = TypeVar("P", NestedCVConfig, CompareConfig)
+P = TypeVar("P", bound=NestedCVConfig)
 
 
 @dataclass(frozen=True)
@@ -48,9 +26,9 @@ class RunConfig(Generic[P]):
 
     Parameters
     ----------
-    protocol : NestedCVConfig or CompareConfig
+    protocol : NestedCVConfig
         The nested cross-validation protocol: the study's C search (folds, candidates, C range,
-        scoring, seed) or the comparison's models, folds, budgets and seed.
+        scoring, seed) or the comparison's (:class:`CompareConfig`: models, folds, budgets, seed).
     dataset : str
         Dataset name for :func:`mnist_logreg.datasets.load_dataset`.
     max_train : int or None
@@ -74,7 +52,14 @@ class RunConfig(Generic[P]):
         if not isinstance(self.dataset, str) or not self.dataset:
             raise InputError(f"The 'dataset' parameter must be a name. Got {self.dataset!r}.")
         self.protocol.validate()
-        validate_run_sizes(self.max_train, self.n_bootstrap, self.protocol.outer)
+        if self.max_train is not None:  # at least two rows per outer fold
+            check_int(self.max_train, "max_train", 1, MAX_TRAIN)
+            if self.max_train < 2 * self.protocol.outer:
+                raise InputError(
+                    f"The 'max_train' parameter must be at least 2 x 'outer' "
+                    f"({2 * self.protocol.outer}). Got {self.max_train} instead."
+                )
+        check_int(self.n_bootstrap, "n_bootstrap", 0, MAX_BOOTSTRAP)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``config`` block of metrics.json; its digest marks checkpoints)."""

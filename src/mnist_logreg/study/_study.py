@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from mnist_logreg import __version__
@@ -20,6 +21,7 @@ from mnist_logreg.datasets import Dataset
 from mnist_logreg.errors import InputError
 from mnist_logreg.evaluation import (
     classification_metrics,
+    encode_labels,
     evaluate_predictions,
     figure_to_png,
     render_classification_report,
@@ -30,13 +32,13 @@ from mnist_logreg.evaluation import (
 )
 from mnist_logreg.model_selection import (
     FINAL,
-    FoldOutcome,
+    SearchOutcome,
     TaskDone,
     TaskRunner,
     count_tasks,
     run_nested_cv,
 )
-from mnist_logreg.study._config import StudyConfig
+from mnist_logreg.study._config import RunConfig, StudyConfig
 from mnist_logreg.study._run_folder import WritesRunFolder
 
 SCHEMA_VERSION = 1
@@ -152,19 +154,144 @@ def subsample_rows(y: np.ndarray, max_train: int | None, random_state: int) -> n
     return np.sort(rows)
 
 
-def fold_record(outcome: FoldOutcome, y_eval: np.ndarray) -> dict[str, Any]:
-    """The metrics.json entry of one outer fold: chosen C, every candidate, validation metrics."""
-    y_pred = outcome.classes[np.argmax(outcome.proba, axis=1)]
-    validation = classification_metrics(y_eval, y_pred, outcome.proba, outcome.classes)
-    validation.pop("classification_report", None)
-    return {
+VALIDATION_METRICS: tuple[str, ...] = ("accuracy", "f1_macro", "roc_auc_ovr", "log_loss")
+"""Metrics a comparison records for each outer validation fold (a study records them all)."""
+PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
+"""Metrics that need probabilities (left empty for a decision-function model)."""
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of decision scores (same argmax)."""
+    z = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def per_class_auc(y_index: np.ndarray, scores: np.ndarray) -> list[float | None]:
+    """One-vs-rest ROC AUC of each class's own score column (None where undefined)."""
+    out: list[float | None] = []
+    for k in range(scores.shape[1]):
+        positive = y_index == k
+        out.append(None if positive.all() or not positive.any()
+                   else float(roc_auc_score(positive, scores[:, k])))
+    return out
+
+
+def validation_block(
+    y_true: np.ndarray, scores: np.ndarray, classes: np.ndarray, scores_are_proba: bool
+) -> dict[str, Any]:
+    """Metrics of one outer fold's validation scores (no intervals).
+
+    Decision-function scores (the SVM) have no probabilities: the label metrics come from
+    ``softmax(scores)`` (same argmax, so the same labels), the one-vs-rest ROC AUC from the raw
+    scores, and the probability metrics are ``None``.
+    """
+    proba = scores if scores_are_proba else softmax(scores)
+    block = classification_metrics(y_true, classes[np.argmax(scores, axis=1)], proba, classes)
+    block.pop("classification_report", None)
+    if not scores_are_proba:
+        aucs = per_class_auc(encode_labels(y_true, classes), scores)
+        present = [a for a in aucs if a is not None]
+        block["roc_auc_ovr"] = float(np.mean(present)) if len(present) == len(aucs) else None
+        for name, auc in zip(block["per_class"], aucs, strict=True):
+            block["per_class"][name]["roc_auc"] = auc
+        block.update(dict.fromkeys(PROBABILITY_METRICS))
+    return block
+
+
+def outcome_record(
+    outcome: SearchOutcome, y_eval: np.ndarray | None = None, *, full_validation: bool = False
+) -> dict[str, Any]:
+    """The checkpoint of one finished search and refit, the same shape for every command.
+
+    An outer fold's record carries its validation metrics (from ``y_eval``, the labels of its
+    validation rows): all of them (``full_validation``, the study) or
+    :data:`VALIDATION_METRICS`; the final model's carries ``"arrays": {"scores": ndarray}`` (the
+    test scores, which the comparison needs again) instead.
+    """
+    n_eval = int(outcome.scores.shape[0])
+    record: dict[str, Any] = {
+        "model": outcome.model,
         "fold": outcome.fold,
         **outcome.search.to_dict(),
-        "n_train": None,
-        "n_validation": len(y_eval),
-        "validation": validation,
-        "seconds": {"search": outcome.search_seconds, "refit": outcome.refit_seconds},
+        "n_train": outcome.n_train,
+        "n_search": outcome.n_search,
+        "n_eval": n_eval,
+        "seconds": {"search": outcome.search_seconds, "fit": outcome.fit_seconds,
+                    "predict": outcome.predict_seconds},
+        "predict_seconds_per_10k": outcome.predict_seconds * 10_000 / max(n_eval, 1),
+        "model_bytes": outcome.model_bytes,
+        "details": outcome.details,
+        "scores_are_proba": outcome.scores_are_proba,
     }
+    if outcome.fold == FINAL:
+        record["arrays"] = {"scores": outcome.scores}
+        return record
+    if y_eval is None:
+        raise ValueError("An outer fold's record needs the labels of its validation rows.")
+    block = validation_block(y_eval, outcome.scores, outcome.classes, outcome.scores_are_proba)
+    record["validation"] = block if full_validation else {k: block[k] for k in VALIDATION_METRICS}
+    return record
+
+
+def fold_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The study's metrics.json entry of one outer fold, from its record (:func:`outcome_record`):
+    chosen C, every candidate, C range, validation metrics."""
+    return {
+        "fold": record["fold"],
+        "best_params": record["best_params"],
+        "scoring": record["scoring"],
+        "candidates": [{**c["params"], **{k: v for k, v in c.items() if k != "params"}}
+                       for c in record["candidates"]],
+        "range": record["range"],
+        "n_train": record["n_train"],
+        "n_validation": record["n_eval"],
+        "validation": record["validation"],
+        "seconds": {"search": record["seconds"]["search"], "refit": record["seconds"]["fit"]},
+    }
+
+
+def run_searches(
+    dataset: Dataset,
+    config: RunConfig[Any],
+    runner: TaskRunner | None,
+    completed: Mapping[tuple[str, int], dict[str, Any]],
+    on_record: Callable[[dict[str, Any]], None] | None,
+    on_task: Callable[[TaskDone], None] | None,
+) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, int], dict[str, Any]], list[SearchOutcome]]:
+    """Run the searches a run still needs: the study's and the comparison's engine-facing part.
+
+    Returns
+    -------
+    rows : ndarray
+        The training rows used (``max_train``).
+    y : ndarray
+        Their labels.
+    records : dict of (model, fold) to dict
+        Every finished search's record (``completed`` and the new ones; the study's final search
+        has none: it keeps its fitted model instead).
+    outcomes : list of SearchOutcome
+        The new searches.
+    """
+    cv = config.protocol
+    rows = training_rows(dataset, config.max_train, cv.random_state)
+    X, y = dataset.X_train[rows], dataset.y_train[rows]
+    records = dict(completed)
+
+    def collect(outcome: SearchOutcome) -> None:
+        if cv.c_path and outcome.fold == FINAL:
+            return
+        y_eval = None if outcome.eval_rows is None else y[outcome.eval_rows]
+        record = outcome_record(outcome, y_eval, full_validation=cv.c_path)
+        records[(outcome.model, outcome.fold)] = record
+        if on_record is not None:
+            on_record(record)
+
+    outcomes = run_nested_cv(
+        X, y, dataset.X_test, cv, pixel_max=float(dataset.pixel_max), runner=runner,
+        skip=set(records), on_outcome=collect, on_task=on_task,
+    )
+    return rows, y, records, outcomes
 
 
 def run_study(
@@ -199,43 +326,16 @@ def run_study(
     """
     config.validate()
     start = time.perf_counter()
-    completed = dict(completed_folds or {})
-    rows = training_rows(dataset, config.max_train, config.protocol.random_state)
-    X, y = dataset.X_train[rows], dataset.y_train[rows]
-    todo = [k for k in range(1, config.protocol.outer + 1) if k not in completed]
-
-    records: dict[int, dict[str, Any]] = dict(completed)
-    final: list[FoldOutcome] = []
-    extension_tasks = 0
-
-    def collect(outcome: FoldOutcome) -> None:
-        nonlocal extension_tasks
-        segments = (outcome.search.c_range or {}).get("segments", [None])
-        extension_tasks += (len(segments) - 1) * config.protocol.inner
-        if outcome.fold == FINAL:
-            final.append(outcome)
-            return
-        assert outcome.eval_rows is not None
-        record = fold_record(outcome, y[outcome.eval_rows])
-        record["n_train"] = len(y) - len(outcome.eval_rows)
-        records[outcome.fold] = record
-        if on_fold is not None:
-            on_fold(record)
-
-    run_nested_cv(
-        X,
-        y,
-        dataset.X_test,
-        config.protocol,
-        pixel_max=float(dataset.pixel_max),
-        runner=runner,
-        folds=todo,
-        include_final=True,
-        on_outcome=collect,
-        on_task=on_task,
-    )
+    # records keyed by (model, fold); fold numbers alone are accepted as the lr model's
+    completed = {k if isinstance(k, tuple) else ("lr", k): v
+                 for k, v in (completed_folds or {}).items()}
+    rows, _, records, outcomes = run_searches(dataset, config, runner, completed, on_fold,
+                                              on_task)
+    inner = config.protocol.inner
+    extension_tasks = sum((len(o.search.c_range["segments"]) - 1) * inner
+                          for o in outcomes if o.search.c_range is not None)
     cv_seconds = time.perf_counter() - start
-    outcome = final[0]
+    outcome = outcomes[-1]
     classes = outcome.classes
 
     eval_start = time.perf_counter()
@@ -246,15 +346,16 @@ def run_study(
         n_bootstrap=config.n_bootstrap,
         random_state=config.protocol.random_state,
     )
-    folds = [records[k] for k in sorted(records)]
+    folds = [fold_record(records[k]) for k in sorted(records)]
     results: dict[str, Any] = {
-        **results_header("study", dataset, len(rows), config.to_dict()),
+        **results_header(dataset, len(rows), config),
         "folds": folds,
-        "outer_summary": _outer_summary(folds),
+        "outer_summary": {**outer_summary(folds),
+                          "chosen_C": [f["best_params"]["C"] for f in folds]} if folds else {},
         "final": {
-            **outcome.search.to_dict(),
+            **outcome.search.to_dict(flat=True),
             "n_train": len(rows),
-            "seconds": {"search": outcome.search_seconds, "refit": outcome.refit_seconds},
+            "seconds": {"search": outcome.search_seconds, "refit": outcome.fit_seconds},
         },
         "test": test,
         "timings": {},
@@ -265,53 +366,23 @@ def run_study(
         "total_seconds": time.perf_counter() - start,
         "cross_validation_seconds": cv_seconds,
         "evaluation_and_figures_seconds": figure_seconds,
-        "resumed_folds": sorted(completed),
-        "tasks": count_tasks(config.protocol, len(todo)) + extension_tasks,
+        "resumed_folds": sorted(fold for _, fold in completed),
+        "tasks": count_tasks(config.protocol, config.protocol.outer - len(completed))
+        + extension_tasks,
         "backend": getattr(runner, "description", "in-process (1 worker)"),
     }
     return StudyResult(
         results=results,
         figures=figures,
-        model=outcome.model,
+        model=outcome.fitted,
         report_html=render_html(results, figures),
         report_markdown=render_markdown(results, {name: name for name in figures}),
         classification_report=render_classification_report(results),
     )
 
 
-def results_header(
-    command: str, dataset: Dataset, n_train_used: int, config: dict[str, Any]
-) -> dict[str, Any]:
+def results_header(dataset: Dataset, n_train_used: int, config: RunConfig[Any]) -> dict[str, Any]:
     """The first keys of a run's ``metrics.json``, the same for every command.
-
-    Parameters
-    ----------
-    command : str
-        The command that made the run (``study``, ``compare``).
-    dataset : Dataset
-        The loaded dataset.
-    n_train_used : int
-        Training rows the run used.
-    config : dict
-        The run's configuration, JSON-ready.
-
-    Returns
-    -------
-    dict
-        ``schema``, ``command``, ``dataset`` (see :func:`dataset_block`), ``config`` and
-        ``versions``, in this order.
-    """
-    return {
-        "schema": SCHEMA_VERSION,
-        "command": command,
-        "dataset": dataset_block(dataset, n_train_used),
-        "config": config,
-        "versions": versions(),
-    }
-
-
-def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
-    """The ``"dataset"`` block of a run's results (``study`` and ``compare``).
 
     Parameters
     ----------
@@ -319,41 +390,49 @@ def dataset_block(dataset: Dataset, n_train_used: int) -> dict[str, Any]:
         The loaded dataset.
     n_train_used : int
         Training rows the run used (fewer than the dataset's with ``--max-train``).
+    config : RunConfig
+        The run's configuration.
 
     Returns
     -------
     dict
-        Name, source, row counts, feature count, image shape, pixel maximum, class names and
-        checksums, JSON-ready.
+        ``schema``, ``command``, ``dataset`` (name, source, row counts, feature count, image
+        shape, pixel maximum, class names and checksums), ``config`` and ``versions``, in this
+        order, JSON-ready.
     """
     return {
-        "name": dataset.name,
-        "source": dataset.source,
-        "n_train": len(dataset.y_train),
-        "n_train_used": int(n_train_used),
-        "n_test": len(dataset.y_test),
-        "n_features": int(dataset.X_train.shape[1]),
-        "image_shape": list(dataset.image_shape),
-        "pixel_max": float(dataset.pixel_max),
-        "class_names": list(dataset.class_names),
-        "checksums": dict(dataset.checksums),
+        "schema": SCHEMA_VERSION,
+        "command": config.command,
+        "dataset": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "n_train": len(dataset.y_train),
+            "n_train_used": int(n_train_used),
+            "n_test": len(dataset.y_test),
+            "n_features": int(dataset.X_train.shape[1]),
+            "image_shape": list(dataset.image_shape),
+            "pixel_max": float(dataset.pixel_max),
+            "class_names": list(dataset.class_names),
+            "checksums": dict(dataset.checksums),
+        },
+        "config": config.to_dict(),
+        "versions": versions(),
     }
 
 
-def _outer_summary(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and standard deviation of the outer validation metrics (the procedure's estimate)."""
+def outer_summary(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation of each outer validation metric (the procedure's estimate),
+    over the folds' records; a metric missing a value in some fold is left out."""
     summary: dict[str, Any] = {}
-    if not folds:
-        return summary
-    for name, value in folds[0]["validation"].items():
-        if isinstance(value, int | float):
-            values = np.array([f["validation"][name] for f in folds], dtype=float)
-            summary[name] = {"mean": float(values.mean()), "std": float(values.std())}
-    summary["chosen_C"] = [f["best_params"]["C"] for f in folds]
+    for name in folds[0]["validation"] if folds else ():
+        values = [f["validation"][name] for f in folds]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            array = np.asarray(values, dtype=float)
+            summary[name] = {"mean": float(array.mean()), "std": float(array.std())}
     return summary
 
 
-def _figures(dataset: Dataset, results: dict[str, Any], outcome: FoldOutcome) -> dict[str, bytes]:
+def _figures(dataset: Dataset, results: dict[str, Any], outcome: SearchOutcome) -> dict[str, bytes]:
     """Every report figure as PNG bytes, keyed by its file name in the run folder."""
     figures = study_figures(
         dataset.y_test,
@@ -361,7 +440,7 @@ def _figures(dataset: Dataset, results: dict[str, Any], outcome: FoldOutcome) ->
         outcome.classes,
         folds=results["folds"],
         chosen_C=outcome.search.best_C,
-        coef=np.asarray(outcome.model[-1].coef_),
+        coef=np.asarray(outcome.fitted[-1].coef_),
         images=dataset.X_test,
         image_shape=(int(dataset.image_shape[0]), int(dataset.image_shape[1])),
         class_names=list(dataset.class_names),
