@@ -71,6 +71,9 @@ class ComparisonResult(WritesRunFolder):
     test_scores : mapping of str to ndarray of shape (n_test, n_classes)
         Each model's final scores of the test rows: probabilities, or the SVM's decision
         function (see each model's ``"scores"`` entry in :attr:`results`).
+    checkpoints : mapping of (str, int) to dict
+        Each search's checkpoint record keyed by (model, fold), the final search's with its test
+        scores, as the run folder's ``checkpoints/`` holds them.
     """
 
     results: dict[str, Any]
@@ -79,6 +82,7 @@ class ComparisonResult(WritesRunFolder):
     report_markdown: str
     predictions_csv: str
     test_scores: Mapping[str, np.ndarray] = field(default_factory=dict)
+    checkpoints: Mapping[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
@@ -237,6 +241,7 @@ def run_comparison(
         report_markdown=render_comparison_markdown(results, {name: name for name in figures}),
         predictions_csv=_predictions_csv(dataset.y_test, predictions),
         test_scores={name: records[(name, FINAL)]["arrays"]["scores"] for name in cv.models},
+        checkpoints=records,
     )
 
 

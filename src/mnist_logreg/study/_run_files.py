@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mnist_logreg.atomic import write_atomic
-from mnist_logreg.model_selection import FINAL, MODEL_NAMES, CompareConfig, NestedCVConfig
+from mnist_logreg.model_selection import MODEL_NAMES, CompareConfig, NestedCVConfig
 from mnist_logreg.persistence import save_model
 from mnist_logreg.study._checkpoints import write_checkpoint
 from mnist_logreg.study._compare import ComparisonResult
@@ -134,27 +134,16 @@ def _config(result: Result) -> RunConfig[Any]:
 def write_checkpoints(folder: Path, result: Result) -> None:
     """Write the checkpoints a run writes as it goes, from its finished result.
 
-    The study's are its outer folds' records; the comparison's are each model's outer folds and
-    its final search, whose test scores (:attr:`ComparisonResult.test_scores`) go beside it.
-
     Parameters
     ----------
     folder : Path
         The run folder, with its ``checkpoints/`` folder.
     result : StudyResult or ComparisonResult
+        Its :attr:`~mnist_logreg.study.StudyResult.checkpoints` are written in (model, fold) order.
     """
     config = _config(result)
-    if isinstance(result, StudyResult):
-        for record in result.results["folds"]:
-            write_checkpoint(folder, record, config)
-        return
-    for name, entry in result.results["models"].items():
-        for record in entry["folds"]:
-            write_checkpoint(folder, record, config)
-        if name in result.test_scores:
-            final = {"model": name, "fold": FINAL, **entry["final"],
-                     "arrays": {"scores": result.test_scores[name]}}
-            write_checkpoint(folder, final, config)
+    for key in sorted(result.checkpoints, key=lambda k: (k[0], k[1])):
+        write_checkpoint(folder, result.checkpoints[key], config)
 
 
 def finish_run_folder(run: NewRunFolder, result: Result) -> None:

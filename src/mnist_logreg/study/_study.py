@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -74,6 +74,9 @@ class StudyResult(WritesRunFolder):
         The same report in Markdown (figures linked by file name).
     classification_report : str
         scikit-learn's per-class text report on the test set.
+    checkpoints : mapping of (str, int) to dict
+        Each outer fold's checkpoint record keyed by (model, fold), as the run folder's
+        ``checkpoints/`` holds them (:func:`~mnist_logreg.study.write_checkpoint`).
     """
 
     results: dict[str, Any]
@@ -82,6 +85,7 @@ class StudyResult(WritesRunFolder):
     report_html: str
     report_markdown: str
     classification_report: str
+    checkpoints: Mapping[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         """Jupyter's summary: headline test metrics, outer CV accuracy, chosen C per fold."""
@@ -378,6 +382,7 @@ def run_study(
         report_html=render_html(results, figures),
         report_markdown=render_markdown(results, {name: name for name in figures}),
         classification_report=render_classification_report(results),
+        checkpoints=records,
     )
 
 
