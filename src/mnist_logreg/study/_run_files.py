@@ -131,21 +131,6 @@ def _config(result: Result) -> RunConfig[Any]:
     return RunConfig.from_dict(result.results["config"], protocol)
 
 
-def write_checkpoints(folder: Path, result: Result) -> None:
-    """Write the checkpoints a run writes as it goes, from its finished result.
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder, with its ``checkpoints/`` folder.
-    result : StudyResult or ComparisonResult
-        Its :attr:`~mnist_logreg.study.StudyResult.checkpoints` are written in (model, fold) order.
-    """
-    config = _config(result)
-    for key in sorted(result.checkpoints, key=lambda k: (k[0], k[1])):
-        write_checkpoint(folder, result.checkpoints[key], config)
-
-
 def finish_run_folder(run: NewRunFolder, result: Result) -> None:
     """Write a finished run's outputs into its run folder and put the folder in place.
 
@@ -190,6 +175,8 @@ def write_run_folder(
     replaces = check_out(Path(folder), layout, force=force, names=names)
     with new_run_folder(Path(folder), result.results["config"], layout, replaces=replaces,
                         names=names) as run:
-        write_checkpoints(run.path, result)
+        config = _config(result)
+        for key in sorted(result.checkpoints):  # the records the command wrote as it went
+            write_checkpoint(run.path, result.checkpoints[key], config)
         finish_run_folder(run, result)
     return run.out
