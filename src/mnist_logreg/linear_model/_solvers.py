@@ -157,13 +157,20 @@ class SharedPreconditioner:
     """
 
     def __init__(self, objective: Objective, curvature: float = 0.03) -> None:
-        self.inverse = _inverse_with_penalty(curvature * objective.gram(), objective)
+        M = objective.gram()  # a new array: scaled and factored in place
+        M *= curvature
+        self.inverse = _inverse_with_penalty(M, objective)
         self.n_outputs = objective.n_outputs
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         """Return M^{-1} r for a flat vector r of shape (n_params,)."""
+        return self.apply_many(r[None, :])[0]
+
+    def apply_many(self, R: np.ndarray) -> np.ndarray:
+        """Return M^{-1} r for each row r of R, shape (n_vectors, n_params): one product."""
         # row k of R M^{-1} is (M^{-1} r_k)^T, M symmetric: one matrix product for all outputs
-        return (r.reshape(self.n_outputs, -1) @ self.inverse).ravel()
+        # of all vectors (L-BFGS applies it to two vectors per iteration)
+        return (R.reshape(-1, self.inverse.shape[0]) @ self.inverse).reshape(R.shape)
 
 
 class BlockPreconditioner:
@@ -196,11 +203,17 @@ class BlockPreconditioner:
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         """Return M^{-1} r (projected onto zero class mean when ``center``), r flat."""
-        R = r.reshape(self.n_outputs, -1, 1)
-        out = np.matmul(self.inverse, R)[:, :, 0]
+        return self.apply_many(r[None, :])[0]
+
+    def apply_many(self, R: np.ndarray) -> np.ndarray:
+        """Return :meth:`apply` of each row of R, shape (n_vectors, n_params)."""
+        n_vectors = R.shape[0]
+        # (n_outputs, p, n_vectors): output k's block applied to every vector at once
+        stacked = R.reshape(n_vectors, self.n_outputs, -1).transpose(1, 2, 0)
+        out = np.matmul(self.inverse, stacked)
         if self.center:
             out -= out.mean(axis=0)
-        return out.ravel()
+        return np.ascontiguousarray(out.transpose(2, 0, 1)).reshape(R.shape)
 
 
 def _inverse_with_penalty(M: np.ndarray, objective: Objective) -> np.ndarray:
@@ -214,9 +227,17 @@ def _inverse_with_penalty(M: np.ndarray, objective: Objective) -> np.ndarray:
     # A floor on the diagonal keeps M positive definite when columns are constant or
     # duplicated and the intercept's is the only unpenalized one.
     M[diagonal] += 1e-10 * max(float(np.max(M[diagonal])), 1e-300)
-    factor, info = lapack.dpotrf(M, lower=True, overwrite_a=True)
+    # M is symmetric: its transpose is the same matrix in Fortran order, which LAPACK factors
+    # and inverts in place (a C-ordered M would be copied twice more, 4.9 MiB each on MNIST).
+    # The lower triangle of M^T is the upper one of M.
+    M_F = M.T if M.flags.c_contiguous else np.asfortranarray(M)
+    diagonal_values = M_F[diagonal].copy()
+    factor, info = lapack.dpotrf(M_F, lower=True, overwrite_a=True, clean=False)
     if info != 0:  # not positive definite numerically: fall back to a pseudo-inverse
-        return np.linalg.pinv(M, hermitian=True)
+        # dpotrf wrote only the lower triangle: M back from its upper triangle and diagonal
+        _symmetrize_from_lower(factor.T)
+        factor[diagonal] = diagonal_values
+        return np.linalg.pinv(factor, hermitian=True)
     inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
     # dpotri fills the lower triangle only
     _symmetrize_from_lower(inverse)
@@ -322,7 +343,7 @@ def lbfgs(
     -------
     result : SolverResult
     """
-    H0 = preconditioner.apply if preconditioner is not None else (lambda r: r)
+    H0 = preconditioner.apply_many if preconditioner is not None else _identity
     w = np.array(w0, dtype=np.float64)
     n_evals = 0
     # Refining pays only when the gradient still has a long way to go after it (its build costs
@@ -351,12 +372,14 @@ def lbfgs(
         if refine and refine_below is not None and ratio <= refine_below:
             refine = False
             logger.debug("iteration %d: block preconditioner from the current curvature", n_iter)
-            H0 = BlockPreconditioner(objective, w, center=center).apply
+            H0 = BlockPreconditioner(objective, w, center=center).apply_many
         d = -_two_loop(g, pairs, H0)
         gd = float(g @ d)
+        logger.debug("iter %d evals %d f %.10g ratio %.3g decrement %.3g", n_iter, n_evals, f,
+                     ratio, -0.5 * gd)
         if not gd < 0:  # not a descent direction (rounding): restart from -H0 g
             pairs = []
-            d = -H0(g)
+            d = -H0(g[None, :])[0]
             gd = float(g @ d)
             if not gd < 0:
                 d, gd = -g, -float(g @ g)
@@ -408,23 +431,33 @@ def lbfgs(
     )
 
 
+def _identity(R: np.ndarray) -> np.ndarray:
+    return R
+
+
 def _two_loop(
     g: np.ndarray,
     pairs: list[tuple[np.ndarray, np.ndarray, float]],
     H0: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """Return H g for the L-BFGS inverse Hessian H of the stored pairs, started at gamma H0."""
+    """Return H g for the L-BFGS inverse Hessian H of the stored pairs, started at gamma H0.
+
+    ``H0`` applies the initial inverse Hessian to each row of a (n_vectors, n_params) array:
+    the two vectors it needs per call (q and the last y) go through one matrix product.
+    """
     q = g.copy()
     alphas = []
     for s_i, y_i, rho_i in reversed(pairs):
         a = rho_i * float(s_i @ q)
         alphas.append(a)
         q -= a * y_i
-    r = H0(q)
     if pairs:
         s_last, y_last, _ = pairs[-1]
+        r, H0_y = H0(np.stack([q, y_last]))
         # gamma = s^T y / y^T H0 y: H0 rescaled to the curvature seen along the last step
-        r *= float(s_last @ y_last) / float(y_last @ H0(y_last))
+        r *= float(s_last @ y_last) / float(y_last @ H0_y)
+    else:
+        r = H0(q[None, :])[0]
     for (s_i, y_i, rho_i), a in zip(pairs, reversed(alphas), strict=True):
         r += (a - rho_i * float(y_i @ r)) * s_i
     return r
