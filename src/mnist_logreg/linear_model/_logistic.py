@@ -64,10 +64,10 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Whether to fit the intercept ``b`` (never penalized).
     tol : float, default=5e-4
         Stop when ``max |grad| <= tol * max |grad at W = 0, b = 0|`` and the objective fell by
-        less than ``tol`` (relative) over the last ten iterations: a tolerance that means the
+        less than ``tol`` (relative) over the last five iterations: a tolerance that means the
         same for every C and every starting point (see ``_solvers``). The default ends within
-        ~1e-3 (relative) of the optimal objective on standardized MNIST, where scikit-learn's
-        default stops within 2e-3. Tolerances below ~1e-5 ask for more than float32 resolves;
+        ~1.5e-3 (relative) of the optimal objective on standardized MNIST, where scikit-learn's
+        default stops within 2.6e-3. Tolerances below ~1e-5 ask for more than float32 resolves;
         the solver then switches to float64 arithmetic by itself (X is not copied).
     max_iter : int, default=1000
         Maximum number of solver iterations.

@@ -19,7 +19,7 @@ Stopping rule
 Stop at the first iterate w_k with
 
     max |grad f(w_k)| <= tol * max |grad f(0)|                         (small gradient)
-    and (f(w_{k-10}) - f(w_k)) / f(w_k) <= tol                        (small recent decrease),
+    and (f(w_{k-5}) - f(w_k)) / f(w_k) <= tol                         (small recent decrease),
 
 or with max |grad f(w_k)| <= tol / 100 * max |grad f(0)| (already solved: a warm start at
 the same C stops at once). The gradient is measured in the original parameters, relative to
@@ -28,12 +28,16 @@ mean-scaled form the solvers see, on C, and is what LIBLINEAR uses. Alone it is 
 along a path: at a larger C the previous solution's gradient, (1 - C'/C) W / (C' sum_n s_n)
 in this scale, is small next to the reference although that point is far from the new
 optimum (on MNIST, a path from C = 0.01 to 10 stopped at iteration 0 for four of ten C
-values). The decrease test closes that gap: it asks for ten iterations that no longer improve
-the objective by more than ``tol`` (relative). Both tests are invariant to scaling the
-objective and independent of the start, so ``tol`` means the same for every C and every
-start. For L-BFGS on MNIST the objective's remaining gap is 3-4 times its decrease over the
-last ten iterations, and tol = 5e-4 ends within ~1e-3 of the optimum (scikit-learn's default
-stop: 2e-3).
+values). The decrease test closes that gap: it asks for five iterations that together no
+longer improve the objective by more than ``tol`` (relative). Both tests are invariant to
+scaling the objective and independent of the start, so ``tol`` means the same for every C and
+every start. For preconditioned L-BFGS, which converges linearly here, the objective's
+remaining gap is about three times its decrease over the last five iterations: measured on
+MNIST, tol = 5e-4 ends within 1.5e-3 (relative) of the optimum at C = 0.59 on 60,000 rows
+(78 evaluations) and within 2.2e-3 at every C of a 10-C path from 0.01 to 10 on 40,000 rows,
+where scikit-learn's default stop is 2.6e-3 from it. A window of ten iterations (the rule
+before) ended within 1.2e-3 with 13% more evaluations (88; 217 against 184 for the path,
+whose warm starts each cost at least window + 1 evaluations).
 
 Preconditioning
 ---------------
@@ -261,7 +265,7 @@ Preconditioner = SharedPreconditioner | BlockPreconditioner
 
 
 # Iterations over which the objective's decrease is measured by the stopping rule.
-_WINDOW = 10
+_WINDOW = 5
 
 
 def _stop(ratio: float, history: list[float], tol: float) -> bool:
