@@ -209,7 +209,7 @@ class DenseKernel:
         out = np.zeros((R.shape[1], self.n_features))
         for run in self._block_runs():
             for sl in run:
-                X_b = self._block(sl, R.dtype if R.dtype.kind == "f" else np.float64)
+                X_b = self._block(sl, R.dtype if R.dtype.kind == "f" else np.dtype(np.float64))
                 out += R[sl].T @ X_b
         return out
 

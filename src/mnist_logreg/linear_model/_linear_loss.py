@@ -118,13 +118,13 @@ class LinearModelLoss:
         # Arithmetic dtype: float32 for float32 data and small integers, until a solver asks
         # for more precision (blocks are then cast to float64 as they are read, never copied).
         self.compute_dtype = compute_dtype_of(X.dtype)
-        target_dtype = self.compute_dtype
+        target_dtype: np.dtype = self.compute_dtype
         if self.kernel.name == "csr":  # the compiled kernel computes in float64 whatever X holds
             self.compute_dtype = np.dtype(np.float64)
             # and reads each target entry as float64: a float32 target (0/1 labels, exact) is
             # kept as it is instead of a float64 copy (4.6 MiB for 60,000 rows and 10 classes)
             target = np.asarray(target)
-            target_dtype = np.float32 if target.dtype == np.float32 else np.float64
+            target_dtype = np.dtype(np.float32 if target.dtype == np.float32 else np.float64)
         self.target = np.asarray(target, dtype=target_dtype)
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=self.compute_dtype)

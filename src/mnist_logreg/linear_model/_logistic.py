@@ -24,7 +24,7 @@ the equivalent fitted ``StandardScaler`` and standardized-space ``LogisticRegres
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -112,6 +112,12 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """
 
     _multi_class = "multinomial"
+    # fitted attributes (declared for type checkers; set by fit)
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    mean_: np.ndarray
+    scale_: np.ndarray
+    var_: np.ndarray
 
     def _validate_params(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming an invalid parameter."""
@@ -246,13 +252,16 @@ class LogisticRegression(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             if hasattr(self, name):
                 delattr(self, name)
         if self.standardize:
-            self.mean_ = path.mean
-            self.scale_ = path.scale
-            self.var_ = path.var
-            self.standardized_coef_ = path.standardized_coefs[0].astype(coef_dtype)
-            self.standardized_intercept_ = path.standardized_intercepts[0].astype(
+            # a standardized path carries its statistics and standardized weights
+            self.mean_ = cast(np.ndarray, path.mean)
+            self.scale_ = cast(np.ndarray, path.scale)
+            self.var_ = cast(np.ndarray, path.var)
+            self.standardized_coef_ = cast(np.ndarray, path.standardized_coefs)[0].astype(
                 coef_dtype
             )
+            self.standardized_intercept_ = cast(
+                np.ndarray, path.standardized_intercepts
+            )[0].astype(coef_dtype)
         self.n_iter_ = path.n_iter[:1].copy()
         self.n_evals_ = int(path.n_evals[0])
         self.objective_ = float(path.objectives[0])
