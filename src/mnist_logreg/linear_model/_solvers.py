@@ -48,9 +48,9 @@ H0 = M^{-1} instead of the identity, with one of two curvature models M (in solv
 
 * :class:`SharedPreconditioner`: ``M = h G + P / (C sum_n s_n)``, G = X~^T S X~ / sum_n s_n,
   P = diag(1, ..., 1, 0) (intercept not penalized): every loss curvature replaced by a constant h.
-  G costs one pass over X once per data set (cached, shared along a path), the inverse of M
-  tens of milliseconds per C. On MNIST it halves L-BFGS's evaluations (185 -> ~75 to reach
-  scikit-learn's default stop). G must come from every row: estimated from a third of them,
+  G costs one pass over X once per data set (cached, shared along a path), the Cholesky
+  factor of M ~10-25 milliseconds per C. On MNIST it halves L-BFGS's evaluations (185 -> ~75
+  to reach scikit-learn's default stop). G must come from every row: estimated from a third of them,
   it misses rare pixels and the preconditioner then amplifies exactly those directions
   (L-BFGS became several times slower than without preconditioning).
 * :class:`BlockPreconditioner`: the exact per-output diagonal blocks of the Hessian at the
