@@ -25,9 +25,12 @@ figure is a median of ``--repeats`` runs and ours and scikit-learn's alternate w
 
 Usage::
 
-    python benchmarks/bench_fit.py                 # full benchmark, writes BENCHMARKS.md
+    python benchmarks/bench_fit.py                 # everything, writes BENCHMARKS.md
     python benchmarks/bench_fit.py --quick         # 10,000 rows, smaller ladders
-    python benchmarks/bench_fit.py --repeats 1 --no-write
+    python benchmarks/bench_fit.py --repeats 1 --no-write --only kernels default
+
+One run prints, in this order: ms per pass of each kernel, the default-tolerance ratio, the tight
+ratio, the path ratio and peak memory (the reduced study protocol is ``bench_study.py``).
 """
 
 from __future__ import annotations
@@ -401,7 +404,12 @@ def machine() -> dict[str, str]:
         f"{i['internal_api']} {i['version']} ({Path(i['filepath']).parent.name}, "
         f"{i['num_threads']} threads)"
         for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "unknown"
     return {
+        "load": load,
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {cores} cores",
         "versions": (f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
@@ -426,7 +434,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
     blocks = {"machine": "\n".join([
         f"### Latest run of bench_fit.py ({m['date']})",
         "",
-        f"- Machine: {m['cpu']}, shared with other developers' jobs.",
+        f"- Machine: {m['cpu']}, shared with other developers' jobs (load average at the "
+        f"start {m['load']}, at the end {machine()['load']}).",
         f"- {m['versions']}; BLAS: {m['blas']}.",
         f"- Data: bundled MNIST, pixels / 255, StandardScaler; C = {C_STUDY}. Ours "
         f"({OURS['mode']}) on {ours_on}, "
@@ -546,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
     parser.add_argument("--quick", action="store_true", help="10,000 training rows")
-    parser.add_argument("--only", nargs="*", default=["default", "tight", "path", "memory"],
+    parser.add_argument("--only", nargs="*",
+                        default=["kernels", "default", "tight", "path", "memory"],
                         choices=["default", "tight", "path", "memory", "kernels"])
     parser.add_argument("--ours", choices=["folded", "standardized"], default="folded",
                         help="ours on raw uint8 with standardize=True (default) or on the "

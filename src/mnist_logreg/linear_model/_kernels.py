@@ -209,7 +209,7 @@ class DenseKernel:
         out = np.zeros((R.shape[1], self.n_features))
         for run in self._block_runs():
             for sl in run:
-                X_b = self._block(sl, R.dtype if R.dtype.kind == "f" else np.float64)
+                X_b = self._block(sl, R.dtype if R.dtype.kind == "f" else np.dtype(np.float64))
                 out += R[sl].T @ X_b
         return out
 
@@ -311,15 +311,20 @@ class CompiledCsrKernel:
         return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
     def _float64_inputs(self, target: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Target and weights as C-contiguous float64 (converted once per pair of arrays)."""
+        """Target and weights as C-contiguous arrays the kernels read (once per pair of arrays).
+
+        Weights become float64; a float32 target (0/1 labels, exact) stays float32, since the
+        kernels read every entry as float64 anyway (no 4.6 MiB copy for MNIST).
+        """
         key = (id(target), id(sw))
         if self._converted is None or self._converted[:2] != key:
             sw2 = sw if sw.ndim == 2 else sw[:, None]
             if sw2.shape[0] != self.n_samples:  # one weight for all rows
                 sw2 = np.broadcast_to(sw2, (self.n_samples, sw2.shape[1]))
+            target_dtype = np.float32 if np.asarray(target).dtype == np.float32 else np.float64
             self._converted = (
                 key[0], key[1],
-                np.ascontiguousarray(target, dtype=np.float64),
+                np.ascontiguousarray(target, dtype=target_dtype),
                 np.ascontiguousarray(sw2, dtype=np.float64),
             )
         return self._converted[2], self._converted[3]
@@ -359,7 +364,8 @@ class CompiledCsrKernel:
 
     def dense_rows(self, rows: np.ndarray | slice, dtype: np.dtype) -> np.ndarray:
         """Return the rows ``rows`` of X as a dense array of ``dtype``."""
-        idx = np.arange(self.n_samples)[rows] if isinstance(rows, slice) else np.asarray(rows)
+        idx = (np.arange(*rows.indices(self.n_samples)) if isinstance(rows, slice)
+               else np.asarray(rows))
         out = np.zeros((idx.size, self.n_features), dtype=dtype)
         self._nk.csr_take_dense(self.data, self.indices, self.indptr, idx.astype(np.int64), out)
         return out

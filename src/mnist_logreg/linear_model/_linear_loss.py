@@ -118,9 +118,14 @@ class LinearModelLoss:
         # Arithmetic dtype: float32 for float32 data and small integers, until a solver asks
         # for more precision (blocks are then cast to float64 as they are read, never copied).
         self.compute_dtype = compute_dtype_of(X.dtype)
+        target_dtype: np.dtype = self.compute_dtype
         if self.kernel.name == "csr":  # the compiled kernel computes in float64 whatever X holds
             self.compute_dtype = np.dtype(np.float64)
-        self.target = np.asarray(target, dtype=self.compute_dtype)
+            # and reads each target entry as float64: a float32 target (0/1 labels, exact) is
+            # kept as it is instead of a float64 copy (4.6 MiB for 60,000 rows and 10 classes)
+            target = np.asarray(target)
+            target_dtype = np.dtype(np.float32 if target.dtype == np.float32 else np.float64)
+        self.target = np.asarray(target, dtype=target_dtype)
         if sample_weight is None:
             sample_weight = np.ones(n_samples, dtype=self.compute_dtype)
         sample_weight = np.asarray(sample_weight, dtype=self.compute_dtype)
@@ -350,9 +355,10 @@ class LinearModelLoss:
         Returns
         -------
         gram : ndarray of shape (n_features + fit_intercept, n_features + fit_intercept)
+            A new float64 array on each call (callers may modify it in place).
         """
         if "gram" in self._cache:
-            return self._cache["gram"]  # type: ignore[return-value]
+            return np.array(self._cache["gram"], dtype=np.float64)
         sw = self.sample_weight
         n_features = self.n_features
         uniform = bool(np.all(sw == sw.flat[0]))
@@ -381,7 +387,8 @@ class LinearModelLoss:
                     Y = U_b * np.sqrt(s_b)[:, None]
                 col_sum += s_b @ U_b
                 total += float(s_b.sum(dtype=np.float64))
-                syrk(1.0, Y, beta=1.0, c=acc, trans=1, lower=1, overwrite_c=1)
+                # Y^T Y as a a^T with a = Y^T, a Fortran-ordered view: no copy of the block
+                syrk(1.0, Y.T, beta=1.0, c=acc, trans=0, lower=1, overwrite_c=1)
                 del Y, U_b
             return col_sum, total, acc
 
@@ -412,7 +419,9 @@ class LinearModelLoss:
             G[:n_features, -1] = col_sum
             G[-1, -1] = total
         G /= max(total, np.finfo(np.float64).tiny)
-        self._cache["gram"] = G
+        # Kept in the dtype the products were accumulated in (float32 for float32 data and
+        # pixels: 2.4 MiB instead of 4.9 for MNIST, no precision the products had is lost).
+        self._cache["gram"] = G.astype(dtype) if dtype != G.dtype else G.copy()
         return G
 
     def curvature_blocks(self, w: np.ndarray, max_rows: int = 10_000) -> np.ndarray:

@@ -43,6 +43,28 @@ __all__ = [
 ]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _row_raw_prediction(data, indices, W_T, b, p0, p1, z):  # pragma: no cover
+    """Write z = b + sum_{p in p0:p1} x_p W_T[j_p] (one row's raw predictions) into ``z``."""
+    for k in range(z.shape[0]):
+        z[k] = b[k]
+    for p in range(p0, p1):
+        j = indices[p]
+        x = np.float64(data[p])
+        for k in range(z.shape[0]):
+            z[k] += x * W_T[j, k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_gradient(data, indices, p0, p1, r, G):  # pragma: no cover
+    """Add x_p r to row j_p of ``G`` for the row's stored entries p0:p1 (its R^T X share)."""
+    for p in range(p0, p1):
+        j = indices[p]
+        x = np.float64(data[p])
+        for k in range(r.shape[0]):
+            G[j, k] += x * r[k]
+
+
 @njit(cache=True, nogil=True)
 def csr_pass_multinomial(data, indices, indptr, W_T, b, target, sw, start, stop):
     """Softmax cross-entropy pass over rows start:stop.
@@ -57,15 +79,9 @@ def csr_pass_multinomial(data, indices, indptr, W_T, b, target, sw, start, stop)
     r = np.empty(K)
     loss_c = 0.0
     for i in range(start, stop):
-        for k in range(K):
-            z[k] = b[k]
         p0 = indptr[i]
         p1 = indptr[i + 1]
-        for p in range(p0, p1):
-            j = indices[p]
-            x = np.float64(data[p])
-            for k in range(K):
-                z[k] += x * W_T[j, k]
+        _row_raw_prediction(data, indices, W_T, b, p0, p1, z)
         m = z[0]
         for k in range(1, K):
             if z[k] > m:
@@ -88,11 +104,7 @@ def csr_pass_multinomial(data, indices, indptr, W_T, b, target, sw, start, stop)
             s = s0 if per_sample_sw else np.float64(sw[i, k])
             r[k] = s * (r[k] / total - np.float64(target[i, k]))
             r_sum[k] += r[k]
-        for p in range(p0, p1):
-            j = indices[p]
-            x = np.float64(data[p])
-            for k in range(K):
-                G[j, k] += x * r[k]
+        _row_gradient(data, indices, p0, p1, r, G)
     return loss_c, G, r_sum
 
 
@@ -107,15 +119,9 @@ def csr_pass_binary(data, indices, indptr, W_T, b, target, sw, start, stop):  # 
     r = np.empty(K)
     loss_c = 0.0
     for i in range(start, stop):
-        for k in range(K):
-            z[k] = b[k]
         p0 = indptr[i]
         p1 = indptr[i + 1]
-        for p in range(p0, p1):
-            j = indices[p]
-            x = np.float64(data[p])
-            for k in range(K):
-                z[k] += x * W_T[j, k]
+        _row_raw_prediction(data, indices, W_T, b, p0, p1, z)
         for k in range(K):
             s = np.float64(sw[i, 0]) if per_sample_sw else np.float64(sw[i, k])
             t = np.float64(target[i, k])
@@ -126,26 +132,15 @@ def csr_pass_binary(data, indices, indptr, W_T, b, target, sw, start, stop):  # 
             proba = 1.0 / (1.0 + e) if zk >= 0 else e / (1.0 + e)
             r[k] = s * (proba - t)
             r_sum[k] += r[k]
-        for p in range(p0, p1):
-            j = indices[p]
-            x = np.float64(data[p])
-            for k in range(K):
-                G[j, k] += x * r[k]
+        _row_gradient(data, indices, p0, p1, r, G)
     return loss_c, G, r_sum
 
 
 @njit(cache=True, nogil=True)
 def csr_raw_prediction(data, indices, indptr, W_T, b, Z, start, stop):  # pragma: no cover
     """Write rows ``start:stop`` of ``X W^T + b`` (float64) into ``Z`` of shape (n, K)."""
-    K = W_T.shape[1]
     for i in range(start, stop):
-        for k in range(K):
-            Z[i, k] = b[k]
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            x = np.float64(data[p])
-            for k in range(K):
-                Z[i, k] += x * W_T[j, k]
+        _row_raw_prediction(data, indices, W_T, b, indptr[i], indptr[i + 1], Z[i])
 
 
 @njit(cache=True, nogil=True)

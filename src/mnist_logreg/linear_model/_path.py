@@ -276,7 +276,7 @@ def logistic_regression_path(
     fit_intercept : bool, default=True
     tol : float, default=5e-4
         Stopping tolerance: small gradient relative to its size at W = 0 and small objective
-        decrease over the last ten iterations (see ``_solvers``); same meaning for every C
+        decrease over the last five iterations (see ``_solvers``); same meaning for every C
         and every start.
     max_iter : int, default=1000
         Iterations per C.

@@ -49,7 +49,7 @@ def standardization(
     total = float(w.sum())
     total = total if total > 0 else 1.0
     if sp.issparse(X):
-        X = X.tocsr()
+        X = sp.csr_matrix(X)
         col_sum = np.asarray(X.T @ w, dtype=np.float64).ravel()
         mean = col_sum / total
         # sum_n w_n (x_nj - m_j)^2 = sum over stored entries w_n (x_nj - m_j)^2
