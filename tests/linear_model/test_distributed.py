@@ -89,6 +89,32 @@ def test_estimator_fit_accepts_dask_arrays(client: object, digits: tuple) -> Non
     assert not hasattr(model, "mean_")
 
 
+@pytest.mark.parametrize(
+    ("dtype", "expected_dtype"),
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float64),
+     (np.uint8, np.float64)],
+)
+def test_fitted_attributes_keep_the_in_memory_dtype(
+    client: object, digits: tuple, dtype: type, expected_dtype: type
+) -> None:
+    """Test that a Dask fit's coefficients have the in-memory fit's dtype (float32 stays)."""
+    X, y, _ = digits
+    X = (X / 16.0).astype(dtype) if np.dtype(dtype).kind == "f" else X.astype(dtype)
+    expected = LogisticRegression(C=0.1, standardize=True).fit(X, y)
+    model = LogisticRegression(C=0.1, standardize=True).fit(
+        da.from_array(X, chunks=((900, 897), (64,))), y
+    )
+    for name in ("coef_", "intercept_", "standardized_coef_", "standardized_intercept_"):
+        assert getattr(expected, name).dtype == expected_dtype
+        assert getattr(model, name).dtype == expected_dtype, name
+    path = dask_logistic_regression_path(
+        da.from_array(X, chunks=((900, 897), (64,))), y, [0.1, 1.0], client=client
+    )
+    assert path.coef_dtype == expected_dtype
+    assert {e.coef_.dtype for e in path_estimators(path)} == {np.dtype(expected_dtype)}
+    assert np.array_equal(model.predict(X), expected.predict(X))
+
+
 def test_warm_started_path_and_binary_model_match(client: object, digits: tuple) -> None:
     """Test that a path of C values (and a two-class model) equals the in-memory path."""
     X, y, weights = digits

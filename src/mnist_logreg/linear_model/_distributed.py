@@ -61,7 +61,12 @@ from mnist_logreg.linear_model._linear_loss import (
     LinearModelLoss,
 )
 from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
-from mnist_logreg.linear_model._path import LogisticPath, _encode_targets, assemble_path
+from mnist_logreg.linear_model._path import (
+    LogisticPath,
+    _encode_targets,
+    assemble_path,
+    fitted_dtype,
+)
 from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
 from mnist_logreg.linear_model._standardize import scale_from_variance, standardization
 
@@ -501,6 +506,7 @@ def dask_logistic_regression_path(
     client = _client(client)
     if X.ndim != 2:
         raise InputError(f"X must be a 2-D Dask array. Got {X.ndim} dimensions.")
+    coef_dtype = fitted_dtype(X.dtype)  # float32 in, float32 out; else float64 (as in memory)
     if X.dtype == np.float16 or X.dtype == np.bool_:
         X = X.astype(np.float32)
     elif X.dtype.kind not in "fuib":
@@ -607,7 +613,7 @@ def dask_logistic_regression_path(
               "solver": solver, "class_weight": class_weight}
     return assemble_path(
         Cs_sorted, path, classes=classes, multi_class=multi_class, params=params,
-        standardize=standardize, mean=mean, scale=scale, var=var,
+        standardize=standardize, mean=mean, scale=scale, var=var, coef_dtype=coef_dtype,
     )
 
 
@@ -709,17 +715,18 @@ def fit_dask(estimator: Any, X: Any, y: Any, sample_weight: Any = None, *,
         intercept_init=intercept_init, estimator_name=type(est).__name__,
         standardize=est.standardize, client=client, persist=persist,
     )
+    dtype = path.coef_dtype
     est.classes_ = path.classes
-    est.coef_ = path.coefs[0]
-    est.intercept_ = path.intercepts[0]
+    est.coef_ = path.coefs[0].astype(dtype)
+    est.intercept_ = path.intercepts[0].astype(dtype)
     for name in ("mean_", "scale_", "var_", "standardized_coef_", "standardized_intercept_",
                  "feature_names_in_"):
         if hasattr(est, name):
             delattr(est, name)
     if est.standardize:
         est.mean_, est.scale_, est.var_ = path.mean, path.scale, path.var
-        est.standardized_coef_ = path.standardized_coefs[0]
-        est.standardized_intercept_ = path.standardized_intercepts[0]
+        est.standardized_coef_ = path.standardized_coefs[0].astype(dtype)
+        est.standardized_intercept_ = path.standardized_intercepts[0].astype(dtype)
     est.n_features_in_ = int(X.shape[1])
     est.n_iter_ = path.n_iter[:1].copy()
     est.n_evals_ = int(path.n_evals[0])
