@@ -252,3 +252,22 @@ def test_gram_chunks_align_on_the_float32_accumulation_unit() -> None:
     assert _gram_aligned_chunks((12000,) * 5) == (12288,) * 4 + (10848,)
     assert _gram_aligned_chunks(UNEVEN) == (1797,)
     assert sum(_gram_aligned_chunks((7000, 13000, 25000, 15000))) == 60000
+
+
+def test_persisted_blocks_are_spread_evenly_over_the_workers(client: object) -> None:
+    """Test that persisted blocks go largest first to the worker with the fewest rows."""
+    import dask
+
+    from mnist_logreg.linear_model._distributed import _persist_balanced
+
+    rows = list(UNEVEN)
+    builds = [dask.delayed(np.zeros, pure=False)(n) for n in rows]
+    futures = _persist_balanced(client, builds, rows)
+    distributed.wait(futures)
+    who_has = client.who_has(futures)
+    load: dict[str, int] = {}
+    for future, n in zip(futures, rows, strict=True):
+        (address,) = who_has[future.key]
+        load[address] = load.get(address, 0) + n
+    # 699 | 500, then 300 -> 800, 297 -> 996, 1 -> 801
+    assert sorted(load.values()) == [801, 996]

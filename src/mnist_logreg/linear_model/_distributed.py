@@ -9,9 +9,13 @@ rule) and the same folded standardization as an in-memory fit. The client keeps 
 
     loss_gradient(W, b) = sum over blocks of block.kernel.loss_gradient(W, b)
 
-computed as one map-reduce: ``(W, b, dtype)`` scattered once to every worker, one task per
-block running the block's own pass kernel, partial sums ``(loss_sum, R^T X, sum_n R_n)`` added
-in a tree of width :data:`_TREE_WIDTH`. Penalty, C, unfolding and the solver's scale are the
+computed as one map-reduce. Persisted blocks (the fast case): one task per worker, carrying
+``(W, b, dtype)`` and summing ``(loss_sum, R^T X, sum_n R_n)`` over the blocks that worker
+holds with each block's own pass kernel, and the workers' sums added on the client: one round
+of messages per pass (measured on MNIST, 2 workers: 12-16 ms of overhead per pass against
+about 40 ms with one task per block, a scatter and a tree of sums). Streamed blocks:
+``(W, b, dtype)`` scattered once to every worker, one task per block, partial sums added in a
+tree of width :data:`_TREE_WIDTH`. Penalty, C, unfolding and the solver's scale are the
 in-memory code (the inherited ``value_and_grad``), and the solver, its stopping rule and the
 warm-started path are the in-memory ones, so a fit reaches the in-memory optimum.
 
@@ -171,6 +175,11 @@ def _block_curvature(block: LinearModelLoss, w: np.ndarray, fraction: float) -> 
     return B * block.weight_sum
 
 
+def _sum_over_blocks(fn: Callable[..., Any], blocks: list[Any], *args: Any) -> Any:
+    """``sum over blocks of fn(block, *args)`` (one worker's share of a pass)."""
+    return _add(*(fn(block, *args) for block in blocks))
+
+
 def _add(*parts: Any) -> Any:
     """Sum of partial results: numbers, arrays, or tuples of them (element by element)."""
     first = parts[0]
@@ -225,29 +234,32 @@ class DaskPassKernel:
         # Blocks of rows aligned on the Gram matrix's float32 accumulation unit (see
         # _gram_aligned_chunks), or None when ``blocks`` already are.
         self.gram_blocks: list[Any] | None = None
+        self._groups: list[tuple[list[str] | None, list[Any]]] | None = None
         self.n_passes = 0
         self.pass_seconds: list[float] = []
 
     def map_reduce(self, fn: Callable[..., Any], *args: Any, gram_blocks: bool = False) -> Any:
-        """Return the sum over blocks of ``fn(block, *args)``: tasks plus a tree of sums.
+        """Return the sum over blocks of ``fn(block, *args)``.
 
-        Array arguments are scattered to every worker once (not once per task). With
-        ``gram_blocks``, the blocks are those of :attr:`gram_blocks` (always streamed).
+        Persisted blocks: one task per worker, summing the blocks that worker holds (the
+        arguments travel inside those few tasks), and the workers' sums added here: one
+        round of messages per pass. Streamed blocks (and ``gram_blocks``, those of
+        :attr:`gram_blocks`, always streamed): the arguments scattered to every worker once,
+        one task per block building it from its chunk, and a tree of sums.
         """
         client = self.client
+        if self.persisted and not (gram_blocks and self.gram_blocks is not None):
+            parts = [client.submit(_sum_over_blocks, fn, group, *args, workers=workers,
+                                   allow_other_workers=True, pure=False)
+                     for workers, group in self._worker_groups()]
+            return _add(*client.gather(parts))
         shipped = [client.scatter(a, broadcast=True, hash=False)
                    if isinstance(a, tuple | np.ndarray) else a for a in args]
-        blocks = self.blocks
-        persisted = self.persisted
-        if gram_blocks and self.gram_blocks is not None:
-            blocks, persisted = self.gram_blocks, False
-        if persisted:
-            parts = [client.submit(fn, block, *shipped, pure=False) for block in blocks]
-        else:
-            import dask
+        blocks = self.gram_blocks if gram_blocks and self.gram_blocks is not None else self.blocks
+        import dask
 
-            parts = client.compute([dask.delayed(fn, pure=False)(block, *shipped)
-                                    for block in blocks])
+        parts = client.compute([dask.delayed(fn, pure=False)(block, *shipped)
+                                for block in blocks])
         while len(parts) > 1:
             parts = [client.submit(_add, *parts[i : i + _TREE_WIDTH], pure=False)
                      for i in range(0, len(parts), _TREE_WIDTH)]
@@ -256,6 +268,18 @@ class DaskPassKernel:
             if hasattr(future, "release"):
                 future.release()
         return result
+
+    def _worker_groups(self) -> list[tuple[list[str] | None, list[Any]]]:
+        """The persisted blocks grouped by the worker holding them (looked up once)."""
+        if self._groups is None:
+            who_has = self.client.who_has(self.blocks)
+            groups: dict[str, list[Any]] = {}
+            for future in self.blocks:
+                holders = sorted(who_has.get(future.key, ()))
+                groups.setdefault(holders[0] if holders else "", []).append(future)
+            self._groups = [([address] if address else None, group)
+                            for address, group in groups.items()]
+        return self._groups
 
     def loss_gradient(
         self, loss: Any, W: np.ndarray, b: np.ndarray, target: Any, sw: Any, dtype: np.dtype,
@@ -279,6 +303,7 @@ class DaskPassKernel:
             for future in self.blocks:
                 future.release()
         self.blocks = []
+        self._groups = None
 
 
 class DistributedLinearModelLoss(LinearModelLoss):
@@ -570,7 +595,8 @@ def dask_logistic_regression_path(
         per_entry = (1 + 2) * density if kernel_name == "csr" else X.dtype.itemsize
         estimate = n_samples * n_features * per_entry + n_samples * (n_outputs + 1) * 8
         persist = estimate <= _PERSIST_MEMORY_SHARE * _workers_memory(client)
-    blocks = client.compute(builds) if persist else builds
+    blocks = _persist_balanced(client, builds, [row_chunks[i] for i in keep]) if persist \
+        else builds
     if persist:
         from distributed import wait
 
@@ -615,6 +641,25 @@ def dask_logistic_regression_path(
         Cs_sorted, path, classes=classes, multi_class=multi_class, params=params,
         standardize=standardize, mean=mean, scale=scale, var=var, coef_dtype=coef_dtype,
     )
+
+
+def _persist_balanced(client: Any, builds: list[Any], rows: list[int]) -> list[Any]:
+    """Compute the blocks into the workers' memory, spreading rows evenly over the workers.
+
+    A pass takes as long as its busiest worker, so blocks are placed largest first on the
+    worker with the fewest rows so far (the scheduler may still move them, e.g. when a
+    worker leaves).
+    """
+    workers = sorted(client.scheduler_info().get("workers", {}))
+    if len(workers) < 2:
+        return client.compute(builds)
+    load = dict.fromkeys(workers, 0)
+    futures: list[Any] = [None] * len(builds)
+    for i in sorted(range(len(builds)), key=lambda i: -rows[i]):
+        address = min(workers, key=load.__getitem__)
+        load[address] += rows[i]
+        futures[i] = client.compute(builds[i], workers=[address], allow_other_workers=True)
+    return futures
 
 
 def _block_weight_sum(block: LinearModelLoss) -> float:
