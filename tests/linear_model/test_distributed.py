@@ -271,3 +271,16 @@ def test_persisted_blocks_are_spread_evenly_over_the_workers(client: object) -> 
         load[address] = load.get(address, 0) + n
     # 699 | 500, then 300 -> 800, 297 -> 996, 1 -> 801
     assert sorted(load.values()) == [801, 996]
+
+
+def test_holdout_ranges_hold_out_the_last_share_of_every_period() -> None:
+    """Test that validation rows are the last share of each period and cover every row once."""
+    from mnist_logreg.linear_model._distributed import holdout_ranges
+
+    fit, val = holdout_ranges(250, 0.2, 100)
+    assert fit == [(0, 80), (100, 180), (200, 250)]
+    assert val == [(80, 100), (180, 200)]
+    fit, val = holdout_ranges(1000, 0.1, 5000)  # period longer than the rows: the last 10%
+    assert fit == [(0, 900)] and val == [(900, 1000)]
+    with pytest.raises(InputError, match="fraction"):
+        holdout_ranges(10, 0.01, 10)

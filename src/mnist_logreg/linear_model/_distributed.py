@@ -79,7 +79,9 @@ __all__ = [
     "DistributedLinearModelLoss",
     "connect_scheduler",
     "dask_logistic_regression_path",
+    "dask_path_accuracy",
     "fit_dask",
+    "holdout_ranges",
     "is_dask_array",
 ]
 
@@ -777,6 +779,88 @@ def fit_dask(estimator: Any, X: Any, y: Any, sample_weight: Any = None, *,
     est.n_evals_ = int(path.n_evals[0])
     est.objective_ = float(path.objectives[0])
     return est
+
+
+def holdout_ranges(n_samples: int, fraction: float, period: int
+                   ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Split rows into (fit, validation) ranges: the last ``fraction`` of every ``period`` rows.
+
+    In a deformed-digit store row ``i`` deforms training digit ``i mod 60,000``; with
+    ``period=60_000`` every validation row deforms a digit none of the fit rows deforms (the
+    last ``fraction`` of MNIST's training digits), so validation measures generalization to
+    new digits, not to new deformations of seen ones. Contiguous ranges keep the Dask chunks
+    whole (slices, no shuffle).
+
+    Parameters
+    ----------
+    n_samples : int
+    fraction : float
+        In (0, 1).
+    period : int
+        Rows per run (``min(n_samples, 60_000)`` for a deformed store; ``n_samples`` for
+        rows that are all distinct images: the last rows are held out).
+
+    Returns
+    -------
+    fit, validation : list of (start, stop)
+    """
+    if not 0 < fraction < 1:
+        raise InputError(f"The 'fraction' parameter must be in (0, 1). Got {fraction!r}.")
+    period = max(1, min(int(period), n_samples))
+    n_val = round(period * fraction)
+    if not 1 <= n_val < period:
+        raise InputError(
+            f"The 'fraction' parameter {fraction!r} leaves no rows to fit or none to validate "
+            f"among {period} rows."
+        )
+    fit: list[tuple[int, int]] = []
+    val: list[tuple[int, int]] = []
+    for start in range(0, n_samples, period):
+        stop = min(start + period, n_samples)
+        cut = start + period - n_val
+        if cut >= stop:
+            fit.append((start, stop))
+            continue
+        fit.append((start, cut))
+        val.append((cut, stop))
+    return fit, val
+
+
+def _correct_per_C(X_b: np.ndarray, y_b: np.ndarray, path: LogisticPath) -> np.ndarray:
+    return np.sum(path.predict(X_b) == np.asarray(y_b)[None, :], axis=1)
+
+
+def dask_path_accuracy(path: LogisticPath, X: Any, y: Any, *, client: Any = None) -> np.ndarray:
+    """Return the accuracy of every C of ``path`` on Dask rows ``X``, ``y`` (one pass).
+
+    Parameters
+    ----------
+    path : LogisticPath
+    X : dask.array.Array of shape (n_samples, n_features)
+    y : dask.array.Array or ndarray of shape (n_samples,)
+    client : distributed.Client, default=None
+
+    Returns
+    -------
+    accuracy : ndarray of shape (n_Cs,)
+    """
+    import dask
+
+    client = _client(client)
+    n_samples = int(X.shape[0])
+    if n_samples == 0:
+        raise InputError("X must have at least one row to score.")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    y = _row_aligned(y, tuple(int(c) for c in X.chunks[0]), "y", n_samples)
+    shipped = client.scatter(path, broadcast=True, hash=False)
+    parts = client.compute(
+        [dask.delayed(_correct_per_C, pure=False)(xb, yb, shipped)
+         for xb, yb in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True)],
+        sync=True,
+    )
+    shipped.release()
+    return np.sum(parts, axis=0) / n_samples
 
 
 @contextlib.contextmanager
