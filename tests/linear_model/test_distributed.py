@@ -261,8 +261,10 @@ def test_persisted_blocks_are_spread_evenly_over_the_workers(client: object) -> 
     from mnist_logreg.linear_model._distributed import _persist_balanced
 
     rows = list(UNEVEN)
-    builds = [dask.delayed(np.zeros, pure=False)(n) for n in rows]
-    futures = _persist_balanced(client, builds, rows)
+    x = da.from_array(np.zeros((sum(rows), 2)), chunks=((*rows,), 2)).to_delayed().ravel()
+    futures = _persist_balanced(
+        client, lambda i: dask.delayed(np.asarray, pure=False)(x[i]), rows
+    )
     distributed.wait(futures)
     who_has = client.who_has(futures)
     load: dict[str, int] = {}

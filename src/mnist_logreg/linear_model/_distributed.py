@@ -552,9 +552,13 @@ def dask_logistic_regression_path(
     if Cs_sorted.size == 0 or not np.all(Cs_sorted > 0):
         raise ValueError(f"Every C must be a float > 0. Got {list(np.asarray(Cs))!r} instead.")
 
-    x_chunks = X.to_delayed().ravel().tolist()
-    y_chunks = y.to_delayed().ravel().tolist()
-    sw_chunks = [None] * len(x_chunks) if sw is None else sw.to_delayed().ravel().tolist()
+    # Unoptimized: the chunks' keys keep one definition across the several graphs sent below
+    # (optimized separately, the statistics, the blocks and the Gram blocks each renamed the
+    # store reads, and the scheduler warned of keys with different run_specs).
+    x_chunks = X.to_delayed(optimize_graph=False).ravel().tolist()
+    y_chunks = y.to_delayed(optimize_graph=False).ravel().tolist()
+    sw_chunks = ([None] * len(x_chunks) if sw is None
+                 else sw.to_delayed(optimize_graph=False).ravel().tolist())
     keep = [i for i, c in enumerate(row_chunks) if c > 0]
 
     # one pass: labels, counts, weights, non-zeros and (standardize) mean and variance
@@ -591,14 +595,18 @@ def dask_logistic_regression_path(
     spec = _BlockSpec(loss.name, classes, multi_class, cw, fit_intercept, mean, scale,
                       kernel_name)
     spec_future = client.scatter(spec, broadcast=True, hash=False)
-    builds = [dask.delayed(_make_block, pure=False)(x_chunks[i], y_chunks[i], sw_chunks[i],
-                                                    spec_future) for i in keep]
+    def make_build(j: int) -> Any:
+        i = keep[j]
+        return dask.delayed(_make_block, pure=False)(x_chunks[i], y_chunks[i], sw_chunks[i],
+                                                     spec_future)
+
     if persist == "auto":
         per_entry = (1 + 2) * density if kernel_name == "csr" else X.dtype.itemsize
         estimate = n_samples * n_features * per_entry + n_samples * (n_outputs + 1) * 8
         persist = estimate <= _PERSIST_MEMORY_SHARE * _workers_memory(client)
-    blocks = _persist_balanced(client, builds, [row_chunks[i] for i in keep]) if persist \
-        else builds
+    rows = [row_chunks[i] for i in keep]
+    blocks = (_persist_balanced(client, make_build, rows) if persist
+              else [make_build(j) for j in range(len(keep))])
     if persist:
         from distributed import wait
 
@@ -613,9 +621,10 @@ def dask_logistic_regression_path(
     )
     aligned = _gram_aligned_chunks(row_chunks)
     if aligned != row_chunks:
-        gx = X.rechunk((aligned, n_features)).to_delayed().ravel().tolist()
-        gy = y.rechunk((aligned,)).to_delayed().ravel().tolist()
-        gs = [None] * len(gx) if sw is None else sw.rechunk((aligned,)).to_delayed().ravel()
+        gx = X.rechunk((aligned, n_features)).to_delayed(optimize_graph=False).ravel().tolist()
+        gy = y.rechunk((aligned,)).to_delayed(optimize_graph=False).ravel().tolist()
+        gs = [None] * len(gx) if sw is None else (
+            sw.rechunk((aligned,)).to_delayed(optimize_graph=False).ravel())
         pass_kernel.gram_blocks = [
             dask.delayed(_make_block, pure=False)(gx[i], gy[i], gs[i], spec_future)
             for i in range(len(gx))
@@ -645,23 +654,28 @@ def dask_logistic_regression_path(
     )
 
 
-def _persist_balanced(client: Any, builds: list[Any], rows: list[int]) -> list[Any]:
+def _persist_balanced(client: Any, make_build: Callable[[int], Any], rows: list[int]
+                      ) -> list[Any]:
     """Compute the blocks into the workers' memory, spreading rows evenly over the workers.
 
-    A pass takes as long as its busiest worker, so blocks are placed largest first on the
-    worker with the fewest rows so far (the scheduler may still move them, e.g. when a
-    worker leaves).
+    A pass takes as long as its busiest worker, so block ``i`` (``make_build(i)``, a delayed
+    build of ``rows[i]`` rows) is annotated for the worker with the fewest rows so far, largest
+    blocks first; all are computed in one graph (the scheduler may still move them, e.g. when
+    a worker leaves).
     """
+    import dask
+
     workers = sorted(client.scheduler_info().get("workers", {}))
     if len(workers) < 2:
-        return client.compute(builds)
+        return client.compute([make_build(i) for i in range(len(rows))])
     load = dict.fromkeys(workers, 0)
-    futures: list[Any] = [None] * len(builds)
-    for i in sorted(range(len(builds)), key=lambda i: -rows[i]):
+    builds: list[Any] = [None] * len(rows)
+    for i in sorted(range(len(rows)), key=lambda i: -rows[i]):
         address = min(workers, key=load.__getitem__)
         load[address] += rows[i]
-        futures[i] = client.compute(builds[i], workers=[address], allow_other_workers=True)
-    return futures
+        with dask.annotate(workers=[address], allow_other_workers=True):
+            builds[i] = make_build(i)
+    return client.compute(builds)
 
 
 def _block_weight_sum(block: LinearModelLoss) -> float:
