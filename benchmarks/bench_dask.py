@@ -289,7 +289,8 @@ SPARK_JOB = textwrap.dedent('''
     def rows(i):
         X = np.load(X_path, mmap_mode="r"); y = np.load(y_path, mmap_mode="r")
         for j in range(bounds[i], bounds[i + 1]):
-            yield (float(y[j]), Vectors.dense(X[j].astype(np.float64)))
+            idx = np.flatnonzero(X[j])
+            yield (float(y[j]), Vectors.sparse(X.shape[1], idx, X[j][idx].astype(float)))
 
     rdd = spark.sparkContext.parallelize(range(int(partitions)), int(partitions)).flatMap(rows)
     df = spark.createDataFrame(rdd, ["label", "features"]).cache()
