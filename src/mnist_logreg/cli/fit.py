@@ -43,7 +43,7 @@ def fit_cli(
         None, "--C", help="Inverse regularization strength (scikit-learn's C)."
     ),
     strategy: str = typer.Option("multinomial", "--strategy", help="multinomial or ovr."),
-    out: Path = typer.Option(..., "--out", help="Model file to write (.npz)."),
+    out: Path | None = typer.Option(None, "--out", help="Model file to write (.npz; required)."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it is a model file."),
     scheduler: SchedulerOption = None,
     C_path: str | None = typer.Option(
@@ -70,6 +70,8 @@ def fit_cli(
     check_n_jobs(1, scheduler)
     if not math.isfinite(connect_timeout) or connect_timeout <= 0:
         raise InputError(f"--connect-timeout must be > 0 seconds. Got {connect_timeout!r}.")
+    if out is None:
+        raise InputError("Missing option '--out' (the model file to write)")
     _check_model_out(out, force=force)
     if scheduler is not None:
         _fit_on_cluster(dataset, Cs, strategy, out, scheduler, validation if C_path else None,
