@@ -89,6 +89,32 @@ def test_estimator_fit_accepts_dask_arrays(client: object, digits: tuple) -> Non
     assert not hasattr(model, "mean_")
 
 
+@pytest.mark.parametrize(
+    ("dtype", "expected_dtype"),
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float16, np.float64),
+     (np.uint8, np.float64)],
+)
+def test_fitted_attributes_keep_the_in_memory_dtype(
+    client: object, digits: tuple, dtype: type, expected_dtype: type
+) -> None:
+    """Test that a Dask fit's coefficients have the in-memory fit's dtype (float32 stays)."""
+    X, y, _ = digits
+    X = (X / 16.0).astype(dtype) if np.dtype(dtype).kind == "f" else X.astype(dtype)
+    expected = LogisticRegression(C=0.1, standardize=True).fit(X, y)
+    model = LogisticRegression(C=0.1, standardize=True).fit(
+        da.from_array(X, chunks=((900, 897), (64,))), y
+    )
+    for name in ("coef_", "intercept_", "standardized_coef_", "standardized_intercept_"):
+        assert getattr(expected, name).dtype == expected_dtype
+        assert getattr(model, name).dtype == expected_dtype, name
+    path = dask_logistic_regression_path(
+        da.from_array(X, chunks=((900, 897), (64,))), y, [0.1, 1.0], client=client
+    )
+    assert path.coef_dtype == expected_dtype
+    assert {e.coef_.dtype for e in path_estimators(path)} == {np.dtype(expected_dtype)}
+    assert np.array_equal(model.predict(X), expected.predict(X))
+
+
 def test_warm_started_path_and_binary_model_match(client: object, digits: tuple) -> None:
     """Test that a path of C values (and a two-class model) equals the in-memory path."""
     X, y, weights = digits
@@ -226,3 +252,37 @@ def test_gram_chunks_align_on_the_float32_accumulation_unit() -> None:
     assert _gram_aligned_chunks((12000,) * 5) == (12288,) * 4 + (10848,)
     assert _gram_aligned_chunks(UNEVEN) == (1797,)
     assert sum(_gram_aligned_chunks((7000, 13000, 25000, 15000))) == 60000
+
+
+def test_persisted_blocks_are_spread_evenly_over_the_workers(client: object) -> None:
+    """Test that persisted blocks go largest first to the worker with the fewest rows."""
+    import dask
+
+    from mnist_logreg.linear_model._distributed import _persist_balanced
+
+    rows = list(UNEVEN)
+    x = da.from_array(np.zeros((sum(rows), 2)), chunks=((*rows,), 2)).to_delayed().ravel()
+    futures = _persist_balanced(
+        client, lambda i: dask.delayed(np.asarray, pure=False)(x[i]), rows
+    )
+    distributed.wait(futures)
+    who_has = client.who_has(futures)
+    load: dict[str, int] = {}
+    for future, n in zip(futures, rows, strict=True):
+        (address,) = who_has[future.key]
+        load[address] = load.get(address, 0) + n
+    # 699 | 500, then 300 -> 800, 297 -> 996, 1 -> 801
+    assert sorted(load.values()) == [801, 996]
+
+
+def test_holdout_ranges_hold_out_the_last_share_of_every_period() -> None:
+    """Test that validation rows are the last share of each period and cover every row once."""
+    from mnist_logreg.linear_model._distributed import holdout_ranges
+
+    fit, val = holdout_ranges(250, 0.2, 100)
+    assert fit == [(0, 80), (100, 180), (200, 250)]
+    assert val == [(80, 100), (180, 200)]
+    fit, val = holdout_ranges(1000, 0.1, 5000)  # period longer than the rows: the last 10%
+    assert fit == [(0, 900)] and val == [(900, 1000)]
+    with pytest.raises(InputError, match="fraction"):
+        holdout_ranges(10, 0.01, 10)
