@@ -43,13 +43,11 @@ import contextlib
 import logging
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from mnist_logreg.errors import InputError
 from mnist_logreg.linear_model._kernels import (
@@ -70,8 +68,9 @@ from mnist_logreg.linear_model._path import (
     _encode_targets,
     assemble_path,
     fitted_dtype,
+    solve_warm_path,
 )
-from mnist_logreg.linear_model._solvers import get_solver, shift_pairs
+from mnist_logreg.linear_model._solvers import get_solver
 from mnist_logreg.linear_model._standardize import scale_from_variance, standardization
 
 __all__ = [
@@ -639,10 +638,10 @@ def dask_logistic_regression_path(
         solver_name = solver
         if solver == "auto":
             solver_name = "lbfgs" if n_features < 2048 else "lbfgs-plain"
-        path = _solve_path(base, Cs_sorted, get_solver(solver_name), loss=loss, tol=tol,
-                           max_iter=max_iter, coef_init=coef_init,
-                           intercept_init=intercept_init, multi_class=multi_class,
-                           warn=warn, estimator_name=estimator_name)
+        path = solve_warm_path(base, Cs_sorted, get_solver(solver_name), loss=loss, tol=tol,
+                               max_iter=max_iter, coef_init=coef_init,
+                               intercept_init=intercept_init, multi_class=multi_class,
+                               warn=warn, estimator_name=estimator_name)
     finally:
         spec_future.release()
         pass_kernel.close()
@@ -680,66 +679,6 @@ def _persist_balanced(client: Any, make_build: Callable[[int], Any], rows: list[
 
 def _block_weight_sum(block: LinearModelLoss) -> float:
     return block.weight_sum
-
-
-def _solve_path(
-    base: LinearModelLoss, Cs_sorted: np.ndarray, solve: Callable[..., Any], *, loss: Any,
-    tol: float, max_iter: int, coef_init: np.ndarray | None,
-    intercept_init: np.ndarray | None, multi_class: str, warn: bool, estimator_name: str,
-) -> tuple[np.ndarray, ...]:
-    """The warm-started path of :func:`~._path.logistic_regression_path` (same steps)."""
-    n_outputs, n_features = base.n_outputs, base.n_features
-    n_C = len(Cs_sorted)
-    coefs = np.empty((n_C, n_outputs, n_features))
-    intercepts = np.zeros((n_C, n_outputs))
-    n_iter = np.zeros(n_C, dtype=np.int32)
-    n_evals = np.zeros(n_C, dtype=np.int64)
-    objectives = np.zeros(n_C)
-    converged = np.zeros(n_C, dtype=bool)
-    if coef_init is not None:
-        coef0 = np.asarray(coef_init, dtype=np.float64)
-        b0 = None if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
-        if loss is MultinomialCrossEntropy:
-            coef0 = coef0 - coef0.mean(axis=0)
-            b0 = None if b0 is None else b0 - b0.mean()
-        w = base.pack(coef0, b0)
-    else:
-        w = np.zeros(base.n_params)
-    pairs: list = []
-    solutions: list[tuple[float, np.ndarray]] = []
-    for i, C in enumerate(Cs_sorted):
-        objective = base.with_C(C)
-        w_start = w
-        if len(solutions) >= 2 and solutions[-2][0] < solutions[-1][0] < C:
-            (C_a, w_a), (C_b, w_b) = solutions[-2], solutions[-1]
-            t = min(np.log(C / C_b) / np.log(C_b / C_a), 2.0)
-            w_start = w_b + t * (w_b - w_a)
-        if solutions:
-            pairs = shift_pairs(pairs, objective, solutions[-1][0])
-        result = solve(objective, w_start, tol=tol, max_iter=max_iter,
-                       center=loss is MultinomialCrossEntropy, pairs=pairs)
-        pairs = result.pairs
-        w = result.w
-        solutions.append((C, w))
-        coef, intercept = objective.unpack(w)
-        if multi_class == "multinomial" and n_outputs > 1 and base.fit_intercept:
-            intercept = intercept - intercept.mean()
-        coefs[i] = coef
-        intercepts[i] = intercept
-        n_iter[i] = result.n_iter
-        n_evals[i] = result.n_evals
-        objectives[i] = result.value / objective.scale
-        converged[i] = result.converged
-        if warn and not result.converged:
-            warnings.warn(
-                f"{estimator_name} did not converge at C={C:g} after {result.n_iter} "
-                f"iterations ({result.message}; the gradient is {result.grad_ratio:.2g} "
-                f"times its size at zero, tol={tol:g}). Increase max_iter (now {max_iter}) "
-                "or loosen tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-    return coefs, intercepts, n_iter, n_evals, objectives, converged
 
 
 def fit_dask(estimator: Any, X: Any, y: Any, sample_weight: Any = None, *,

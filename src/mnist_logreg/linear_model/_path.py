@@ -335,7 +335,6 @@ def logistic_regression_path(
     weights = _weights(sample_weight, class_weight, y, y_index, classes, multi_class, dtype)
     n_threads = _available_threads()
     n_outputs = target.shape[1]
-    n_features = X.shape[1]
 
     # auto: the preconditioned L-BFGS, unless the (n_features + 1)^2 Gram matrix and its
     # Cholesky factor would cost more than they save
@@ -343,13 +342,6 @@ def logistic_regression_path(
     if solver == "auto":
         solver_name = "lbfgs" if X.shape[1] < 2048 else "lbfgs-plain"
     solve = get_solver(solver_name)
-    coefs = np.empty((len(Cs_sorted), n_outputs, n_features))  # V, standardized rows
-    intercepts = np.zeros((len(Cs_sorted), n_outputs))
-    n_iter = np.zeros(len(Cs_sorted), dtype=np.int32)
-    n_evals = np.zeros(len(Cs_sorted), dtype=np.int64)
-    objectives = np.zeros(len(Cs_sorted))
-    converged = np.zeros(len(Cs_sorted), dtype=bool)
-
     # The fit parallelizes over row blocks itself; the BLAS libraries (numpy's and scipy's
     # OpenBLAS) run single-threaded meanwhile, so that no two thread pools compete for cores.
     with _blas_controller().limit(limits=1, user_api="blas"):
@@ -357,72 +349,132 @@ def logistic_regression_path(
             loss, X, target, weights, C=Cs_sorted[0], fit_intercept=fit_intercept,
             n_threads=n_threads, mean=mean, scale=scale, kernel=kernel,
         )
-        if coef_init is not None:
-            coef0 = np.asarray(coef_init, dtype=np.float64)
-            b0 = None if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
-            if loss is MultinomialCrossEntropy:
-                # softmax is unchanged by a vector added to every class's coefficients (or a
-                # constant to every intercept), while ||W||^2 is smallest with zero class mean:
-                # centring the start lowers the objective and keeps the iterates in the
-                # subspace where the optimum lies.
-                coef0 = coef0 - coef0.mean(axis=0)
-                b0 = None if b0 is None else b0 - b0.mean()
-            w = base.pack(coef0, b0)
-        else:
-            w = np.zeros(base.n_params)
-        pairs: list = []
-        solutions: list[tuple[float, np.ndarray]] = []  # (C, w) of the solves so far
-        for i, C in enumerate(Cs_sorted):
-            objective = base.with_C(C)
-            w_start = w
-            if len(solutions) >= 2 and solutions[-2][0] < solutions[-1][0] < C:
-                # Predictor: the solution moves smoothly with log C; extrapolate linearly
-                # from the last two solutions, and let the solver correct.
-                (C_a, w_a), (C_b, w_b) = solutions[-2], solutions[-1]
-                t = min(np.log(C / C_b) / np.log(C_b / C_a), 2.0)
-                w_start = w_b + t * (w_b - w_a)
-            if solutions:
-                pairs = shift_pairs(pairs, objective, solutions[-1][0])
-            on_iteration = None
-            if callback is not None:
-                on_iteration = _iteration_reporter(
-                    callback, objective, center=multi_class == "multinomial" and n_outputs > 1
-                    and fit_intercept, mean=mean, scale=scale,
-                )
-            result = solve(objective, w_start, tol=tol, max_iter=max_iter,
-                           center=loss is MultinomialCrossEntropy, pairs=pairs,
-                           callback=on_iteration)
-            pairs = result.pairs
-            w = result.w
-            solutions.append((C, w))
-            coef, intercept = objective.unpack(w)
-            if multi_class == "multinomial" and n_outputs > 1 and fit_intercept:
-                # softmax is unchanged by a constant added to every intercept: report the
-                # centred ones (the coefficients' class mean is already zero at the optimum)
-                intercept = intercept - intercept.mean()
-            coefs[i] = coef
-            intercepts[i] = intercept
-            n_iter[i] = result.n_iter
-            n_evals[i] = result.n_evals
-            objectives[i] = result.value / objective.scale
-            converged[i] = result.converged
-            if warn and not result.converged:
-                warnings.warn(
-                    f"{estimator_name} did not converge at C={C:g} after {result.n_iter} "
-                    f"iterations ({result.message}; the gradient is {result.grad_ratio:.2g} "
-                    f"times its size at zero, tol={tol:g}). Increase max_iter (now "
-                    f"{max_iter}), loosen tol, or standardize the features (e.g. with "
-                    "sklearn.preprocessing.StandardScaler).",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
+        center = multi_class == "multinomial" and n_outputs > 1 and fit_intercept
+
+        def make_callback(objective: LinearModelLoss) -> Callable[[np.ndarray], None] | None:
+            if callback is None:
+                return None
+            return _iteration_reporter(callback, objective, center=center, mean=mean,
+                                       scale=scale)
+
+        solutions = solve_warm_path(
+            base, Cs_sorted, solve, loss=loss, tol=tol, max_iter=max_iter, coef_init=coef_init,
+            intercept_init=intercept_init, multi_class=multi_class, warn=warn,
+            estimator_name=estimator_name, make_callback=make_callback,
+            hint=", or standardize the features (e.g. with sklearn.preprocessing.StandardScaler)",
+        )
     params = {"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
               "solver": solver, "class_weight": class_weight}
     return assemble_path(
-        Cs_sorted, (coefs, intercepts, n_iter, n_evals, objectives, converged),
+        Cs_sorted, solutions,
         classes=classes, multi_class=multi_class, params=params, standardize=standardize,
         mean=mean, scale=scale, var=var, coef_dtype=coef_dtype,
     )
+
+
+def solve_warm_path(
+    base: LinearModelLoss, Cs_sorted: np.ndarray, solve: Callable[..., Any], *, loss: Any,
+    tol: float, max_iter: int, coef_init: np.ndarray | None,
+    intercept_init: np.ndarray | None, multi_class: str, warn: bool, estimator_name: str,
+    make_callback: Callable[[Any], Callable[[np.ndarray], None] | None] | None = None,
+    hint: str = "", stacklevel: int = 3,
+) -> tuple[np.ndarray, ...]:
+    """Solve for each C in increasing order, each solve warm-started from the path so far.
+
+    One loop for the in-memory and the Dask fit: ``base`` is any loss object with this module's
+    ``LinearModelLoss`` interface (``with_C``, ``pack``, ``unpack``, ``n_params``, ...).
+
+    With two solutions :math:`w_a, w_b` at :math:`C_a < C_b < C`, the start is the linear
+    predictor in log C, :math:`w_b + t (w_b - w_a)`, :math:`t = \\min(\\log(C/C_b) /
+    \\log(C_b/C_a), 2)`; the L-BFGS pairs are carried over (``shift_pairs``: the penalty's
+    part of each gradient difference rescaled to the new C).
+
+    Parameters
+    ----------
+    base : LinearModelLoss
+        The loss at ``Cs_sorted[0]``.
+    Cs_sorted : ndarray of shape (n_Cs,)
+        Increasing C values.
+    solve : callable
+        The solver (:func:`~._solvers.get_solver`).
+    loss, tol, max_iter, coef_init, intercept_init, multi_class, warn, estimator_name
+        As in :func:`logistic_regression_path`.
+    make_callback : callable, optional
+        ``make_callback(objective)`` returns the per-iteration callback of one solve (or None).
+    hint : str, optional
+        Appended to the advice of the non-convergence warning.
+    stacklevel : int, optional
+        Of the warning.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``coefs`` (n_Cs, n_outputs, n_features), ``intercepts`` (n_Cs, n_outputs), ``n_iter``,
+        ``n_evals``, ``objectives`` (per sample weight unit, as the loss reports) and
+        ``converged``, each of length n_Cs.
+    """
+    n_outputs, n_features = base.n_outputs, base.n_features
+    n_C = len(Cs_sorted)
+    coefs = np.empty((n_C, n_outputs, n_features))  # V, standardized rows
+    intercepts = np.zeros((n_C, n_outputs))
+    n_iter = np.zeros(n_C, dtype=np.int32)
+    n_evals = np.zeros(n_C, dtype=np.int64)
+    objectives = np.zeros(n_C)
+    converged = np.zeros(n_C, dtype=bool)
+    if coef_init is not None:
+        coef0 = np.asarray(coef_init, dtype=np.float64)
+        b0 = None if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
+        if loss is MultinomialCrossEntropy:
+            # softmax is unchanged by a vector added to every class's coefficients (or a
+            # constant to every intercept), while ||W||^2 is smallest with zero class mean:
+            # centring the start lowers the objective and keeps the iterates in the
+            # subspace where the optimum lies.
+            coef0 = coef0 - coef0.mean(axis=0)
+            b0 = None if b0 is None else b0 - b0.mean()
+        w = base.pack(coef0, b0)
+    else:
+        w = np.zeros(base.n_params)
+    pairs: list = []
+    solutions: list[tuple[float, np.ndarray]] = []  # (C, w) of the solves so far
+    for i, C in enumerate(Cs_sorted):
+        objective = base.with_C(C)
+        w_start = w
+        if len(solutions) >= 2 and solutions[-2][0] < solutions[-1][0] < C:
+            # Predictor: the solution moves smoothly with log C; extrapolate linearly
+            # from the last two solutions, and let the solver correct.
+            (C_a, w_a), (C_b, w_b) = solutions[-2], solutions[-1]
+            t = min(np.log(C / C_b) / np.log(C_b / C_a), 2.0)
+            w_start = w_b + t * (w_b - w_a)
+        if solutions:
+            pairs = shift_pairs(pairs, objective, solutions[-1][0])
+        on_iteration = None if make_callback is None else make_callback(objective)
+        result = solve(objective, w_start, tol=tol, max_iter=max_iter,
+                       center=loss is MultinomialCrossEntropy, pairs=pairs,
+                       callback=on_iteration)
+        pairs = result.pairs
+        w = result.w
+        solutions.append((C, w))
+        coef, intercept = objective.unpack(w)
+        if multi_class == "multinomial" and n_outputs > 1 and base.fit_intercept:
+            # softmax is unchanged by a constant added to every intercept: report the
+            # centred ones (the coefficients' class mean is already zero at the optimum)
+            intercept = intercept - intercept.mean()
+        coefs[i] = coef
+        intercepts[i] = intercept
+        n_iter[i] = result.n_iter
+        n_evals[i] = result.n_evals
+        objectives[i] = result.value / objective.scale
+        converged[i] = result.converged
+        if warn and not result.converged:
+            warnings.warn(
+                f"{estimator_name} did not converge at C={C:g} after {result.n_iter} "
+                f"iterations ({result.message}; the gradient is {result.grad_ratio:.2g} "
+                f"times its size at zero, tol={tol:g}). Increase max_iter (now "
+                f"{max_iter}), loosen tol{hint}.",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
+    return coefs, intercepts, n_iter, n_evals, objectives, converged
 
 
 def assemble_path(
