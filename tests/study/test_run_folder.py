@@ -151,3 +151,19 @@ def test_a_failed_forced_write_keeps_the_earlier_folder(
         result.write(folder, force=True)
     assert _snapshot(folder) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_failed_write_to_a_new_folder_leaves_nothing(
+    result: StudyResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test that a write to a new folder failing midway (the model file) creates no folder and
+    leaves no staging folder: a finished result is written whole or not at all."""
+    from mnist_logreg.study import _run_files
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_run_files, "save_model", fail)
+    with pytest.raises(OSError, match="No space left"):
+        result.write(tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []

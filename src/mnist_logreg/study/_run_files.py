@@ -174,7 +174,7 @@ def write_run_folder(
     layout = layout_of(result)
     replaces = check_out(Path(folder), layout, force=force, names=names)
     with new_run_folder(Path(folder), result.results["config"], layout, replaces=replaces,
-                        names=names) as run:
+                        names=names, staged=True) as run:
         config = _config(result)
         for key in sorted(result.checkpoints):  # the records the command wrote as it went
             write_checkpoint(run.path, result.checkpoints[key], config)

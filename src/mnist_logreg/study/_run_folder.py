@@ -198,8 +198,8 @@ class WritesRunFolder:
         ``config.json``, every search's checkpoint (``checkpoints/<model>-fold-K.json``,
         ``<model>-final.json`` and its test scores ``<model>-final.npz``), the figures,
         ``test_predictions.csv``, ``report.md``, ``report.html`` and ``metrics.json``, last.
-        Each file is written atomically; a folder that is replaced is swapped with the new one
-        only once it is complete.
+        The folder is written beside ``folder`` and put in place (renamed, or swapped with the
+        folder it replaces) only once it is complete, so a failed write leaves nothing behind.
 
         Parameters
         ----------
@@ -291,8 +291,9 @@ def check_out(
 class NewRunFolder:
     """A run folder being written: ``path`` is where the files go now, ``out`` where they end.
 
-    When the run replaces an earlier one, ``path`` is a hidden staging folder beside ``out``,
-    swapped in by :meth:`commit`; otherwise ``path`` is ``out``.
+    When the run replaces an earlier one (``replaces``), or is written whole from a finished
+    result (``staged``), ``path`` is a hidden staging folder beside ``out``, put in place by
+    :meth:`commit`; otherwise ``path`` is ``out``.
     """
 
     out: Path
@@ -300,17 +301,18 @@ class NewRunFolder:
     layout: RunLayout
     replaces: bool
     names: OptionNames = PYTHON_NAMES
+    staged: bool = False
 
     def commit(self) -> None:
         """Put the finished run in place: swap the staging folder with the old run, delete it."""
-        if not self.replaces:
+        if not (self.replaces or self.staged):
             return
         # Checked again just before deleting: the folder may have changed while the run ran.
-        if check_out(self.out, self.layout, force=True, names=self.names):
+        if check_out(self.out, self.layout, force=self.replaces, names=self.names):
             shutil.rmtree(_swap(self.path, self.out))
         else:  # the old run was removed meanwhile (an empty folder is replaced by the rename)
             os.rename(self.path, self.out)
-        self.replaces = False
+        self.replaces = self.staged = False
         self.path = self.out
 
 
@@ -322,6 +324,7 @@ def new_run_folder(
     *,
     replaces: bool,
     names: OptionNames = PYTHON_NAMES,
+    staged: bool = False,
 ) -> Iterator[NewRunFolder]:
     """Create the run folder (or its staging folder) with ``config.json``; clean up on failure.
 
@@ -337,17 +340,22 @@ def new_run_folder(
         What :func:`check_out` returned: write beside ``out`` and swap at the end.
     names : OptionNames, optional
         How messages name the folder.
+    staged : bool, optional
+        Write into a staging folder beside ``out`` even when nothing is replaced, so that a
+        failure leaves no partial folder (a finished result's write; a running command writes
+        into ``out`` itself, for ``--resume``).
 
     Yields
     ------
     NewRunFolder
         Call its :meth:`~NewRunFolder.commit` once ``metrics.json`` is written. If the block
-        raises first, a staging folder is removed (``out`` keeps the previous run); a new folder
-        is kept with its checkpoints, for ``--resume``.
+        raises first, a staging folder is removed (``out`` keeps the previous run, or stays
+        missing); a new folder written in place is kept with its checkpoints, for ``--resume``.
     """
     out = Path(os.path.abspath(out))  # "." names its folder, whose parent holds the staging
     try:
-        if replaces:
+        if replaces or staged:
+            out.parent.mkdir(parents=True, exist_ok=True)
             path = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
             os.chmod(path, 0o777 & ~_umask())
         else:
@@ -358,12 +366,13 @@ def new_run_folder(
         raise InputError(
             f"{names.folder} {out}: cannot create the folder ({exc.strerror})"
         ) from exc
-    folder = NewRunFolder(out=out, path=path, layout=layout, replaces=replaces, names=names)
+    folder = NewRunFolder(out=out, path=path, layout=layout, replaces=replaces, names=names,
+                          staged=staged)
     try:
         write_json(path / CONFIG_FILE, {"command": layout.command, **config})
         yield folder
     except BaseException:
-        if folder.replaces:
+        if folder.replaces or folder.staged:
             shutil.rmtree(folder.path, ignore_errors=True)
         raise
 
