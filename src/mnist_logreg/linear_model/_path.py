@@ -350,13 +350,9 @@ def logistic_regression_path(
             n_threads=n_threads, mean=mean, scale=scale, kernel=kernel,
         )
         center = multi_class == "multinomial" and n_outputs > 1 and fit_intercept
-
-        def make_callback(objective: LinearModelLoss) -> Callable[[np.ndarray], None] | None:
-            if callback is None:
-                return None
-            return _iteration_reporter(callback, objective, center=center, mean=mean,
-                                       scale=scale)
-
+        make_callback = None if callback is None else (
+            lambda objective: _iteration_reporter(callback, objective, center=center, mean=mean,
+                                                  scale=scale))
         solutions = solve_warm_path(
             base, Cs_sorted, solve, loss=loss, tol=tol, max_iter=max_iter, coef_init=coef_init,
             intercept_init=intercept_init, multi_class=multi_class, warn=warn,

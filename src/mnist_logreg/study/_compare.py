@@ -68,9 +68,6 @@ class ComparisonResult(WritesRunFolder):
     predictions_csv : str
         CSV ``row,true,<model>...``: each test row's index, true label and every model's
         predicted label.
-    test_scores : mapping of str to ndarray of shape (n_test, n_classes)
-        Each model's final scores of the test rows: probabilities, or the SVM's decision
-        function (see each model's ``"scores"`` entry in :attr:`results`).
     checkpoints : mapping of (str, int) to dict
         Each search's checkpoint record keyed by (model, fold), the final search's with its test
         scores, as the run folder's ``checkpoints/`` holds them.
@@ -81,8 +78,15 @@ class ComparisonResult(WritesRunFolder):
     report_html: str
     report_markdown: str
     predictions_csv: str
-    test_scores: Mapping[str, np.ndarray] = field(default_factory=dict)
     checkpoints: Mapping[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def test_scores(self) -> dict[str, np.ndarray]:
+        """Each model's final scores of the test rows (n_test, n_classes): probabilities, or the
+        SVM's decision function (see each model's ``"scores"`` entry in :attr:`results`); read
+        from the final searches' :attr:`checkpoints`."""
+        return {model: record["arrays"]["scores"]
+                for (model, fold), record in self.checkpoints.items() if fold == FINAL}
 
     def _repr_html_(self) -> str:
         """Jupyter's summary: the most accurate model, each model's test and outer CV accuracy
@@ -240,7 +244,6 @@ def run_comparison(
         report_html=render_comparison_html(results, figures),
         report_markdown=render_comparison_markdown(results, {name: name for name in figures}),
         predictions_csv=_predictions_csv(dataset.y_test, predictions),
-        test_scores={name: records[(name, FINAL)]["arrays"]["scores"] for name in cv.models},
         checkpoints=records,
     )
 

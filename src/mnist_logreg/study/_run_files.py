@@ -113,16 +113,15 @@ def write_outputs(folder: Path, result: Result) -> None:
     folder = Path(folder)
     for name, png in result.figures.items():
         write_atomic(folder / name, png)
-    if isinstance(result, StudyResult):
-        write_atomic(folder / "classification_report.txt", result.classification_report)
-    else:
-        write_atomic(folder / "test_predictions.csv", result.predictions_csv)
     write_atomic(folder / "report.md", result.report_markdown)
     write_atomic(folder / "report.html", result.report_html)
     if isinstance(result, StudyResult):
+        write_atomic(folder / "classification_report.txt", result.classification_report)
         classes = getattr(result.model, "classes_", None)
         extra = study_model_extra(result.results, None if classes is None else len(classes))
         save_model(result.model, folder / "model.npz", extra=extra)
+    else:
+        write_atomic(folder / "test_predictions.csv", result.predictions_csv)
     write_json(folder / "metrics.json", result.results)
 
 
