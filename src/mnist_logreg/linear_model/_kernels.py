@@ -337,11 +337,16 @@ class CompiledCsrKernel:
         W_T = np.ascontiguousarray(W.T, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         t64, sw64 = self._float64_inputs(target, sw)
-        kernel = self._nk.fused_pass(loss.name, W.shape[0])
+        n_outputs = W.shape[0]
+        kernel = self._nk.fused_pass(loss.name, n_outputs)
+        flat = getattr(kernel, "flat", False)  # generated kernels read W^T raveled
+        W_arg = W_T.ravel() if flat else W_T
         data, indices, indptr = self.data, self.indices, self.indptr
 
         def work(rng: tuple[int, int]) -> tuple[float, np.ndarray, np.ndarray]:
-            loss_sum, A_T, r_sum = kernel(data, indices, indptr, W_T, b, t64, sw64, *rng)
+            loss_sum, A_T, r_sum = kernel(data, indices, indptr, W_arg, b, t64, sw64, *rng)
+            if flat:
+                A_T = A_T.reshape(-1, n_outputs)
             return loss_sum, A_T.T, r_sum
 
         return _reduce(_map(work, self._ranges()))
