@@ -408,12 +408,14 @@ KERNELS: dict[str, type] = {
 
 
 # Densities up to which the compiled CSR kernel beats the dense one on a dense matrix, with an
-# unrolled kernel for the number of outputs / with the loop kernel. Measured on MNIST and
-# Fashion-MNIST (60,000 x 784, softmax over 10 classes, CPU time per pass, one thread): dense
-# float32 75 ms and dense uint8 (cast per block) 83 ms whatever the density; unrolled CSR about
-# 12 ms + 260 ms x density (62 ms on MNIST's 19%, 143 ms on Fashion-MNIST's 50%); the loop
-# kernel about twice the unrolled one.
-_CSR_MAX_DENSITY = 0.25
+# unrolled (vectorized) kernel for the number of outputs / with the loop kernel. Measured on
+# MNIST and Fashion-MNIST pixels thresholded to densities 0.23-0.50 (60,000 x 784, softmax over
+# 10 classes, CPU ms per pass, same process, 2026-12-03): dense uint8 (cast per block) 50-58
+# whatever the density; vectorized CSR about 4 + 92 x density (22 on MNIST's 19%, 38 at 34%,
+# 47 at 44%, 50-54 on Fashion-MNIST's 50%, level with dense there). The limit stays below the
+# break-even so that denser data keep the dense kernel; the loop kernel costs about twice the
+# former unrolled one (about 12 + 260 x density).
+_CSR_MAX_DENSITY = 0.4
 _CSR_LOOP_MAX_DENSITY = 0.1
 # Rows sampled to estimate a dense matrix's density.
 _DENSITY_SAMPLE_ROWS = 2000
@@ -436,7 +438,7 @@ def select_kernel(
     """Return the pass kernel for ``X``: by name, or chosen from its storage (``"auto"``).
 
     Rule (``"auto"``): scipy.sparse input gets the compiled CSR kernel (scipy's products without
-    numba). A dense matrix of at least 2 million entries whose density is at most 25% (10%
+    numba). A dense matrix of at least 2 million entries whose density is at most 40% (10%
     when no unrolled kernel exists for ``loss`` and ``n_outputs``) is compressed once and gets
     the compiled CSR kernel too; any other dense matrix the dense blocked kernel. Thresholds
     from the measurements next to ``_CSR_MAX_DENSITY``.
