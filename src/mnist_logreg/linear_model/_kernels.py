@@ -16,8 +16,9 @@ Kernels (``KERNELS``):
   block to the arithmetic dtype, never whole.
 * ``"sparse"``: scipy.sparse CSR products, single-threaded (the fallback without numba).
 * ``"csr"``: compiled (numba) fused pass over compressed rows, one row range per thread
-  (:mod:`._numba_kernels`). A dense matrix is compressed once (values kept in their dtype, column
-  indices in 2 bytes when n_features <= 65,536).
+  (:mod:`._numba_kernels`; for 1 and 10 outputs generated kernels compiled with LLVM's SLP
+  vectorizer, float64 arithmetic). A dense matrix is compressed once (values kept in their
+  dtype, column indices in 2 bytes when n_features <= 65,536).
 
 :func:`select_kernel` picks one per input from its storage, density and size (rule and
 measurements next to ``_CSR_MAX_DENSITY``; ``benchmarks/bench_fit.py --only kernels`` measures
