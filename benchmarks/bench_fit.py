@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import os
 import platform
 import statistics
@@ -323,12 +324,60 @@ def run_memory(d: dict[str, Any]) -> dict[str, Any]:
             "ours_X_dtype": str(ours_X(d).dtype)}
 
 
+def fashion_mnist(n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Raw uint8 Fashion-MNIST training rows (the first ``n_rows``) and labels, if installed."""
+    from mnist_logreg.errors import MnistLogregError
+
+    try:
+        data = load_dataset("fashion-mnist")
+    except MnistLogregError:  # not installed here: those rows are skipped
+        return None
+    return np.ascontiguousarray(data.X_train[:n_rows]), data.y_train[:n_rows]
+
+
+@functools.cache
+def scalar_compiled_passes() -> Any:
+    """Stand-in for ``_numba_kernels`` whose generated passes are compiled WITHOUT SLP.
+
+    The same generated source as the engine's, compiled the way numba compiles by default
+    (scalar code): the vectorization's share of the compiled kernel's speed, in the same run.
+    """
+    import math
+    import types
+
+    from numba import njit
+
+    from mnist_logreg.linear_model import _numba_kernels as nk
+
+    namespace: dict[str, Any] = {"njit": njit, "np": np, "math": math}
+    for loss, K in nk.UNROLLED:
+        exec(nk.fused_source(loss, K).replace("cache=True, ", ""), namespace)
+
+    class Scalar:
+        flat = True
+
+        def __init__(self, dispatcher: Any) -> None:
+            self.dispatcher = dispatcher
+
+        def __call__(self, *args: Any) -> Any:
+            return self.dispatcher(*args)
+
+    def fused_pass(loss: str, n_outputs: int) -> Any:
+        if (loss, n_outputs) in nk.UNROLLED:
+            return Scalar(namespace[f"fused_{loss}_{n_outputs}"])
+        return nk.fused_pass(loss, n_outputs)
+
+    return types.SimpleNamespace(fused_pass=fused_pass)
+
+
 def run_kernels(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Milliseconds of one softmax loss-and-gradient pass of each kernel, interleaved repeats.
 
     The dense kernel on the standardized float32 matrix (the former engine), the dense kernel on
-    raw uint8 with the standardization folded, the compiled CSR kernel (folded) and scipy's CSR
-    products (folded), each with 1 and 2 threads (BLAS at 1 thread, as in a fit); plus one
+    raw uint8 with the standardization folded, the compiled CSR kernel (folded; SLP-vectorized as
+    the engine compiles it, and the same source compiled scalar) and scipy's CSR products
+    (folded), each with 1 and 2 threads (BLAS at 1 thread, as in a fit); the dense and compiled
+    CSR kernels on Fashion-MNIST (about 50% non-zero) when it is installed; plus one
     scikit-learn loss_gradient on float64 for scale. Wall and process CPU time both.
     """
     import scipy.sparse as sp
@@ -341,19 +390,33 @@ def run_kernels(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> 
     target = np.eye(10)[y]
     rng = np.random.default_rng(0)
     w = rng.normal(scale=1e-3, size=10 * (raw.shape[1] + 1))
-    cases = [("dense, standardized float32 (former)", d["X32"], {}, "dense"),
-             ("dense, raw uint8 folded", raw, {"mean": mean, "scale": scale}, "dense"),
-             ("compiled CSR, raw uint8 folded", raw, {"mean": mean, "scale": scale}, "csr"),
-             ("scipy CSR, raw folded", sp.csr_matrix(raw), {"mean": mean, "scale": scale},
-              "sparse")]
+    fold = {"mean": mean, "scale": scale}
+    cases = [("dense, standardized float32 (former)", d["X32"], {}, target, "dense"),
+             ("dense, raw uint8 folded", raw, fold, target, "dense"),
+             ("compiled CSR, raw uint8 folded", raw, fold, target, "csr"),
+             ("compiled CSR, raw uint8 folded, SLP off (scalar)", raw, fold, target,
+              "csr-scalar"),
+             ("scipy CSR, raw folded", sp.csr_matrix(raw), fold, target, "sparse")]
+    fashion = fashion_mnist(raw.shape[0])
+    if fashion is not None:  # denser rows (~50%): what the kernel chooser must not slow down
+        f_raw, f_y = fashion
+        f_mean, f_scale, _ = standardization(f_raw)
+        f_fold, f_target = {"mean": f_mean, "scale": f_scale}, np.eye(10)[f_y]
+        cases += [(f"Fashion-MNIST ({np.count_nonzero(f_raw) / f_raw.size:.0%} non-zero), "
+                   f"{label}", f_raw, f_fold, f_target, kernel)
+                  for label, kernel in (("dense, raw uint8 folded", "dense"),
+                                        ("compiled CSR, raw uint8 folded", "csr"))]
     timings: dict[str, dict[str, Any]] = {}
     with threadpool_limits(1, "blas"):
         objs = {}
-        for label, X, fold, kernel in cases:
+        for label, X, fold_, target_, kernel in cases:
             for n_threads in ((1,) if kernel == "sparse" else (1, 2)):
                 start = time.perf_counter()
-                obj = LinearModelLoss(MultinomialCrossEntropy, X, target, C=C_STUDY,
-                                      n_threads=n_threads, kernel=kernel, **fold)
+                obj = LinearModelLoss(MultinomialCrossEntropy, X, target_, C=C_STUDY,
+                                      n_threads=n_threads, kernel=kernel.split("-")[0],
+                                      **fold_)
+                if kernel == "csr-scalar":
+                    obj.kernel._nk = scalar_compiled_passes()
                 build = time.perf_counter() - start
                 start = time.perf_counter()
                 obj.value_and_grad(w)

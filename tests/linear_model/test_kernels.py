@@ -103,6 +103,7 @@ def test_select_kernel_rule_and_errors() -> None:
     dense_rows = _data(3000, 784, 0.5, np.uint8)
     assert select_kernel(sparse_rows).name == "csr"
     assert select_kernel(dense_rows).name == "dense"
+    assert select_kernel(_data(3000, 784, 0.35, np.uint8)).name == "csr"  # below 40%
     # without an unrolled kernel for 4 outputs the CSR kernel needs sparser rows
     assert select_kernel(sparse_rows, n_outputs=4).name == "dense"
     with pytest.raises(ValueError, match="Unknown kernel 'fast'"):

@@ -16,8 +16,9 @@ Kernels (``KERNELS``):
   block to the arithmetic dtype, never whole.
 * ``"sparse"``: scipy.sparse CSR products, single-threaded (the fallback without numba).
 * ``"csr"``: compiled (numba) fused pass over compressed rows, one row range per thread
-  (:mod:`._numba_kernels`). A dense matrix is compressed once (values kept in their dtype, column
-  indices in 2 bytes when n_features <= 65,536).
+  (:mod:`._numba_kernels`; for 1 and 10 outputs generated kernels compiled with LLVM's SLP
+  vectorizer, float64 arithmetic). A dense matrix is compressed once (values kept in their
+  dtype, column indices in 2 bytes when n_features <= 65,536).
 
 :func:`select_kernel` picks one per input from its storage, density and size (rule and
 measurements next to ``_CSR_MAX_DENSITY``; ``benchmarks/bench_fit.py --only kernels`` measures
@@ -337,11 +338,16 @@ class CompiledCsrKernel:
         W_T = np.ascontiguousarray(W.T, dtype=np.float64)
         b = np.ascontiguousarray(b, dtype=np.float64)
         t64, sw64 = self._float64_inputs(target, sw)
-        kernel = self._nk.fused_pass(loss.name, W.shape[0])
+        n_outputs = W.shape[0]
+        kernel = self._nk.fused_pass(loss.name, n_outputs)
+        flat = getattr(kernel, "flat", False)  # generated kernels read W^T raveled
+        W_arg = W_T.ravel() if flat else W_T
         data, indices, indptr = self.data, self.indices, self.indptr
 
         def work(rng: tuple[int, int]) -> tuple[float, np.ndarray, np.ndarray]:
-            loss_sum, A_T, r_sum = kernel(data, indices, indptr, W_T, b, t64, sw64, *rng)
+            loss_sum, A_T, r_sum = kernel(data, indices, indptr, W_arg, b, t64, sw64, *rng)
+            if flat:
+                A_T = A_T.reshape(-1, n_outputs)
             return loss_sum, A_T.T, r_sum
 
         return _reduce(_map(work, self._ranges()))
@@ -403,12 +409,14 @@ KERNELS: dict[str, type] = {
 
 
 # Densities up to which the compiled CSR kernel beats the dense one on a dense matrix, with an
-# unrolled kernel for the number of outputs / with the loop kernel. Measured on MNIST and
-# Fashion-MNIST (60,000 x 784, softmax over 10 classes, CPU time per pass, one thread): dense
-# float32 75 ms and dense uint8 (cast per block) 83 ms whatever the density; unrolled CSR about
-# 12 ms + 260 ms x density (62 ms on MNIST's 19%, 143 ms on Fashion-MNIST's 50%); the loop
-# kernel about twice the unrolled one.
-_CSR_MAX_DENSITY = 0.25
+# unrolled (vectorized) kernel for the number of outputs / with the loop kernel. Measured on
+# MNIST and Fashion-MNIST pixels thresholded to densities 0.23-0.50 (60,000 x 784, softmax over
+# 10 classes, CPU ms per pass, same process, 2026-12-03): dense uint8 (cast per block) 50-58
+# whatever the density; vectorized CSR about 4 + 92 x density (22 on MNIST's 19%, 38 at 34%,
+# 47 at 44%, 50-54 on Fashion-MNIST's 50%, level with dense there). The limit stays below the
+# break-even so that denser data keep the dense kernel; the loop kernel costs about twice the
+# former unrolled one (about 12 + 260 x density).
+_CSR_MAX_DENSITY = 0.4
 _CSR_LOOP_MAX_DENSITY = 0.1
 # Rows sampled to estimate a dense matrix's density.
 _DENSITY_SAMPLE_ROWS = 2000
@@ -431,7 +439,7 @@ def select_kernel(
     """Return the pass kernel for ``X``: by name, or chosen from its storage (``"auto"``).
 
     Rule (``"auto"``): scipy.sparse input gets the compiled CSR kernel (scipy's products without
-    numba). A dense matrix of at least 2 million entries whose density is at most 25% (10%
+    numba). A dense matrix of at least 2 million entries whose density is at most 40% (10%
     when no unrolled kernel exists for ``loss`` and ``n_outputs``) is compressed once and gets
     the compiled CSR kernel too; any other dense matrix the dense blocked kernel. Thresholds
     from the measurements next to ``_CSR_MAX_DENSITY``.
