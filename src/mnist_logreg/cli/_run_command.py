@@ -35,7 +35,7 @@ from mnist_logreg.study import (
     Expectations,
     OptionNames,
     RunConfig,
-    RunLayout,
+    WritesRunFolder,
     check_out,
     finish_run_folder,
     new_run_folder,
@@ -83,13 +83,9 @@ class RunCommand:
 
     Parameters
     ----------
-    name : str
-        The command (``study``, ``compare``), as its run folders record it.
-    protocol : type
-        The configuration's protocol type (``NestedCVConfig``, ``CompareConfig``), to read a
-        saved ``config.json`` back.
-    layout : RunLayout
-        The files the command writes.
+    result : type
+        The command's result class (``StudyResult``, ``ComparisonResult``): its ``layout`` names
+        the command and its files, its ``protocol_type`` reads a saved ``config.json`` back.
     run : callable
         ``run(context)``: run with progress bars on ``context.err``, checkpointing each
         finished search into ``context.folder``; returns the result.
@@ -100,12 +96,15 @@ class RunCommand:
         ``Resuming FOLDER with its saved settings; ...``.
     """
 
-    name: str
-    protocol: type[Any]
-    layout: RunLayout
+    result: type[WritesRunFolder]
     run: Callable[[RunContext], Any]
     summary: Callable[[Any, Path], None]
     resumed: Callable[[Any, int], str]
+
+    @property
+    def name(self) -> str:
+        """The command (``study``, ``compare``), as its run folders record it."""
+        return self.result.layout.command
 
 
 def run_command(
@@ -156,11 +155,11 @@ def run_command(
                            n_bootstrap=n_bootstrap)
         config.validate()
     target = out or default_out(command.name, config.dataset)
-    replaces = check_out(target, command.layout, force=force, names=FLAG_NAMES)
+    replaces = check_out(target, command.result.layout, force=force, names=FLAG_NAMES)
     data = _load_checked(config)
     # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        with new_run_folder(target, config.to_dict(), command.layout, replaces=replaces,
+        with new_run_folder(target, config.to_dict(), command.result.layout, replaces=replaces,
                             names=FLAG_NAMES) as folder:
             result = command.run(RunContext(err, data, config, runner, {}, folder.path))
             finish_run_folder(folder, result)
@@ -180,7 +179,7 @@ def _saved_config(command: RunCommand, resume: Path, out: Path | None) -> RunCon
     """The configuration saved in an interrupted run folder, checked."""
     saved = resume_run_folder(resume, out, command.name)
     try:
-        config = RunConfig.from_dict(saved, command.protocol)
+        config = RunConfig.from_dict(saved, command.result.protocol_type)
         config.validate()
     except InputError as exc:
         raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc

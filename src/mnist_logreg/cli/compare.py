@@ -33,7 +33,6 @@ from mnist_logreg.model_selection import (
     plan_cost,
 )
 from mnist_logreg.study import (
-    COMPARE_LAYOUT,
     QUICK_MAX_TRAIN,
     ComparisonConfig,
     ComparisonResult,
@@ -174,5 +173,4 @@ def _resumed(config: ComparisonConfig, done: int) -> str:
     return f"{done} of {searches} searches done."
 
 
-COMPARE = RunCommand("compare", CompareConfig, COMPARE_LAYOUT, _run_with_progress, _print_summary,
-                     resumed=_resumed)
+COMPARE = RunCommand(ComparisonResult, _run_with_progress, _print_summary, resumed=_resumed)

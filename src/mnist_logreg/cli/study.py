@@ -26,7 +26,6 @@ from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
 from mnist_logreg.evaluation import boundary_notes
 from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks
 from mnist_logreg.study import (
-    STUDY_LAYOUT,
     StudyResult,
     run_study,
     write_checkpoint,
@@ -176,7 +175,7 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
     )
 
 
-STUDY = RunCommand("study", NestedCVConfig, STUDY_LAYOUT, _run_with_progress, _print_summary,
+STUDY = RunCommand(StudyResult, _run_with_progress, _print_summary,
                    resumed=lambda config, done: f"{done} outer fold(s) already done.")
 
 

@@ -39,7 +39,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError
@@ -81,6 +81,11 @@ class RunLayout:
             elif not _is_ours(entry, self.files):
                 return entry.name
         return None
+
+
+def file_names(*names: str) -> str:
+    """A regular expression matching exactly these file names (for :class:`RunLayout`)."""
+    return "|".join(re.escape(name) for name in names)
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -185,7 +190,24 @@ PYTHON_NAMES = OptionNames()
 
 
 class WritesRunFolder:
-    """The ``write`` method of the study's and the comparison's result objects."""
+    """The run folder of the study's and the comparison's result objects: ``write`` and the hooks
+    each result class fills in.
+
+    Attributes
+    ----------
+    layout : RunLayout
+        The files the result's command writes.
+    protocol_type : type
+        The protocol of its configuration (``NestedCVConfig``, ``CompareConfig``), to read a
+        saved ``config.json`` back.
+    """
+
+    layout: ClassVar[RunLayout]
+    protocol_type: ClassVar[type[Any]]
+
+    def write_own_files(self, folder: Path) -> None:
+        """Write the files only this kind of result has (each atomically) into ``folder``."""
+        raise NotImplementedError
 
     def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the run folder, the same files as the command (``study``, ``compare``) with
