@@ -31,6 +31,7 @@ from mnist_logreg.model_selection import TaskRunner, make_runner
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
     CHECKPOINTS,
+    COMPLETE_MARKER,
     CONFIG_FILE,
     Expectations,
     OptionNames,
@@ -47,9 +48,6 @@ from mnist_logreg.study import (
 
 FLAG_NAMES = OptionNames(folder="--out", force="--force", resume="--resume")
 """The run folder's options as the command line names them in messages."""
-
-COMPLETE_MARKER = "metrics.json"
-
 
 @dataclass(frozen=True)
 class RunContext:
@@ -205,29 +203,10 @@ def default_out(kind: str, dataset: str) -> Path:
     return Path("runs") / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def open_run_folder_for_resume(folder: Path, command: str) -> dict[str, Any]:
-    """Check a run folder for ``--resume`` and return its saved configuration (nothing written)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"--resume {folder}: no such run folder")
-    if (folder / COMPLETE_MARKER).exists():
-        raise InputError(f"--resume {folder}: this run is already complete (metrics.json exists)")
-    config = read_json(folder / CONFIG_FILE, "run configuration")
-    if not isinstance(config, dict):
-        raise InputError(f"{folder / CONFIG_FILE}: run configuration is not a JSON object")
-    recorded = config.pop("command", command)
-    if recorded != command:
-        raise InputError(
-            f"--resume {folder}: this is a {recorded!r} run folder, not a {command} one"
-        )
-    checkpoints = folder / CHECKPOINTS
-    if checkpoints.exists() and not stat.S_ISDIR(checkpoints.lstat().st_mode):
-        raise InputError(f"{checkpoints}: is not a folder")
-    return config
-
-
 def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str, Any]:
     """Check ``--resume`` (given without ``--out``) and return the run's saved configuration.
+
+    Nothing is written.
 
     Parameters
     ----------
@@ -253,4 +232,19 @@ def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str,
     """
     if out is not None:
         raise typer.BadParameter("give either --out or --resume, not both", param_hint="--resume")
-    return open_run_folder_for_resume(resume, command)
+    if not resume.is_dir():
+        raise InputError(f"--resume {resume}: no such run folder")
+    if (resume / COMPLETE_MARKER).exists():
+        raise InputError(f"--resume {resume}: this run is already complete (metrics.json exists)")
+    config = read_json(resume / CONFIG_FILE, "run configuration")
+    if not isinstance(config, dict):
+        raise InputError(f"{resume / CONFIG_FILE}: run configuration is not a JSON object")
+    recorded = config.pop("command", command)
+    if recorded != command:
+        raise InputError(
+            f"--resume {resume}: this is a {recorded!r} run folder, not a {command} one"
+        )
+    checkpoints = resume / CHECKPOINTS
+    if checkpoints.exists() and not stat.S_ISDIR(checkpoints.lstat().st_mode):
+        raise InputError(f"{checkpoints}: is not a folder")
+    return config
