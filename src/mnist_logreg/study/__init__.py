@@ -27,6 +27,7 @@ from mnist_logreg.study._config import (
 from mnist_logreg.study._run_files import finish_run_folder, write_outputs
 from mnist_logreg.study._run_folder import (
     CHECKPOINTS,
+    COMPLETE_MARKER,
     CONFIG_FILE,
     OptionNames,
     RunLayout,
@@ -76,6 +77,7 @@ __all__ = [
 __all__ += [
     "CHECKPOINTS",
     "COMPARE_LAYOUT",
+    "COMPLETE_MARKER",
     "CONFIG_FILE",
     "STUDY_LAYOUT",
     "OptionNames",

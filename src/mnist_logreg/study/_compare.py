@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.datasets import Dataset
 from mnist_logreg.evaluation import (
+    EXACT_BELOW,
     bootstrap_metrics,
     comparison_figures,
     comparison_summary_html,
@@ -28,7 +30,6 @@ from mnist_logreg.evaluation import (
     render_comparison_html,
     render_comparison_markdown,
 )
-from mnist_logreg.evaluation._mcnemar import EXACT_BELOW
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
@@ -45,7 +46,6 @@ from mnist_logreg.study._study import (
     outer_summary,
     results_header,
     run_searches,
-    softmax,
     training_rows,
     validation_block,
 )
@@ -156,7 +156,7 @@ def score_metrics(
                                      random_state=random_state)
         block["scores"] = "probabilities"
         return block
-    block = evaluate_predictions(y_true, softmax(scores), classes, n_bootstrap=n_bootstrap,
+    block = evaluate_predictions(y_true, softmax(scores, axis=1), classes, n_bootstrap=n_bootstrap,
                                  random_state=random_state)
     point = validation_block(y_true, scores, classes, scores_are_proba=False)
     interval = None

@@ -50,7 +50,8 @@ COMPLETE_MARKER = "metrics.json"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 """Largest ``config.json``/``metrics.json`` read back (ours are a few hundred kilobytes)."""
 
-_TEMP_FILE = re.compile(r"\..+\.tmp")  # atomic_open's temporary files: .<name>.<random>.tmp
+TEMP_FILE = re.compile(r"\..+\.tmp")
+"""atomic_open's temporary files: ``.<name>.<random>.tmp``."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _is_plain_dir(path: Path) -> bool:
 def _is_ours(path: Path, pattern: str) -> bool:
     if not stat.S_ISREG(path.lstat().st_mode):  # links, folders, devices: never ours
         return False
-    return bool(re.fullmatch(pattern, path.name) or _TEMP_FILE.fullmatch(path.name))
+    return bool(re.fullmatch(pattern, path.name) or TEMP_FILE.fullmatch(path.name))
 
 
 def to_json(data: Any) -> str:
@@ -142,13 +143,18 @@ def read_json(path: Path, what: str) -> Any:
     if len(data) > MAX_JSON_BYTES:
         raise InputError(f"{path}: {what} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        return parse_json(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{path}: {what} is not valid JSON ({exc})") from exc
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-standard constant {name}")
+def parse_json(data: bytes) -> Any:
+    """Standard JSON from UTF-8 bytes: ``NaN`` and ``Infinity`` raise :class:`ValueError`."""
+
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"non-standard constant {name}")
+
+    return json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
 
 
 def _recorded_command(folder: Path) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.special import softmax
 from sklearn.model_selection import train_test_split
 
 from mnist_logreg import __version__
@@ -26,6 +26,7 @@ from mnist_logreg.evaluation import (
     encode_labels,
     evaluate_predictions,
     figure_to_png,
+    per_class_auc,
     render_classification_report,
     render_html,
     render_markdown,
@@ -225,23 +226,6 @@ PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 """Metrics that need probabilities (left empty for a decision-function model)."""
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of decision scores (same argmax)."""
-    z = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def per_class_auc(y_index: np.ndarray, scores: np.ndarray) -> list[float | None]:
-    """One-vs-rest ROC AUC of each class's own score column (None where undefined)."""
-    out: list[float | None] = []
-    for k in range(scores.shape[1]):
-        positive = y_index == k
-        out.append(None if positive.all() or not positive.any()
-                   else float(roc_auc_score(positive, scores[:, k])))
-    return out
-
-
 def validation_block(
     y_true: np.ndarray, scores: np.ndarray, classes: np.ndarray, scores_are_proba: bool
 ) -> dict[str, Any]:
@@ -251,7 +235,7 @@ def validation_block(
     ``softmax(scores)`` (same argmax, so the same labels), the one-vs-rest ROC AUC from the raw
     scores, and the probability metrics are ``None``.
     """
-    proba = scores if scores_are_proba else softmax(scores)
+    proba = scores if scores_are_proba else softmax(scores, axis=1)
     block = classification_metrics(y_true, classes[np.argmax(scores, axis=1)], proba, classes)
     block.pop("classification_report", None)
     if not scores_are_proba:
