@@ -50,6 +50,7 @@ __all__ = [
     "check_array",
     "check_metadata",
     "check_prediction_range",
+    "model_steps",
 ]
 
 #: Most steps a pipeline may have, and most classes a model may have.
@@ -662,6 +663,11 @@ def build_model(checked: CheckedMetadata, arrays: Mapping[str, np.ndarray]) -> A
     return Pipeline(built)
 
 
+def model_steps(model: Any) -> list[tuple[str, Any]]:
+    """The ``(name, step)`` pairs of a pipeline, or ``[("model", model)]`` of a bare estimator."""
+    return list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
+
+
 def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
     """Refuse a model whose raw prediction can overflow for an image with pixels in range.
 
@@ -680,7 +686,7 @@ def check_prediction_range(model: Any, checked: CheckedMetadata) -> None:
     DataFormatError
         Naming the step whose values are out of range.
     """
-    steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
+    steps = model_steps(model)
     X = np.zeros((2, checked.dims.n_features), dtype=np.float32)
     X[1] = checked.input_max
     with np.errstate(all="ignore"):

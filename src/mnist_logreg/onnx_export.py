@@ -50,10 +50,10 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg import __version__
+from mnist_logreg._model_schema import model_steps
 from mnist_logreg.errors import InputError
 from mnist_logreg.linear_model import LogisticRegression, OneVsRestLogisticRegression
 from mnist_logreg.preprocessing import PixelScaler
@@ -102,12 +102,6 @@ class _Graph:
         return out
 
 
-def _steps(model: Any) -> list[tuple[str, Any]]:
-    if isinstance(model, Pipeline):
-        return list(model.steps)
-    return [("model", model)]
-
-
 def _classes_tensor(classes: np.ndarray) -> tuple[np.ndarray, int]:
     """The class labels as an ONNX-friendly array and its TensorProto element type."""
     kind = classes.dtype.kind
@@ -149,7 +143,7 @@ def to_onnx(model: Any, *, metadata: dict[str, Any] | None = None) -> onnx.Model
         in shape (``coef_`` rows against ``classes_``, scaler arrays against ``n_features``)
         or hold NaN, infinite or (scales) non-positive values.
     """
-    steps = _steps(model)
+    steps = model_steps(model)
     *transforms, (clf_name, clf) = steps
     if not isinstance(clf, LogisticRegression):
         raise InputError(

@@ -85,6 +85,7 @@ from mnist_logreg._model_schema import (
     check_array,
     check_metadata,
     check_prediction_range,
+    model_steps,
 )
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import DataFormatError, InputError
@@ -201,7 +202,7 @@ def _steps_of(model: Any) -> list[tuple[str, Any]]:
     equals exactly (W = V / s, b = c - W m), so a model file always holds plain, checkable
     steps and older readers of the format need nothing new.
     """
-    steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
+    steps = model_steps(model)
     stored: list[tuple[str, Any]] = []
     for name, step in steps:
         if getattr(step, "standardize", False) and hasattr(step, "unfold"):

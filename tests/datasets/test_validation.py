@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import struct
 import tracemalloc
@@ -159,7 +160,8 @@ def test_listing_survives_a_source_that_raises_anything(monkeypatch: pytest.Monk
     def broken() -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sources_module, "_digits_info", broken)
+    digits = dataclasses.replace(sources_module._SOURCES["digits"], describe=broken)
+    monkeypatch.setitem(sources_module._SOURCES, "digits", digits)
     sources = {info.name: info for info in list_sources()}
     assert list(sources) == [
         "mnist", "fashion-mnist", "digits", "idx:DIR", "openml:NAME", "zarr:DIR"

@@ -137,7 +137,7 @@ def test_a_failed_forced_write_keeps_the_earlier_folder(
 ) -> None:
     """Test that a forced write failing midway (the model file) leaves the earlier run as it was
     and removes its staging folder."""
-    from mnist_logreg.study import _run_files
+    from mnist_logreg.study import _study
 
     folder = tmp_path / "run"
     shutil.copytree(written, folder)
@@ -146,7 +146,7 @@ def test_a_failed_forced_write_keeps_the_earlier_folder(
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_run_files, "save_model", fail)
+    monkeypatch.setattr(_study, "save_model", fail)
     with pytest.raises(OSError, match="No space left"):
         result.write(folder, force=True)
     assert _snapshot(folder) == before
@@ -158,12 +158,12 @@ def test_a_failed_write_to_a_new_folder_leaves_nothing(
 ) -> None:
     """Test that a write to a new folder failing midway (the model file) creates no folder and
     leaves no staging folder: a finished result is written whole or not at all."""
-    from mnist_logreg.study import _run_files
+    from mnist_logreg.study import _study
 
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_run_files, "save_model", fail)
+    monkeypatch.setattr(_study, "save_model", fail)
     with pytest.raises(OSError, match="No space left"):
         result.write(tmp_path / "run")
     assert list(tmp_path.iterdir()) == []

@@ -31,11 +31,12 @@ from mnist_logreg.model_selection import TaskRunner, make_runner
 from mnist_logreg.model_selection import validate_scheduler as check_scheduler
 from mnist_logreg.study import (
     CHECKPOINTS,
+    COMPLETE_MARKER,
     CONFIG_FILE,
     Expectations,
     OptionNames,
     RunConfig,
-    RunLayout,
+    WritesRunFolder,
     check_out,
     finish_run_folder,
     new_run_folder,
@@ -47,9 +48,6 @@ from mnist_logreg.study import (
 
 FLAG_NAMES = OptionNames(folder="--out", force="--force", resume="--resume")
 """The run folder's options as the command line names them in messages."""
-
-COMPLETE_MARKER = "metrics.json"
-
 
 @dataclass(frozen=True)
 class RunContext:
@@ -83,13 +81,9 @@ class RunCommand:
 
     Parameters
     ----------
-    name : str
-        The command (``study``, ``compare``), as its run folders record it.
-    protocol : type
-        The configuration's protocol type (``NestedCVConfig``, ``CompareConfig``), to read a
-        saved ``config.json`` back.
-    layout : RunLayout
-        The files the command writes.
+    result : type
+        The command's result class (``StudyResult``, ``ComparisonResult``): its ``layout`` names
+        the command and its files, its ``protocol_type`` reads a saved ``config.json`` back.
     run : callable
         ``run(context)``: run with progress bars on ``context.err``, checkpointing each
         finished search into ``context.folder``; returns the result.
@@ -100,12 +94,15 @@ class RunCommand:
         ``Resuming FOLDER with its saved settings; ...``.
     """
 
-    name: str
-    protocol: type[Any]
-    layout: RunLayout
+    result: type[WritesRunFolder]
     run: Callable[[RunContext], Any]
     summary: Callable[[Any, Path], None]
     resumed: Callable[[Any, int], str]
+
+    @property
+    def name(self) -> str:
+        """The command (``study``, ``compare``), as its run folders record it."""
+        return self.result.layout.command
 
 
 def run_command(
@@ -156,11 +153,11 @@ def run_command(
                            n_bootstrap=n_bootstrap)
         config.validate()
     target = out or default_out(command.name, config.dataset)
-    replaces = check_out(target, command.layout, force=force, names=FLAG_NAMES)
+    replaces = check_out(target, command.result.layout, force=force, names=FLAG_NAMES)
     data = _load_checked(config)
     # The runner first: a scheduler that cannot be reached leaves no folder behind.
     with closing(make_runner(n_jobs=n_jobs, scheduler=scheduler)) as runner:
-        with new_run_folder(target, config.to_dict(), command.layout, replaces=replaces,
+        with new_run_folder(target, config.to_dict(), command.result.layout, replaces=replaces,
                             names=FLAG_NAMES) as folder:
             result = command.run(RunContext(err, data, config, runner, {}, folder.path))
             finish_run_folder(folder, result)
@@ -180,7 +177,7 @@ def _saved_config(command: RunCommand, resume: Path, out: Path | None) -> RunCon
     """The configuration saved in an interrupted run folder, checked."""
     saved = resume_run_folder(resume, out, command.name)
     try:
-        config = RunConfig.from_dict(saved, command.protocol)
+        config = RunConfig.from_dict(saved, command.result.protocol_type)
         config.validate()
     except InputError as exc:
         raise InputError(f"{resume / CONFIG_FILE}: {exc}") from exc
@@ -206,29 +203,10 @@ def default_out(kind: str, dataset: str) -> Path:
     return Path("runs") / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def open_run_folder_for_resume(folder: Path, command: str) -> dict[str, Any]:
-    """Check a run folder for ``--resume`` and return its saved configuration (nothing written)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"--resume {folder}: no such run folder")
-    if (folder / COMPLETE_MARKER).exists():
-        raise InputError(f"--resume {folder}: this run is already complete (metrics.json exists)")
-    config = read_json(folder / CONFIG_FILE, "run configuration")
-    if not isinstance(config, dict):
-        raise InputError(f"{folder / CONFIG_FILE}: run configuration is not a JSON object")
-    recorded = config.pop("command", command)
-    if recorded != command:
-        raise InputError(
-            f"--resume {folder}: this is a {recorded!r} run folder, not a {command} one"
-        )
-    checkpoints = folder / CHECKPOINTS
-    if checkpoints.exists() and not stat.S_ISDIR(checkpoints.lstat().st_mode):
-        raise InputError(f"{checkpoints}: is not a folder")
-    return config
-
-
 def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str, Any]:
     """Check ``--resume`` (given without ``--out``) and return the run's saved configuration.
+
+    Nothing is written.
 
     Parameters
     ----------
@@ -254,4 +232,19 @@ def resume_run_folder(resume: Path, out: Path | None, command: str) -> dict[str,
     """
     if out is not None:
         raise typer.BadParameter("give either --out or --resume, not both", param_hint="--resume")
-    return open_run_folder_for_resume(resume, command)
+    if not resume.is_dir():
+        raise InputError(f"--resume {resume}: no such run folder")
+    if (resume / COMPLETE_MARKER).exists():
+        raise InputError(f"--resume {resume}: this run is already complete (metrics.json exists)")
+    config = read_json(resume / CONFIG_FILE, "run configuration")
+    if not isinstance(config, dict):
+        raise InputError(f"{resume / CONFIG_FILE}: run configuration is not a JSON object")
+    recorded = config.pop("command", command)
+    if recorded != command:
+        raise InputError(
+            f"--resume {resume}: this is a {recorded!r} run folder, not a {command} one"
+        )
+    checkpoints = resume / CHECKPOINTS
+    if checkpoints.exists() and not stat.S_ISDIR(checkpoints.lstat().st_mode):
+        raise InputError(f"{checkpoints}: is not a folder")
+    return config

@@ -18,12 +18,10 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
-    max_train_option,
-    out_option,
-    seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
+from mnist_logreg.evaluation import fmt_interval, fmt_number
 from mnist_logreg.model_selection import (
     FINAL,
     MODEL_NAMES,
@@ -33,7 +31,6 @@ from mnist_logreg.model_selection import (
     plan_cost,
 )
 from mnist_logreg.study import (
-    COMPARE_LAYOUT,
     QUICK_MAX_TRAIN,
     ComparisonConfig,
     ComparisonResult,
@@ -65,15 +62,20 @@ def compare_cli(
         ),
     ] = False,
     max_train: Annotated[
-        int | None, max_train_option("Seeded stratified subsample of N training rows.")
+        int | None,
+        typer.Option("--max-train", help="Seeded stratified subsample of N training rows."),
     ] = None,
     seed: Annotated[
-        int, seed_option("Seed of every random choice (folds, subsamples, candidates).")
+        int,
+        typer.Option("--seed", help="Seed of every random choice (folds, subsamples, candidates)."),
     ] = 42,
     n_bootstrap: BootstrapOption = 1000,
     n_jobs: NJobsOption = -1,
     scheduler: SchedulerOption = None,
-    out: Annotated[Path | None, out_option("compare")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder to create (default runs/compare-<dataset>-<time>)."),
+    ] = None,
     resume: ResumeOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -130,10 +132,6 @@ def _run_with_progress(run: RunContext) -> ComparisonResult:
                               on_checkpoint=on_checkpoint, on_task=on_task)
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
 def _print_summary(result: ComparisonResult, folder: Path) -> None:
     console = Console()
     results = result.results
@@ -144,11 +142,9 @@ def _print_summary(result: ComparisonResult, folder: Path) -> None:
     chosen = []
     for name, entry in results["models"].items():
         test = entry["test"]
-        ci = test["accuracy"]["ci95"]
         table.add_row(
-            name, _fmt(test["accuracy"]["value"]),
-            "—" if not ci or ci[0] is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]",
-            _fmt(test["log_loss"]["value"], 3), f"{entry['fit_seconds']:.1f}",
+            name, fmt_number(test["accuracy"]), fmt_interval(test["accuracy"]),
+            fmt_number(test["log_loss"], 3), f"{entry['fit_seconds']:.1f}",
             f"{entry['predict_seconds_per_10k']:.2f}", f"{entry['model_bytes'] / 1e6:.1f}",
         )
         params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -174,5 +170,4 @@ def _resumed(config: ComparisonConfig, done: int) -> str:
     return f"{done} of {searches} searches done."
 
 
-COMPARE = RunCommand("compare", CompareConfig, COMPARE_LAYOUT, _run_with_progress, _print_summary,
-                     resumed=_resumed)
+COMPARE = RunCommand(ComparisonResult, _run_with_progress, _print_summary, resumed=_resumed)

@@ -17,16 +17,12 @@ from mnist_logreg.cli._options import (
     NJobsOption,
     ResumeOption,
     SchedulerOption,
-    max_train_option,
-    out_option,
-    seed_option,
 )
 from mnist_logreg.cli._progress import run_progress
 from mnist_logreg.cli._run_command import RunCommand, RunContext, run_command
-from mnist_logreg.evaluation import boundary_notes
+from mnist_logreg.evaluation import boundary_notes, fmt_interval, fmt_number
 from mnist_logreg.model_selection import NestedCVConfig, TaskDone, count_tasks
 from mnist_logreg.study import (
-    STUDY_LAYOUT,
     StudyResult,
     run_study,
     write_checkpoint,
@@ -83,16 +79,23 @@ def study_cli(
     ] = "multinomial",
     seed: Annotated[
         int,
-        seed_option("Seed of every random choice (folds, candidates, subsample, bootstrap)."),
+        typer.Option(
+            "--seed", help="Seed of every random choice (folds, candidates, subsample, bootstrap)."
+        ),
     ] = 42,
     max_train: Annotated[
         int | None,
-        max_train_option("Seeded stratified subsample of N training rows (quick runs)."),
+        typer.Option(
+            "--max-train", help="Seeded stratified subsample of N training rows (quick runs)."
+        ),
     ] = None,
     n_bootstrap: BootstrapOption = 1000,
     n_jobs: NJobsOption = -1,
     scheduler: SchedulerOption = None,
-    out: Annotated[Path | None, out_option("study")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder to create (default runs/study-<dataset>-<time>)."),
+    ] = None,
     resume: ResumeOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -158,7 +161,7 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
     for key, label in HEADLINE:
         if key in test:
             entry = test[key]
-            table.add_row(label, _fmt(entry["value"]), _fmt_interval(entry.get("ci95")))
+            table.add_row(label, fmt_number(entry), fmt_interval(entry))
     console.print(table)
     summary = result.results.get("outer_summary", {})
     if "accuracy" in summary:
@@ -176,7 +179,7 @@ def _print_summary(result: StudyResult, folder: Path) -> None:
     )
 
 
-STUDY = RunCommand("study", NestedCVConfig, STUDY_LAYOUT, _run_with_progress, _print_summary,
+STUDY = RunCommand(StudyResult, _run_with_progress, _print_summary,
                    resumed=lambda config, done: f"{done} outer fold(s) already done.")
 
 
@@ -192,14 +195,3 @@ def range_note(c_range: Any) -> str:
     if edge is not None:
         note += f"; WARNING best C in the {edge} edge stratum of [{lo:.3g}, {hi:.3g}]"
     return note
-
-
-def _fmt(value: Any) -> str:
-    return "—" if value is None else f"{value:.4f}"
-
-
-def _fmt_interval(ci: Any) -> str:
-    """``[lo, hi]``, or ``—`` without an interval (``--bootstrap 0``, an undefined metric)."""
-    if not ci or ci[0] is None or ci[1] is None:
-        return "—"
-    return f"[{ci[0]:.4f}, {ci[1]:.4f}]"

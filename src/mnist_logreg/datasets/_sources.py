@@ -81,15 +81,6 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "Ankle boot",
 )
 MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
-#: The names :func:`load_dataset` knows (``DIR`` and ``NAME`` are placeholders).
-SOURCE_NAMES: tuple[str, ...] = (
-    "mnist",
-    "fashion-mnist",
-    "digits",
-    "idx:DIR",
-    "openml:NAME",
-    "zarr:DIR",
-)
 
 _MNIST_ORIGIN = "Y. LeCun, C. Cortes, C. J. C. Burges"
 _FASHION_ORIGIN = "H. Xiao, K. Rasul, R. Vollgraf (Zalando Research, 2017)"
@@ -327,6 +318,7 @@ def _label_name(value: Any) -> str:
 
 def _load_openml(
     dataset_name: str,
+    name: str,
     version: int | str = 1,
     test_size: int = 10_000,
     data_home: str | os.PathLike[str] | None = None,
@@ -335,7 +327,6 @@ def _load_openml(
 ) -> Dataset:
     import sklearn.datasets
 
-    name = f"openml:{dataset_name}"
     if parser is None:
         parser = "pandas" if importlib.util.find_spec("pandas") is not None else "liac-arff"
     try:
@@ -430,30 +421,47 @@ def _zarr_info() -> SourceInfo:
     return SourceInfo(**zarr_info())
 
 
+def _load_idx(argument: str, name: str, class_names: Sequence[str] | None = None) -> Dataset:
+    folder = Path(argument).expanduser()
+    return load_idx_folder(folder, name=name, source=f"IDX files in {folder}",
+                           class_names=class_names)
+
+
+def _load_zarr(argument: str, name: str) -> Dataset:
+    from mnist_logreg.datasets._zarr_source import load_zarr_dataset
+
+    return load_zarr_dataset(argument, name=name)
+
+
 # ----------------------------------------------------------------------------- registry
 
-_FIXED: dict[str, tuple[Callable[..., Dataset], Callable[[], SourceInfo]]] = {
-    "mnist": (_load_mnist, _mnist_info),
-    "fashion-mnist": (_load_fashion_mnist, _fashion_mnist_info),
-    "digits": (_load_digits, _digits_info),
-}
-_OPTIONS: dict[str, frozenset[str]] = {
-    "mnist": frozenset(),
-    "fashion-mnist": frozenset({"path"}),
-    "digits": frozenset({"test_size", "random_state"}),
-    "idx": frozenset({"class_names"}),
-    "openml": frozenset({"version", "test_size", "data_home", "parser", "image_shape"}),
-    "zarr": frozenset(),
-}
+@dataclass(frozen=True)
+class _Source:
+    """How :func:`load_dataset` loads a source and :func:`list_sources` describes it.
+
+    ``name`` is as listed (``idx:DIR`` for a pattern); ``argument`` says, for a pattern, what
+    must follow the colon (``load`` then gets it first, and the dataset's full name).
+    """
+
+    name: str
+    load: Callable[..., Dataset]
+    describe: Callable[[], SourceInfo]
+    options: frozenset[str] = frozenset()
+    argument: str = ""
 
 
-def _check_options(source: str, options: dict[str, Any]) -> None:
-    unknown = sorted(set(options) - _OPTIONS[source])
-    if unknown:
-        allowed = ", ".join(sorted(_OPTIONS[source])) or "none"
-        raise InputError(
-            f"dataset {source!r} has no option {unknown[0]!r} (its options: {allowed})"
-        )
+_SOURCES: dict[str, _Source] = {source.name.partition(":")[0]: source for source in (
+    _Source("mnist", _load_mnist, _mnist_info),
+    _Source("fashion-mnist", _load_fashion_mnist, _fashion_mnist_info, frozenset({"path"})),
+    _Source("digits", _load_digits, _digits_info, frozenset({"test_size", "random_state"})),
+    _Source("idx:DIR", _load_idx, _idx_info, frozenset({"class_names"}), "a folder"),
+    _Source("openml:NAME", _load_openml, _openml_info,
+            frozenset({"version", "test_size", "data_home", "parser", "image_shape"}),
+            "an OpenML name"),
+    _Source("zarr:DIR", _load_zarr, _zarr_info, argument="a store folder"),
+)}
+#: The names :func:`load_dataset` knows (``DIR`` and ``NAME`` are placeholders).
+SOURCE_NAMES: tuple[str, ...] = tuple(source.name for source in _SOURCES.values())
 
 
 def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
@@ -496,35 +504,19 @@ def load_dataset(name: str = "mnist", **options: Any) -> Dataset:
     """
     if not isinstance(name, str):
         raise InputError(f"dataset name must be a string. Got {name!r} instead.")
-    if name in _FIXED:
-        _check_options(name, options)
-        loader = _FIXED[name][0]
-        return loader(**options)
-    prefix, sep, argument = name.partition(":")
-    if sep and prefix == "idx":
-        _check_options("idx", options)
-        if not argument:
-            raise InputError("dataset 'idx:DIR' needs a folder after 'idx:'")
-        folder = Path(argument).expanduser()
-        return load_idx_folder(
-            folder,
-            name=name,
-            source=f"IDX files in {folder}",
-            class_names=options.get("class_names"),
-        )
-    if sep and prefix == "openml":
-        _check_options("openml", options)
-        if not argument:
-            raise InputError("dataset 'openml:NAME' needs an OpenML name after 'openml:'")
-        return _load_openml(argument, **options)
-    if sep and prefix == "zarr":
-        _check_options("zarr", options)
-        if not argument:
-            raise InputError("dataset 'zarr:DIR' needs a store folder after 'zarr:'")
-        from mnist_logreg.datasets._zarr_source import load_zarr_dataset
-
-        return load_zarr_dataset(argument, name=name)
-    raise InputError(f"unknown dataset {name!r}; known: {', '.join(SOURCE_NAMES)}")
+    key, sep, argument = name.partition(":")
+    source = _SOURCES.get(key if sep else name)
+    if source is None or bool(sep) != bool(source.argument):
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(SOURCE_NAMES)}")
+    unknown = sorted(set(options) - source.options)
+    if unknown:
+        allowed = ", ".join(sorted(source.options)) or "none"
+        raise InputError(f"dataset {key!r} has no option {unknown[0]!r} (its options: {allowed})")
+    if not sep:
+        return source.load(**options)
+    if not argument:
+        raise InputError(f"dataset {source.name!r} needs {source.argument} after '{key}:'")
+    return source.load(argument, name=name, **options)
 
 
 def list_sources() -> list[SourceInfo]:
@@ -539,19 +531,12 @@ def list_sources() -> list[SourceInfo]:
         ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``openml:NAME``, ``zarr:DIR`` in
         that order.
     """
-    describers: list[tuple[str, Callable[[], SourceInfo]]] = [
-        ("mnist", _mnist_info),
-        ("fashion-mnist", _fashion_mnist_info),
-        ("digits", _digits_info),
-        ("idx:DIR", _idx_info),
-        ("openml:NAME", _openml_info),
-        ("zarr:DIR", _zarr_info),
-    ]
     sources = []
-    for name, describe in describers:
+    for source in _SOURCES.values():
         try:
-            sources.append(describe())
+            sources.append(source.describe())
         except Exception as exc:  # the listing must survive any one source
-            logger.debug("describing %s failed", name, exc_info=True)
-            sources.append(SourceInfo(name, name, "?", "?", False, f"no: {_reason(exc)}"))
+            logger.debug("describing %s failed", source.name, exc_info=True)
+            sources.append(SourceInfo(source.name, source.name, "?", "?", False,
+                                      f"no: {_reason(exc)}"))
     return sources

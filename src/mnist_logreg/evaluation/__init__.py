@@ -14,6 +14,7 @@ from mnist_logreg.evaluation._bootstrap import (
 )
 from mnist_logreg.evaluation._figures import comparison_figures, study_figures
 from mnist_logreg.evaluation._mcnemar import (
+    EXACT_BELOW,
     McNemarResult,
     holm_adjust,
     mcnemar_from_counts,
@@ -27,6 +28,7 @@ from mnist_logreg.evaluation._metrics import (
     encode_labels,
     expected_calibration_error,
     multiclass_brier_score,
+    per_class_auc,
 )
 from mnist_logreg.evaluation._plots import (
     plot_accuracy_comparison,
@@ -52,6 +54,7 @@ from mnist_logreg.evaluation._report import (
     render_html,
     render_markdown,
 )
+from mnist_logreg.evaluation._report_blocks import fmt_interval, fmt_number
 from mnist_logreg.evaluation._style import PALETTE, STYLE, figure_to_png, plot_style
 from mnist_logreg.evaluation._summary import (
     boundary_notes,
@@ -61,6 +64,7 @@ from mnist_logreg.evaluation._summary import (
 )
 
 __all__ = [
+    "EXACT_BELOW",
     "FIGURE_CAPTIONS",
     "HEADLINE_METRICS",
     "METRIC_LABELS",
@@ -80,12 +84,15 @@ __all__ = [
     "evaluate_predictions",
     "expected_calibration_error",
     "figure_to_png",
+    "fmt_interval",
+    "fmt_number",
     "fold_curves",
     "holm_adjust",
     "mcnemar_from_counts",
     "mcnemar_test",
     "multiclass_brier_score",
     "pairwise_mcnemar",
+    "per_class_auc",
     "percentile_interval",
     "plot_accuracy_comparison",
     "plot_coefficients",

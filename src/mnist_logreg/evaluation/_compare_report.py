@@ -50,22 +50,24 @@ CONFUSION_PREFIX = "confusion_matrix_"
 # --- data access --------------------------------------------------------------------------------
 
 
-def _models(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def model_entries(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each model's block of a comparison's results, by name (``{}`` without models)."""
     return {str(k): as_mapping(v) for k, v in as_mapping(results.get("models")).items()}
 
 
-def _accuracy(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+def accuracy_entry(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     """A model's test accuracy entry (``{"value", "ci95"}``), or ``{}``."""
     return as_mapping(as_mapping(entry.get("test")).get("accuracy"))
 
 
-def _model_rows(results: Mapping[str, Any],
+def model_rows(results: Mapping[str, Any],
                 row: Callable[[str, Mapping[str, Any]], tuple[str, ...]]) -> tuple | None:
     """``row(name, entry)`` of each model, or None without models."""
-    return tuple(row(name, entry) for name, entry in _models(results).items()) or None
+    return tuple(row(name, entry) for name, entry in model_entries(results).items()) or None
 
 
-def _label(name: str, entry: Mapping[str, Any]) -> str:
+def model_label(name: str, entry: Mapping[str, Any]) -> str:
+    """``Label (name)`` of a model entry, or its name without a label."""
     label = entry.get("label")
     return f"{label} ({name})" if label else name
 
@@ -79,9 +81,9 @@ def figure_caption(name: str, results: Mapping[str, Any]) -> str:
                 "models differ: the paired McNemar tests below do.")
     if stem.startswith(CONFUSION_PREFIX):
         model = stem[len(CONFUSION_PREFIX):]
-        entry = _models(results).get(model, {})
-        return (f"Confusion matrix of {_label(model, entry)} on the test set: rows are the true "
-                "class, columns the predicted class, the diagonal the correct predictions.")
+        entry = model_entries(results).get(model, {})
+        return (f"Confusion matrix of {model_label(model, entry)} on the test set: rows are the "
+                "true class, columns the predicted class, the diagonal the correct predictions.")
     return default_caption(name)
 
 
@@ -92,7 +94,7 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model: test metrics with the accuracy interval, tuning, cost and size."""
     def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
         test = as_mapping(entry.get("test"))
-        return (_label(name, entry), fmt_number(test.get("accuracy")),
+        return (model_label(name, entry), fmt_number(test.get("accuracy")),
                 fmt_interval(test.get("accuracy")),
                 *(fmt_number(test.get(m)) for m in ("f1_macro", "roc_auc_ovr", "log_loss")),
                 fmt_mean_std(as_mapping(entry.get("outer_summary")).get("accuracy")),
@@ -100,14 +102,12 @@ def comparison_table(results: Mapping[str, Any]) -> Table | None:
                 fmt_duration(entry.get("predict_seconds_per_10k")),
                 fmt_bytes(entry.get("model_bytes")))
 
-    if (rows := _model_rows(results, row)) is None:
+    if (rows := model_rows(results, row)) is None:
         return None
     headers = ("Model", "Test accuracy", "95% CI", "Macro F1", "ROC AUC (OvR, macro)",
                "Log-loss", "Outer CV accuracy", "Chosen hyperparameters", "Fit time",
                "Predict / 10k images", "Model size")
-    best = _headline(results)
-    highlight = frozenset() if best is None else frozenset({list(_models(results)).index(best[0])})
-    return Table(headers, rows, highlight=highlight)
+    return Table(headers, rows, highlight=best_row(results))
 
 
 def budget_table(results: Mapping[str, Any]) -> Table | None:
@@ -121,7 +121,7 @@ def budget_table(results: Mapping[str, Any]) -> Table | None:
                 *(f"{final[k]:,}" if isinstance(final.get(k), int) else "—"
                   for k in ("n_search", "n_train")))
 
-    if (rows := _model_rows(results, row)) is None:
+    if (rows := model_rows(results, row)) is None:
         return None
     headers = ("Model", "Pipeline", "Search space", "Search budget (rows)", "Inner folds",
                "Candidates", "Final search rows", "Final fit rows")
@@ -160,7 +160,7 @@ def mcnemar_table(results: Mapping[str, Any]) -> Table | None:
 
 def folds_table(results: Mapping[str, Any]) -> Table | None:
     """One row per model and outer fold: chosen hyperparameters and validation metrics."""
-    rows = [row for name, entry in _models(results).items()
+    rows = [row for name, entry in model_entries(results).items()
             for row in fold_rows(entry.get("folds") or (), ("accuracy", "f1_macro", "roc_auc_ovr"),
                                  fmt_params, (name,))]
     if not rows:
@@ -201,7 +201,7 @@ def protocol_paragraphs(results: Mapping[str, Any]) -> list[str]:
             f"{mcnemar.get('correction', 'Holm')} at a family-wise level of "
             f"{mcnemar.get('alpha', 0.05)}."
         )
-    notes = [str(e.get("notes")) for e in _models(results).values() if e.get("notes")]
+    notes = [str(e.get("notes")) for e in model_entries(results).values() if e.get("notes")]
     paragraphs += notes
     seed = config.get("seed")
     if seed is not None:
@@ -218,11 +218,11 @@ def report_title(results: Mapping[str, Any]) -> str:
     return f"Model comparison on {dataset_name(results)}"
 
 
-def _headline(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
+def most_accurate(results: Mapping[str, Any]) -> tuple[str, float, Any] | None:
     """The most accurate model on the test set: name, accuracy, accuracy entry (first if tied)."""
     best = None
-    for name, entry in _models(results).items():
-        accuracy = _accuracy(entry)
+    for name, entry in model_entries(results).items():
+        accuracy = accuracy_entry(entry)
         value = as_float(accuracy)
         if value is not None and (best is None or value > best[1]):
             best = (name, value, accuracy)
@@ -240,12 +240,18 @@ MCNEMAR_NOTE = (
     "highlighted rows differ at the 5% family-wise level (Holm).")
 
 
-def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
+def best_row(results: Mapping[str, Any]) -> frozenset[int]:
+    """The row of the most accurate model in a table of one row per model (none without one)."""
+    best = most_accurate(results)
+    return frozenset() if best is None else frozenset({list(model_entries(results)).index(best[0])})
+
+
+def comparison_cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
     """Headline numbers: the most accurate model, how many were compared, the run time."""
-    best = _headline(results)
+    best = most_accurate(results)
     cards = [] if best is None else [interval_card(f"Most accurate ({best[0]})", best[2],
                                                    "test accuracy, ")]
-    n_models = len(_models(results))
+    n_models = len(model_entries(results))
     if n_models:
         cards.append(Card("Models compared", str(n_models),
                           f"on {as_mapping(results.get('config')).get('outer', '?')} shared "
@@ -279,7 +285,7 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
     table = comparison_table(results)
     pairs = mcnemar_table(results)
     budget = budget_table(results)
-    searches = [search for name, entry in _models(results).items()
+    searches = [search for name, entry in model_entries(results).items()
                 for search in search_ranges(entry.get("folds") or (), entry.get("final"),
                                             prefix=f"{name}: ")]
     sections = [
@@ -296,7 +302,8 @@ def comparison_report(results: Mapping[str, Any], figure_names: Sequence[str]) -
         *section("confusion", "Confusion matrices",
                  *(f for f in figures if f.stem != ACCURACY_FIGURE), grid=True),
     ]
-    return build_report(results, report_title(results), "mnist-logreg compare", _cards(results),
+    return build_report(results, report_title(results), "mnist-logreg compare",
+                        comparison_cards(results),
                         sections, config=config, extra=[("Budgets", budgets)],
                         generator="mnist-logreg compare")
 

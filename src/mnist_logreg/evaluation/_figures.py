@@ -14,9 +14,9 @@ from sklearn.metrics import confusion_matrix
 from mnist_logreg.evaluation._compare_report import (
     ACCURACY_FIGURE,
     CONFUSION_PREFIX,
-    _accuracy,
-    _label,
-    _models,
+    accuracy_entry,
+    model_entries,
+    model_label,
 )
 from mnist_logreg.evaluation._metrics import check_proba, encode_labels
 from mnist_logreg.evaluation._plots import (
@@ -126,11 +126,11 @@ def comparison_figures(
     figures : dict of str to Figure
         ``accuracy`` (bars with intervals) and ``confusion_matrix_<model>`` for each model.
     """
-    models = _models(results)
+    models = model_entries(results)
     figures: dict[str, Figure] = {}
     labels, values, intervals = [], [], []
     for name, entry in models.items():
-        accuracy = _accuracy(entry)
+        accuracy = accuracy_entry(entry)
         value = as_float(accuracy)
         if value is None:
             continue
@@ -148,6 +148,6 @@ def comparison_figures(
             str(i) for i in range(len(cm))]
         fig = new_figure((6.0, 5.2))
         ax = plot_confusion_matrix(cm, names, ax=fig.add_subplot())
-        ax.set_title(f"{_label(name, entry)}: test set (counts)")
+        ax.set_title(f"{model_label(name, entry)}: test set (counts)")
         figures[f"{CONFUSION_PREFIX}{name}"] = fig
     return figures

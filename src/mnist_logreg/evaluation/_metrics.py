@@ -304,8 +304,9 @@ def roc_auc_ovr(y_index: np.ndarray, proba: np.ndarray) -> float:
     )
 
 
-def _per_class_auc(y_index: np.ndarray, proba: np.ndarray) -> list[float | None]:
-    """One-vs-rest ROC AUC of each class (None where the class or its complement is absent)."""
+def per_class_auc(y_index: np.ndarray, proba: np.ndarray) -> list[float | None]:
+    """One-vs-rest ROC AUC of each class's own column (None where the class or its complement is
+    absent); ``proba`` may be any scores, probabilities or a decision function."""
     out: list[float | None] = []
     for k in range(proba.shape[1]):
         positive = y_index == k
@@ -376,7 +377,7 @@ def classification_metrics(
         averaged[f"recall_{average}"] = float(r)
         averaged[f"f1_{average}"] = float(f)
 
-    aucs = _per_class_auc(y_index, proba_arr)
+    aucs = per_class_auc(y_index, proba_arr)
     per_class = {
         name: {
             "precision": float(precision[k]),

@@ -329,7 +329,7 @@ FOLDS_NOTE = ("Each fold's C was chosen by its own inner search; the validation 
               "model refit at that C, on rows the fold's search never saw.")
 
 
-def _cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
+def study_cards(results: Mapping[str, Any]) -> tuple[Card, ...]:
     """Headline numbers: test accuracy, AUC and log-loss, outer CV accuracy, the final C."""
     test = as_mapping(results.get("test"))
     cards = [interval_card(label, test[key]) for key, label in (
@@ -385,7 +385,8 @@ def study_report(results: Mapping[str, Any], figure_names: Sequence[str]) -> Rep
     ]
     command = results.get("command")
     return build_report(results, report_title(results),
-                        " ".join(str(command).split()) if command else None, _cards(results),
+                        " ".join(str(command).split()) if command else None,
+                        study_cards(results),
                         sections, config=results.get("config"))
 
 

@@ -13,25 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from mnist_logreg.evaluation._compare_report import (
-    _cards as _comparison_cards,
+    best_row,
+    comparison_cards,
+    model_label,
+    model_rows,
 )
-from mnist_logreg.evaluation._compare_report import (
-    _headline,
-    _label,
-    _models,
-)
-from mnist_logreg.evaluation._compare_report import (
-    report_title as comparison_title,
-)
-from mnist_logreg.evaluation._report import (
-    _cards as _study_cards,
-)
-from mnist_logreg.evaluation._report import folds_list, folds_table, report_title
+from mnist_logreg.evaluation._compare_report import report_title as comparison_title
+from mnist_logreg.evaluation._report import folds_list, folds_table, report_title, study_cards
 from mnist_logreg.evaluation._report_blocks import (
-    as_float,
     as_mapping,
     dataset_name,
     fmt_interval,
+    fmt_mean_std,
     fmt_number,
     fmt_params,
     range_table,
@@ -72,7 +65,7 @@ def study_summary_html(results: Mapping[str, Any]) -> str:
     notes = boundary_notes(results)
     flags = (*[Paragraph(note, "callout") for note in notes],
              range_table(search_ranges(folds_list(results), results.get("final")))) if notes else ()
-    report = Report(report_title(results), None, dataset_name(results), _study_cards(results),
+    report = Report(report_title(results), None, dataset_name(results), study_cards(results),
                     (*section("range", "C range: searches whose best C was at an edge", *flags),
                      *section("folds", "Outer folds: chosen C and validation metrics",
                               folds_table(results))))
@@ -137,29 +130,19 @@ def comparison_models_table(results: Mapping[str, Any]) -> Table | None:
     table : Table or None
         None when the results hold no model.
     """
-    models = _models(results)
-    if not models:
-        return None
-    rows = []
-    for name, entry in models.items():
+    def row(name: str, entry: Mapping[str, Any]) -> tuple[str, ...]:
         accuracy = as_mapping(entry.get("test")).get("accuracy")
-        summary = as_mapping(as_mapping(entry.get("outer_summary")).get("accuracy"))
-        mean, std = as_float(summary.get("mean")), as_float(summary.get("std"))
         per_fold = [fmt_params(as_mapping(fold).get("best_params"))
                     for fold in entry.get("folds") or ()]
-        rows.append((
-            _label(name, entry),
-            fmt_number(accuracy),
-            fmt_interval(accuracy),
-            "—" if mean is None or std is None else f"{mean:.4f} ± {std:.4f}",
-            fmt_params(entry.get("best_params")),
-            "; ".join(per_fold) or "—",
-        ))
-    best = _headline(results)
-    highlight = frozenset() if best is None else frozenset({list(models).index(best[0])})
+        return (model_label(name, entry), fmt_number(accuracy), fmt_interval(accuracy),
+                fmt_mean_std(as_mapping(entry.get("outer_summary")).get("accuracy")),
+                fmt_params(entry.get("best_params")), "; ".join(per_fold) or "—")
+
+    if (rows := model_rows(results, row)) is None:
+        return None
     headers = ("Model", "Test accuracy", "95% CI", "Outer CV accuracy", "Final choice",
                "Chosen per outer fold")
-    return Table(headers, tuple(rows), highlight=highlight)
+    return Table(headers, rows, highlight=best_row(results))
 
 
 def comparison_summary_html(results: Mapping[str, Any]) -> str:
@@ -176,6 +159,6 @@ def comparison_summary_html(results: Mapping[str, Any]) -> str:
     html : str
     """
     report = Report(comparison_title(results), None, dataset_name(results),
-                    _comparison_cards(results),
+                    comparison_cards(results),
                     tuple(section("models", "Models", comparison_models_table(results))))
     return render_summary_html(report)

@@ -12,6 +12,7 @@ from mnist_logreg.study._checkpoints import (
     write_checkpoint,
 )
 from mnist_logreg.study._compare import (
+    COMPARE_LAYOUT,
     QUICK_MAX_TRAIN,
     ComparisonResult,
     run_comparison,
@@ -23,18 +24,14 @@ from mnist_logreg.study._config import (
     RunConfig,
     StudyConfig,
 )
-from mnist_logreg.study._run_files import (
-    COMPARE_LAYOUT,
-    STUDY_LAYOUT,
-    finish_run_folder,
-    study_model_extra,
-    write_outputs,
-)
+from mnist_logreg.study._run_files import finish_run_folder, write_outputs
 from mnist_logreg.study._run_folder import (
     CHECKPOINTS,
+    COMPLETE_MARKER,
     CONFIG_FILE,
     OptionNames,
     RunLayout,
+    WritesRunFolder,
     check_out,
     new_run_folder,
     read_json,
@@ -42,10 +39,12 @@ from mnist_logreg.study._run_folder import (
 from mnist_logreg.study._study import (
     FIGURE_FILES,
     SCHEMA_VERSION,
+    STUDY_LAYOUT,
     StudyResult,
     fold_record,
     outcome_record,
     run_study,
+    study_model_extra,
     subsample_rows,
     training_rows,
     versions,
@@ -78,10 +77,12 @@ __all__ = [
 __all__ += [
     "CHECKPOINTS",
     "COMPARE_LAYOUT",
+    "COMPLETE_MARKER",
     "CONFIG_FILE",
     "STUDY_LAYOUT",
     "OptionNames",
     "RunLayout",
+    "WritesRunFolder",
     "check_out",
     "finish_run_folder",
     "new_run_folder",

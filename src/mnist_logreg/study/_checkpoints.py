@@ -45,10 +45,10 @@ from mnist_logreg.errors import DataFormatError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
 from mnist_logreg.study._config import RunConfig
+from mnist_logreg.study._run_folder import CHECKPOINTS, TEMP_FILE, parse_json
 from mnist_logreg.study._run_folder import to_json as _dumps
 from mnist_logreg.study._study import VALIDATION_METRICS, subsample_rows
 
-CHECKPOINTS = "checkpoints"
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
 """Largest checkpoint file read (a final model's test scores on 10,000 rows take 0.8 MB)."""
 MAX_INT = 2**53
@@ -58,7 +58,6 @@ CHECKPOINT_NAME = re.compile(
     r"(?:(?P<model>[a-z][a-z0-9-]*?)-)?(?:fold-(?P<fold>[1-9][0-9]{0,5})|final)\.(?P<ext>json|npz)"
 )
 """``[<model>-]fold-K.json``, ``[<model>-]final.json`` and ``.npz`` (no model: the study's)."""
-_TEMP_FILE = re.compile(r"\..+\.tmp")
 
 
 class _Invalid(Exception):
@@ -159,15 +158,10 @@ def _parse_json(data: bytes) -> Any:
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise _Invalid(f"is larger than {MAX_CHECKPOINT_BYTES} bytes")
     try:
-        text = data.decode("utf-8")
-        return json.loads(text, parse_constant=_refuse_constant)
+        return parse_json(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _Invalid(f"is not valid JSON ({message[:80]})") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-standard constant {name}")
 
 
 def _checked(name: str, check: Callable[[], Any]) -> Any:
@@ -205,7 +199,7 @@ def _checkpoint_files(folder: Path) -> list[Path]:
         raise DataFormatError(f"{checkpoints}: cannot list the folder ({exc.strerror})") from exc
     files = []
     for entry in entries:
-        if _TEMP_FILE.fullmatch(entry.name):
+        if TEMP_FILE.fullmatch(entry.name):
             continue
         if not stat.S_ISREG(entry.lstat().st_mode):
             raise DataFormatError(f"{CHECKPOINTS}/{entry.name}: is not a plain file")

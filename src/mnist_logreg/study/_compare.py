@@ -10,12 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
+from mnist_logreg.atomic import write_atomic
 from mnist_logreg.datasets import Dataset
 from mnist_logreg.evaluation import (
+    EXACT_BELOW,
     bootstrap_metrics,
     comparison_figures,
     comparison_summary_html,
@@ -26,9 +30,9 @@ from mnist_logreg.evaluation import (
     render_comparison_html,
     render_comparison_markdown,
 )
-from mnist_logreg.evaluation._mcnemar import EXACT_BELOW
 from mnist_logreg.model_selection import (
     FINAL,
+    MODEL_NAMES,
     CompareConfig,
     TaskDone,
     TaskRunner,
@@ -36,19 +40,28 @@ from mnist_logreg.model_selection import (
     plan_cost,
 )
 from mnist_logreg.study._config import ComparisonConfig
-from mnist_logreg.study._run_folder import WritesRunFolder
+from mnist_logreg.study._run_folder import CONFIG_FILE, RunLayout, WritesRunFolder, file_names
 from mnist_logreg.study._study import (
     PROBABILITY_METRICS,
     outer_summary,
     results_header,
     run_searches,
-    softmax,
     training_rows,
     validation_block,
 )
 
 QUICK_MAX_TRAIN = 5000
 """Training rows of ``compare --quick`` unless ``--max-train`` says otherwise."""
+
+_MODEL = f"(?:{file_names(*MODEL_NAMES)})"
+COMPARE_LAYOUT = RunLayout(
+    command="compare",
+    files=file_names(CONFIG_FILE, "metrics.json", "report.html", "report.md",
+                     "test_predictions.csv", "accuracy.png") + rf"|confusion_matrix_{_MODEL}\.png",
+    checkpoints=rf"{_MODEL}-(?:fold-[0-9]+|final)\.json|{_MODEL}-final\.npz",
+)
+"""The files a comparison writes in its run folder."""
+
 
 @dataclass(frozen=True)
 class ComparisonResult(WritesRunFolder):
@@ -79,6 +92,13 @@ class ComparisonResult(WritesRunFolder):
     report_markdown: str
     predictions_csv: str
     checkpoints: Mapping[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+
+    layout = COMPARE_LAYOUT
+    protocol_type = CompareConfig
+
+    def write_own_files(self, folder: Path) -> None:
+        """Write ``test_predictions.csv``."""
+        write_atomic(folder / "test_predictions.csv", self.predictions_csv)
 
     @property
     def test_scores(self) -> dict[str, np.ndarray]:
@@ -136,7 +156,7 @@ def score_metrics(
                                      random_state=random_state)
         block["scores"] = "probabilities"
         return block
-    block = evaluate_predictions(y_true, softmax(scores), classes, n_bootstrap=n_bootstrap,
+    block = evaluate_predictions(y_true, softmax(scores, axis=1), classes, n_bootstrap=n_bootstrap,
                                  random_state=random_state)
     point = validation_block(y_true, scores, classes, scores_are_proba=False)
     interval = None

@@ -39,7 +39,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mnist_logreg.atomic import write_atomic
 from mnist_logreg.errors import InputError
@@ -50,7 +50,8 @@ COMPLETE_MARKER = "metrics.json"
 MAX_JSON_BYTES = 64 * 1024 * 1024
 """Largest ``config.json``/``metrics.json`` read back (ours are a few hundred kilobytes)."""
 
-_TEMP_FILE = re.compile(r"\..+\.tmp")  # atomic_open's temporary files: .<name>.<random>.tmp
+TEMP_FILE = re.compile(r"\..+\.tmp")
+"""atomic_open's temporary files: ``.<name>.<random>.tmp``."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ class RunLayout:
         return None
 
 
+def file_names(*names: str) -> str:
+    """A regular expression matching exactly these file names (for :class:`RunLayout`)."""
+    return "|".join(re.escape(name) for name in names)
+
+
 def _entries(folder: Path) -> list[Path]:
     try:
         return sorted(folder.iterdir())
@@ -97,7 +103,7 @@ def _is_plain_dir(path: Path) -> bool:
 def _is_ours(path: Path, pattern: str) -> bool:
     if not stat.S_ISREG(path.lstat().st_mode):  # links, folders, devices: never ours
         return False
-    return bool(re.fullmatch(pattern, path.name) or _TEMP_FILE.fullmatch(path.name))
+    return bool(re.fullmatch(pattern, path.name) or TEMP_FILE.fullmatch(path.name))
 
 
 def to_json(data: Any) -> str:
@@ -137,13 +143,18 @@ def read_json(path: Path, what: str) -> Any:
     if len(data) > MAX_JSON_BYTES:
         raise InputError(f"{path}: {what} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        return parse_json(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{path}: {what} is not valid JSON ({exc})") from exc
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-standard constant {name}")
+def parse_json(data: bytes) -> Any:
+    """Standard JSON from UTF-8 bytes: ``NaN`` and ``Infinity`` raise :class:`ValueError`."""
+
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"non-standard constant {name}")
+
+    return json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
 
 
 def _recorded_command(folder: Path) -> str | None:
@@ -185,7 +196,24 @@ PYTHON_NAMES = OptionNames()
 
 
 class WritesRunFolder:
-    """The ``write`` method of the study's and the comparison's result objects."""
+    """The run folder of the study's and the comparison's result objects: ``write`` and the hooks
+    each result class fills in.
+
+    Attributes
+    ----------
+    layout : RunLayout
+        The files the result's command writes.
+    protocol_type : type
+        The protocol of its configuration (``NestedCVConfig``, ``CompareConfig``), to read a
+        saved ``config.json`` back.
+    """
+
+    layout: ClassVar[RunLayout]
+    protocol_type: ClassVar[type[Any]]
+
+    def write_own_files(self, folder: Path) -> None:
+        """Write the files only this kind of result has (each atomically) into ``folder``."""
+        raise NotImplementedError
 
     def write(self, folder: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the run folder, the same files as the command (``study``, ``compare``) with

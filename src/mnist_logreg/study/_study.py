@@ -10,13 +10,15 @@ import platform
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.special import softmax
 from sklearn.model_selection import train_test_split
 
 from mnist_logreg import __version__
+from mnist_logreg.atomic import write_atomic
 from mnist_logreg.datasets import Dataset
 from mnist_logreg.errors import InputError
 from mnist_logreg.evaluation import (
@@ -24,6 +26,7 @@ from mnist_logreg.evaluation import (
     encode_labels,
     evaluate_predictions,
     figure_to_png,
+    per_class_auc,
     render_classification_report,
     render_html,
     render_markdown,
@@ -32,14 +35,16 @@ from mnist_logreg.evaluation import (
 )
 from mnist_logreg.model_selection import (
     FINAL,
+    NestedCVConfig,
     SearchOutcome,
     TaskDone,
     TaskRunner,
     count_tasks,
     run_nested_cv,
 )
+from mnist_logreg.persistence import save_model
 from mnist_logreg.study._config import RunConfig, StudyConfig
-from mnist_logreg.study._run_folder import WritesRunFolder
+from mnist_logreg.study._run_folder import CONFIG_FILE, RunLayout, WritesRunFolder, file_names
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +56,14 @@ FIGURE_FILES: tuple[str, ...] = (
     "misclassified.png",
     "reliability_diagram.png",
 )
+
+STUDY_LAYOUT = RunLayout(
+    command="study",
+    files=file_names(CONFIG_FILE, "metrics.json", "report.html", "report.md",
+                     "classification_report.txt", "model.npz", *FIGURE_FILES),
+    checkpoints=r"fold-[0-9]+\.json",
+)
+"""The files a study writes in its run folder."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +100,58 @@ class StudyResult(WritesRunFolder):
     classification_report: str
     checkpoints: Mapping[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
+    layout = STUDY_LAYOUT
+    protocol_type = NestedCVConfig
+
     def _repr_html_(self) -> str:
         """Jupyter's summary: headline test metrics, outer CV accuracy, chosen C per fold."""
         return study_summary_html(self.results)
+
+    def write_own_files(self, folder: Path) -> None:
+        """Write ``classification_report.txt`` and ``model.npz`` (:func:`study_model_extra`)."""
+        write_atomic(folder / "classification_report.txt", self.classification_report)
+        classes = getattr(self.model, "classes_", None)
+        extra = study_model_extra(self.results, None if classes is None else len(classes))
+        save_model(self.model, folder / "model.npz", extra=extra)
+
+
+def study_model_extra(results: dict[str, Any], n_classes: int | None = None) -> dict[str, Any]:
+    """The ``extra`` metadata of a study's ``model.npz``: what the model card shows, and more.
+
+    The keys are those ``mnist-logreg fit`` writes (``dataset``, ``C``, ``strategy``,
+    ``test_accuracy``, ``image_shape``, ``pixel_max``, ``class_names``), plus
+    ``test_accuracy_ci95``, the bootstrap interval of the test accuracy, when there is one.
+
+    Parameters
+    ----------
+    results : dict
+        The study's ``metrics.json`` content.
+    n_classes : int, optional
+        The model's class count; ``class_names`` is stored only when the data set names as many
+        classes.
+
+    Returns
+    -------
+    dict
+        JSON-ready.
+    """
+    dataset = results["dataset"]
+    accuracy = results["test"]["accuracy"]
+    extra: dict[str, Any] = {
+        "dataset": dataset["name"],
+        "C": results["final"]["best_params"]["C"],
+        "strategy": results["config"]["strategy"],
+        "image_shape": list(dataset["image_shape"]),
+        "pixel_max": dataset["pixel_max"],
+        "test_accuracy": accuracy["value"],
+    }
+    names = [str(name) for name in dataset.get("class_names") or ()]
+    if names and len(names) == n_classes:
+        extra["class_names"] = names
+    ci = accuracy.get("ci95")
+    if ci and None not in ci:
+        extra["test_accuracy_ci95"] = list(ci)
+    return extra
 
 
 def versions() -> dict[str, str]:
@@ -164,23 +226,6 @@ PROBABILITY_METRICS: tuple[str, ...] = ("log_loss", "brier", "ece")
 """Metrics that need probabilities (left empty for a decision-function model)."""
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of decision scores (same argmax)."""
-    z = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def per_class_auc(y_index: np.ndarray, scores: np.ndarray) -> list[float | None]:
-    """One-vs-rest ROC AUC of each class's own score column (None where undefined)."""
-    out: list[float | None] = []
-    for k in range(scores.shape[1]):
-        positive = y_index == k
-        out.append(None if positive.all() or not positive.any()
-                   else float(roc_auc_score(positive, scores[:, k])))
-    return out
-
-
 def validation_block(
     y_true: np.ndarray, scores: np.ndarray, classes: np.ndarray, scores_are_proba: bool
 ) -> dict[str, Any]:
@@ -190,7 +235,7 @@ def validation_block(
     ``softmax(scores)`` (same argmax, so the same labels), the one-vs-rest ROC AUC from the raw
     scores, and the probability metrics are ``None``.
     """
-    proba = scores if scores_are_proba else softmax(scores)
+    proba = scores if scores_are_proba else softmax(scores, axis=1)
     block = classification_metrics(y_true, classes[np.argmax(scores, axis=1)], proba, classes)
     block.pop("classification_report", None)
     if not scores_are_proba:
