@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 
 from mnist_logreg.atomic import write_atomic
-from mnist_logreg.errors import DataFormatError
+from mnist_logreg.datasets import parse_npy
+from mnist_logreg.errors import DataFormatError, InputError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
 from mnist_logreg.study._config import RunConfig
@@ -545,24 +546,18 @@ def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
                 raise _Invalid("its 'scores' array is larger than the test set's")
             with archive.open(infos[0]) as handle:
                 raw = handle.read(expected_bytes + 4096 + 1)
-        stream = io.BytesIO(raw)
-        version = np.lib.format.read_magic(stream)
-        header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        array_shape, fortran, dtype = header(stream)
     except _Invalid:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            NotImplementedError, RuntimeError, TypeError, KeyError, SyntaxError,
-            RecursionError, MemoryError) as exc:
+            NotImplementedError, RuntimeError, MemoryError) as exc:
         raise _Invalid(f"its arrays are unreadable ({type(exc).__name__})") from None
-    if tuple(array_shape) != shape or dtype != np.dtype("<f8") or fortran:
+    try:
+        scores = parse_npy(raw, "its 'scores' array", kinds="f", what="scores")
+    except InputError as exc:  # DataFormatError included
+        raise _Invalid(str(exc)) from None
+    if scores.shape != shape or scores.dtype != np.float64:
         raise _Invalid(f"its 'scores' array must be float64 of shape {shape}, got "
-                       f"{dtype} of shape {_show(array_shape)}")
-    body = raw[stream.tell():]
-    if len(body) != expected_bytes:
-        raise _Invalid("its 'scores' array is truncated or has trailing bytes")
-    scores = np.frombuffer(body, dtype="<f8").reshape(shape).copy()
+                       f"{scores.dtype} of shape {_show(scores.shape)}")
     if not bool(np.all(np.isfinite(scores))):
         raise _Invalid("its 'scores' array has non-finite values")
     return scores
