@@ -16,18 +16,8 @@ from typing import Any
 
 from mnist_logreg.errors import DataFormatError
 
-__all__ = [
-    "FieldError",
-    "boolean",
-    "choice",
-    "fail",
-    "integer",
-    "json_list",
-    "json_object",
-    "number",
-    "show",
-    "text",
-]
+__all__ = ["FieldError", "boolean", "choice", "fail", "integer", "json_list", "json_object",
+           "number", "show", "text"]
 
 
 class FieldError(DataFormatError):

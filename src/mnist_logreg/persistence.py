@@ -41,8 +41,9 @@ Loading, in order (nothing is decompressed before the sizes are known to be hone
 3. the entry names must be exactly the expected ones, each declared uncompressed size at most
    the expected array's size (plus a small ``.npy`` header), the total at most ``max_bytes``;
 4. every entry read with its bound; the digest (and the HMAC when a key is given) verified;
-5. every array parsed (``.npy`` header checked before any data is touched) and checked: dtype,
-   exact shape, finite values, positive scales, classes equal to the metadata's;
+5. every array parsed (:func:`mnist_logreg.datasets.parse_npy`: header checked before any data
+   is touched, never pickle) and checked: dtype, exact shape, finite values, positive scales,
+   classes equal to the metadata's;
 6. the estimators rebuilt from checked values only; their raw predictions bounded for every
    image with pixels in the model's range (so probabilities are finite); one prediction made.
 

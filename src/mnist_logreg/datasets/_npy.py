@@ -141,26 +141,9 @@ def read_npy_header(
 def parse_npy(
     data: bytes, name: str, *, kinds: str = "biuf", what: str = "accepted here"
 ) -> np.ndarray:
-    """Decode a whole ``.npy`` file held in memory (header checked first, payload size exact).
-
-    Parameters
-    ----------
-    data : bytes
-        The file's bytes.
-    name : str
-        How to name the array in error messages.
-    kinds, what : str
-        As for :func:`read_npy_header`.
-
-    Returns
-    -------
-    array : ndarray
-        A C-ordered copy in native byte order.
-
-    Raises
-    ------
-    DataFormatError, InputError
-        As for :func:`read_npy_header`; also a payload of another size than the header describes.
+    """Decode a whole ``.npy`` file held in memory: :func:`read_npy_header` (same parameters and
+    errors), then a payload of exactly the size the header describes, returned as a C-ordered
+    copy in native byte order.
     """
     dtype, fortran_order, shape, offset = read_npy_header(
         io.BytesIO(data), name, kinds=kinds, what=what

@@ -481,8 +481,8 @@ def _expected_search(
     """
     scores = {}
     for i, c in enumerate(candidates):
-        C = number(_field(c["params"], "C", f"'candidates'[{i}]['params'] "),
-                    f"'candidates'[{i}]['params']['C']", 0.0)
+        C = float(number(_field(c["params"], "C", f"'candidates'[{i}]['params'] "),
+                         f"'candidates'[{i}]['params']['C']", 0.0))
         scores[C] = float(c["mean_score"])
     try:
         state = replay_range(cv.candidates_for(fold), cv.c_min, cv.c_max,
