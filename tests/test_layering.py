@@ -21,7 +21,7 @@ LAYERS = [
     "serving",
     "cli",
 ]
-SHARED = {"errors", "atomic", "persistence", "onnx_export", "__init__", "__main__"}
+SHARED = {"errors", "_json_fields", "atomic", "persistence", "onnx_export", "__init__", "__main__"}
 
 
 def _layer_of(module: str) -> str | None:

@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from mnist_logreg._json_fields import boolean, choice, fail, integer, number, text
 from mnist_logreg.errors import DataFormatError
 from mnist_logreg.linear_model import LogisticRegression, OneVsRestLogisticRegression
 from mnist_logreg.linear_model._solvers import SOLVERS
@@ -65,67 +65,23 @@ Check = Callable[[Any, str], Any]
 # ---------------------------------------------------------------------------------------------
 
 
-def _short(value: Any) -> str:
-    text = repr(value)  # repr escapes control characters: safe to print
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _fail(field_name: str, expected: str, value: Any) -> DataFormatError:
-    return DataFormatError(f"{field_name} must be {expected}, got {_short(value)}")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def _boolean(value: Any, field_name: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(field_name, "true or false", value)
-    return value
-
-
 def _false(value: Any, field_name: str) -> bool:
     # a classifier fitted with standardize=True is stored unfolded (persistence._steps_of)
     if value is not False:
-        raise _fail(field_name, "false (folded classifiers are stored unfolded)", value)
+        raise fail(field_name, "false (folded classifiers are stored unfolded)", value)
     return value
 
 
-def _integer(low: int, high: int | None = None) -> Check:
-    def check(value: Any, field_name: str) -> int:
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < low
-            or (high is not None and value > high)
-        ):
-            span = f">= {low}" if high is None else f"in {low}..{high}"
-            raise _fail(field_name, f"an integer {span}", value)
-        return value
-
-    return check
+def _integer(low: int) -> Check:
+    return lambda value, field_name: integer(value, field_name, low)
 
 
-def _real(low: float, *, strict: bool, high: float | None = None) -> Check:
-    def check(value: Any, field_name: str) -> float:
-        ok = _is_number(value) and math.isfinite(value)
-        ok = ok and (value > low if strict else value >= low)
-        ok = ok and (high is None or value <= high)
-        if not ok:
-            span = f"{'>' if strict else '>='} {low:g}" + ("" if high is None else f", <= {high:g}")
-            raise _fail(field_name, f"a finite number {span}", value)
-        return value
-
-    return check
+def _real(low: float, *, strict: bool) -> Check:
+    return lambda value, field_name: number(value, field_name, low, strict=strict)
 
 
-def _choice(options: frozenset[str] | set[str]) -> Check:
-    def check(value: Any, field_name: str) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise _fail(field_name, "one of " + ", ".join(sorted(options)), value)
-        return value
-
-    return check
+def _choice(options: frozenset[str]) -> Check:
+    return lambda value, field_name: choice(value, field_name, options)
 
 
 def _float_dtype(value: Any, field_name: str) -> type:
@@ -133,13 +89,7 @@ def _float_dtype(value: Any, field_name: str) -> type:
         return np.float32
     if value == {"__dtype__": "float64"}:
         return np.float64
-    raise _fail(field_name, '{"__dtype__": "float32"} or {"__dtype__": "float64"}', value)
-
-
-def _text(value: Any, field_name: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(field_name, "a string", value)
-    return value
+    raise fail(field_name, '{"__dtype__": "float32"} or {"__dtype__": "float64"}', value)
 
 
 def _class_weight(value: Any, field_name: str) -> Any:
@@ -155,13 +105,13 @@ def _class_weight(value: Any, field_name: str) -> Any:
         for index, pair in enumerate(value["__dict__"]):
             where = f"{field_name}[{index}]"
             if not (isinstance(pair, list) and len(pair) == 2):
-                raise _fail(where, "a [label, weight] pair", pair)
+                raise fail(where, "a [label, weight] pair", pair)
             label, weight = pair
             if not isinstance(label, int | str) or label in weights:
-                raise _fail(where, "a unique integer or string label", label)
+                raise fail(where, "a unique integer or string label", label)
             weights[label] = _real(0.0, strict=False)(weight, f"{where} weight")
         return weights
-    raise _fail(field_name, 'null, "balanced" or {"__dict__": [[label, weight], ...]}', value)
+    raise fail(field_name, 'null, "balanced" or {"__dict__": [[label, weight], ...]}', value)
 
 
 def _n_samples_seen(value: Any, field_name: str) -> Any:
@@ -289,11 +239,11 @@ def _standard_scaler_cross_check(params: dict[str, Any], fitted: dict[str, Any])
 
 _CLASSIFIER_PARAMS: dict[str, Check] = {
     "C": _real(0.0, strict=True),
-    "fit_intercept": _boolean,
+    "fit_intercept": boolean,
     "tol": _real(0.0, strict=False),
     "max_iter": _integer(0),
     "solver": _choice(frozenset({"auto", *SOLVERS})),
-    "warm_start": _boolean,
+    "warm_start": boolean,
     "class_weight": _class_weight,
     "verbose": _integer(0),
     "standardize": _false,
@@ -326,7 +276,7 @@ STEP_SCHEMAS: dict[str, StepSchema] = {
     "StandardScaler": StepSchema(
         cls=StandardScaler,
         role="transform",
-        params={"copy": _boolean, "with_mean": _boolean, "with_std": _boolean},
+        params={"copy": boolean, "with_mean": boolean, "with_std": boolean},
         attributes={"n_features_in_": _integer(1), "n_samples_seen_": _n_samples_seen},
         arrays={
             "mean_": ArrayRule(_FLOAT, _features, _finite),
@@ -385,11 +335,11 @@ def check_printable(value: Any, field_name: str = "metadata") -> None:
         item, where = stack.pop()
         if isinstance(item, str):
             if not item.isprintable():
-                raise _fail(where, "printable text (no control characters)", item)
+                raise fail(where, "printable text (no control characters)", item)
         elif isinstance(item, dict):
             for key, sub in item.items():
                 if not key.isprintable():
-                    raise _fail(f"{where} key", "printable text (no control characters)", key)
+                    raise fail(f"{where} key", "printable text (no control characters)", key)
                 stack.append((sub, f"{where}.{key}"))
         elif isinstance(item, list):
             stack.extend((sub, f"{where}[{i}]") for i, sub in enumerate(item))
@@ -398,7 +348,7 @@ def check_printable(value: Any, field_name: str = "metadata") -> None:
 def _check_classes(classes: Any) -> tuple[list[Any], str]:
     """The metadata's classes: 2..MAX_CLASSES unique values of one JSON type; their dtype kinds."""
     if not isinstance(classes, list) or not 2 <= len(classes) <= MAX_CLASSES:
-        raise _fail("classes", f"a list of 2 to {MAX_CLASSES} labels", classes)
+        raise fail("classes", f"a list of 2 to {MAX_CLASSES} labels", classes)
     types = {type(c) for c in classes}
     if types == {bool}:
         kinds = "b"
@@ -409,15 +359,15 @@ def _check_classes(classes: Any) -> tuple[list[Any], str]:
     elif types == {str}:
         kinds = "U"
     else:
-        raise _fail("classes", "integers, finite numbers or strings, all of one type", classes)
+        raise fail("classes", "integers, finite numbers or strings, all of one type", classes)
     if len(set(classes)) != len(classes):
-        raise _fail("classes", "unique labels", classes)
+        raise fail("classes", "unique labels", classes)
     return classes, kinds
 
 
 def _check_name(name: Any, field_name: str) -> str:
     if not (isinstance(name, str) and name.isidentifier() and len(name) <= 64 and "__" not in name):
-        raise _fail(field_name, "an identifier of at most 64 characters without '__'", name)
+        raise fail(field_name, "an identifier of at most 64 characters without '__'", name)
     return name
 
 
@@ -426,16 +376,16 @@ def _check_step(
 ) -> tuple[dict[str, Any], list[ArraySpec]]:
     where = f"steps[{index}]"
     if not isinstance(step, dict) or set(step) != _STEP_KEYS:
-        raise _fail(where, "an object with keys " + ", ".join(sorted(_STEP_KEYS)), step)
+        raise fail(where, "an object with keys " + ", ".join(sorted(_STEP_KEYS)), step)
     name = _check_name(step["name"], f"{where}.name")
     kind = step["kind"]
     if not isinstance(kind, str) or kind not in schemas:
-        raise _fail(f"{where}.kind", "one of " + ", ".join(sorted(schemas)), kind)
+        raise fail(f"{where}.kind", "one of " + ", ".join(sorted(schemas)), kind)
     schema = schemas[kind]
     where = f"{where} ({name}, {kind})"
     for part in ("params", "attributes", "arrays"):
         if not isinstance(step[part], dict):
-            raise _fail(f"{where}: {part}", "an object", step[part])
+            raise fail(f"{where}: {part}", "an object", step[part])
     params = {}
     for key, value in step["params"].items():
         if key not in schema.params:
@@ -459,7 +409,7 @@ def _check_step(
         if key in fitted:
             raise DataFormatError(f"{where}: attribute {key!r} is stored twice")
         if entry != f"s{index}.{key}":
-            raise _fail(f"{where}: arrays.{key}", repr(f"s{index}.{key}"), entry)
+            raise fail(f"{where}: arrays.{key}", repr(f"s{index}.{key}"), entry)
         rule = schema.arrays[key]
         itemsize = 4 * max_char if key == "classes_" and "U" in rule.kinds else 8
         specs.append(
@@ -500,7 +450,7 @@ def _check_step(
 def _check_extra(extra: Any, dims: Dims, pixel_max: float | None) -> None:
     """The ``extra`` keys other code reads (image shape, pixel scale, class names, strategy)."""
     if not isinstance(extra, dict):
-        raise _fail("extra", "an object", extra)
+        raise fail("extra", "an object", extra)
     if "image_shape" in extra:
         shape = extra["image_shape"]
         if (
@@ -509,7 +459,7 @@ def _check_extra(extra: Any, dims: Dims, pixel_max: float | None) -> None:
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)
             or math.prod(shape) != dims.n_features
         ):
-            raise _fail(
+            raise fail(
                 "extra.image_shape",
                 f"1 to 3 positive integers whose product is n_features_in ({dims.n_features})",
                 shape,
@@ -529,13 +479,13 @@ def _check_extra(extra: Any, dims: Dims, pixel_max: float | None) -> None:
             or not all(isinstance(n, str) and n for n in names)
             or len(set(names)) != len(names)
         ):
-            raise _fail("extra.class_names", f"{dims.n_classes} unique non-empty strings", names)
+            raise fail("extra.class_names", f"{dims.n_classes} unique non-empty strings", names)
     if "strategy" in extra:
         _choice(frozenset({"multinomial", "ovr"}))(extra["strategy"], "extra.strategy")
     if "C" in extra:
         _real(0.0, strict=True)(extra["C"], "extra.C")
     if "dataset" in extra:
-        _text(extra["dataset"], "extra.dataset")
+        text(extra["dataset"], "extra.dataset")
 
 
 @dataclass(frozen=True)
@@ -565,7 +515,7 @@ def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
         One line naming the first field that is wrong.
     """
     if not isinstance(metadata, dict):
-        raise _fail("metadata", "a JSON object", metadata)
+        raise fail("metadata", "a JSON object", metadata)
     allowed = TOP_LEVEL_BY_VERSION[version]
     unknown = sorted(set(metadata) - allowed)
     if unknown:
@@ -576,7 +526,7 @@ def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
     check_printable(metadata)
     for key in ("package_version", "created_utc"):
         if key in metadata:
-            _text(metadata[key], key)
+            text(metadata[key], key)
     kind = _choice(frozenset({"pipeline", "estimator"}))(metadata["kind"], "kind")
     classes, class_kinds = _check_classes(metadata["classes"])
     n_features = _integer(1)(metadata["n_features_in"], "n_features_in")
@@ -585,7 +535,7 @@ def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
 
     raw_steps = metadata["steps"]
     if not isinstance(raw_steps, list) or not 1 <= len(raw_steps) <= MAX_STEPS:
-        raise _fail("steps", f"a list of 1 to {MAX_STEPS} steps", raw_steps)
+        raise fail("steps", f"a list of 1 to {MAX_STEPS} steps", raw_steps)
     schemas = SCHEMAS_BY_VERSION[version]
     steps, specs = [], []
     for index, raw in enumerate(raw_steps):
@@ -602,7 +552,7 @@ def check_metadata(metadata: Any, version: int) -> CheckedMetadata:
         raise DataFormatError(f"kind is 'estimator' but the file holds {len(steps)} steps")
     names = [step["name"] for step in steps]
     if len(set(names)) != len(names):
-        raise _fail("steps: names", "unique", names)
+        raise fail("steps: names", "unique", names)
     scalers = [s["params"].get("pixel_max", 255.0) for s in steps if s["kind"] == "PixelScaler"]
     extra = metadata["extra"]
     _check_extra(extra, dims, float(scalers[0]) if len(scalers) == 1 else None)

@@ -41,8 +41,9 @@ Loading, in order (nothing is decompressed before the sizes are known to be hone
 3. the entry names must be exactly the expected ones, each declared uncompressed size at most
    the expected array's size (plus a small ``.npy`` header), the total at most ``max_bytes``;
 4. every entry read with its bound; the digest (and the HMAC when a key is given) verified;
-5. every array parsed (``.npy`` header checked before any data is touched) and checked: dtype,
-   exact shape, finite values, positive scales, classes equal to the metadata's;
+5. every array parsed (:func:`mnist_logreg.datasets.parse_npy`: header checked before any data
+   is touched, never pickle) and checked: dtype, exact shape, finite values, positive scales,
+   classes equal to the metadata's;
 6. the estimators rebuilt from checked values only; their raw predictions bounded for every
    image with pixels in the model's range (so probabilities are finite); one prediction made.
 
@@ -88,6 +89,7 @@ from mnist_logreg._model_schema import (
     model_steps,
 )
 from mnist_logreg.atomic import write_atomic
+from mnist_logreg.datasets import parse_npy
 from mnist_logreg.errors import DataFormatError, InputError
 
 __all__ = [
@@ -124,12 +126,7 @@ _INTEGRITY = "integrity.npy"
 _MAX_INTEGRITY_BYTES = 4096
 _ENTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,99}\.npy")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_ALLOWED_DTYPE_KINDS = set("biufU")  # bool, int, uint, float, unicode: never object
-_NPY_MAGIC = b"\x93NUMPY"
-_NPY_HEADER = re.compile(
-    r"\{'descr': '(?P<descr>[<>|=][biufU][0-9]{1,5})', 'fortran_order': (?P<fortran>True|False), "
-    r"'shape': \((?P<shape>(?:[0-9]{1,12}, )*(?:[0-9]{1,12},?)?)\), \} *\n"
-)
+_ALLOWED_DTYPE_KINDS = "biufU"  # bool, int, uint, float, unicode: never object
 _EOCD = struct.Struct("<4s4H2LH")
 _EOCD_SIGNATURE = b"PK\x05\x06"
 _ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
@@ -522,47 +519,8 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def _parse_npy(data: bytes, field: str) -> np.ndarray:
-    """Decode ``.npy`` bytes: header checked before the data is touched; never object arrays.
-
-    The header is parsed by :data:`_NPY_HEADER`, which accepts exactly what numpy writes for a
-    plain array (``{'descr': '<f8', 'fortran_order': False, 'shape': (10, 64), }``, format 1.0
-    or 2.0), so no Python literal is ever evaluated and only numeric or unicode dtypes exist.
-    """
-    magic = data[:8]
-    if magic == _NPY_MAGIC + b"\x01\x00":
-        length_size = 2
-    elif magic == _NPY_MAGIC + b"\x02\x00":
-        length_size = 4
-    else:
-        raise DataFormatError(f"{field}: not a .npy array of format 1.0 or 2.0")
-    if len(data) < 8 + length_size:
-        raise DataFormatError(f"{field}: truncated .npy header")
-    header_length = int.from_bytes(data[8 : 8 + length_size], "little")
-    offset = 8 + length_size + header_length
-    if header_length > MAX_NPY_HEADER or len(data) < offset:
-        raise DataFormatError(f"{field}: .npy header of {header_length} bytes is invalid")
-    header = data[8 + length_size : offset].decode("latin-1")
-    match = _NPY_HEADER.fullmatch(header)
-    if match is None:
-        if re.search(r"'descr': ('[<>|=]?O|\[)", header):
-            raise DataFormatError(f"{field}: object or structured arrays are refused (no pickle)")
-        raise DataFormatError(f"{field}: invalid .npy header")
-    try:
-        dtype = np.dtype(match["descr"])
-    except TypeError:
-        raise DataFormatError(f"{field}: unknown dtype {match['descr']!r}") from None
-    if dtype.hasobject or dtype.kind not in _ALLOWED_DTYPE_KINDS or dtype.itemsize == 0:
-        raise DataFormatError(f"{field}: arrays of dtype {dtype} are refused")
-    shape = tuple(int(d) for d in re.findall(r"[0-9]+", match["shape"]))
-    count = math.prod(shape)
-    if len(data) - offset != count * dtype.itemsize:
-        raise DataFormatError(
-            f"{field}: holds {len(data) - offset} bytes of data, its header describes "
-            f"{count * dtype.itemsize} ({dtype}, shape {shape})"
-        )
-    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-    array = flat.reshape(shape, order="F" if match["fortran"] == "True" else "C")
-    return np.array(array, dtype=dtype.newbyteorder("="), order="C")
+    """Decode an entry with the package's strict ``.npy`` reader (never object arrays)."""
+    return parse_npy(data, field, kinds=_ALLOWED_DTYPE_KINDS, what="allowed in a model file")
 
 
 def _parse_json(data: bytes, field: str) -> Any:

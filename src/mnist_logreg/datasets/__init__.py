@@ -38,6 +38,7 @@ from mnist_logreg.datasets._idx import (
     read_idx_header,
     write_idx,
 )
+from mnist_logreg.datasets._npy import MAX_NPY_HEADER_BYTES, bad_npy, parse_npy, read_npy_header
 from mnist_logreg.datasets._sources import (
     DEFAULT_FASHION_MNIST_DIR,
     FASHION_MNIST_CLASSES,
@@ -70,6 +71,7 @@ __all__ = [
     "IDX_FILE_NAMES",
     "MAX_CLASSES",
     "MAX_GZIP_RATIO",
+    "MAX_NPY_HEADER_BYTES",
     "SOURCE_NAMES",
     "ChunkRecord",
     "Dataset",
@@ -80,6 +82,7 @@ __all__ = [
     "SourceInfo",
     "StoreCheck",
     "StoreManifest",
+    "bad_npy",
     "build_deformed_store",
     "bundled_mnist_dir",
     "check_images_labels",
@@ -89,11 +92,13 @@ __all__ = [
     "load_zarr_dataset",
     "open_regular_file",
     "open_zarr_dataset",
+    "parse_npy",
     "parse_sha256sums",
     "read_exactly",
     "read_idx",
     "read_idx_header",
     "read_manifest",
+    "read_npy_header",
     "sha256_file",
     "verify_checksums",
     "verify_sha256",

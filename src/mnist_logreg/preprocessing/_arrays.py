@@ -3,12 +3,11 @@
 Both readers check the file's header before they read its payload, so memory is bounded by the
 honest size of the file:
 
-- ``.npy``: the header (magic, version 1.0/2.0/3.0, at most :data:`MAX_NPY_HEADER_BYTES` bytes of
-  a Python dict literal with exactly ``descr``, ``fortran_order`` and ``shape``) is parsed here,
-  never by :func:`numpy.load` and never unpickling anything. Only plain numeric dtypes (bool,
-  integers, floats) are accepted; the shape must be one of the image shapes the model takes; the
-  payload the header announces must be exactly the rest of the file. Only then is the payload
-  read, into one buffer of that size.
+- ``.npy``: the header is read by :func:`mnist_logreg.datasets.read_npy_header` (the package's
+  one strict ``.npy`` reader: never :func:`numpy.load`, never unpickling anything). Only plain
+  numeric dtypes (bool, integers, floats) are accepted; the shape must be one of the image shapes
+  the model takes; the payload the header announces must be exactly the rest of the file. Only
+  then is the payload read, into one buffer of that size.
 - IDX: :func:`mnist_logreg.datasets.read_idx_header` gives the shape, which is checked against the
   model's image shape before :func:`mnist_logreg.datasets.read_idx` reads the payload (itself
   bounded by the file size, gzip bombs included).
@@ -20,116 +19,25 @@ malformed file) with one line naming the file.
 
 from __future__ import annotations
 
-import ast
 import math
 import os
-import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
-from mnist_logreg.datasets import open_regular_file, read_exactly, read_idx, read_idx_header
-from mnist_logreg.errors import DataFormatError, InputError
+from mnist_logreg.datasets import (
+    bad_npy,
+    open_regular_file,
+    read_exactly,
+    read_idx,
+    read_idx_header,
+    read_npy_header,
+)
+from mnist_logreg.errors import InputError
 
-__all__ = ["MAX_NPY_HEADER_BYTES", "load_idx_images", "load_npy_images", "read_npy_header"]
+__all__ = ["load_idx_images", "load_npy_images"]
 
-#: Longest ``.npy`` header accepted (NumPy's own limit for untrusted files).
-MAX_NPY_HEADER_BYTES = 10_000
-_NPY_MAGIC = b"\x93NUMPY"
-_ZIP_MAGIC = b"PK\x03\x04"
-# version -> (struct format of the header length, text encoding of the header)
-_NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
-_NPY_KEYS = {"descr", "fortran_order", "shape"}
-
-
-def _bad_npy(name: str, problem: str) -> DataFormatError:
-    return DataFormatError(f"{name}: not a valid .npy array ({problem})")
-
-
-def _read_exactly(stream: BinaryIO, n_bytes: int, name: str, what: str) -> bytes:
-    data = stream.read(n_bytes)
-    if len(data) < n_bytes:
-        raise _bad_npy(name, f"truncated {what}: {len(data)} of {n_bytes} bytes")
-    return data
-
-
-def _parse_npy_dict(text: str, name: str) -> tuple[np.dtype, bool, tuple[int, ...]]:
-    try:
-        header = ast.literal_eval(text)
-    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-        raise _bad_npy(name, "the header is not a Python dict literal") from None
-    if not isinstance(header, dict) or set(header) != _NPY_KEYS:
-        raise _bad_npy(name, "the header must be a dict of 'descr', 'fortran_order' and 'shape'")
-    descr, fortran_order, shape = header["descr"], header["fortran_order"], header["shape"]
-    if isinstance(descr, str) and descr.lstrip("<>|=").startswith("O"):
-        raise InputError(f"{name}: object arrays are refused (nothing is ever unpickled)")
-    if isinstance(descr, list):
-        raise InputError(f"{name}: structured arrays are not pixel values")
-    if not isinstance(descr, str) or len(descr) > 16:
-        raise _bad_npy(name, f"unknown dtype {str(descr)[:40]!r}")
-    try:
-        dtype = np.dtype(descr)
-    except (TypeError, ValueError, SyntaxError):
-        raise _bad_npy(name, f"unknown dtype {descr!r}") from None
-    if not isinstance(fortran_order, bool):
-        raise _bad_npy(name, "'fortran_order' must be True or False")
-    if (
-        not isinstance(shape, tuple)
-        or len(shape) > 32
-        or not all(type(d) is int and 0 <= d < 2**63 for d in shape)
-    ):
-        raise _bad_npy(name, f"'shape' must be a tuple of sizes >= 0, got {str(shape)[:60]}")
-    return dtype, fortran_order, shape
-
-
-def read_npy_header(stream: BinaryIO, name: str) -> tuple[np.dtype, bool, tuple[int, ...], int]:
-    """Read and check the header of a ``.npy`` file, leaving ``stream`` at its payload.
-
-    Parameters
-    ----------
-    stream : binary file object
-        Positioned at the start of the file.
-    name : str
-        How to name the file in error messages.
-
-    Returns
-    -------
-    dtype : numpy.dtype
-    fortran_order : bool
-    shape : tuple of int
-    offset : int
-        Where the payload starts.
-
-    Raises
-    ------
-    DataFormatError
-        Not a ``.npy`` file, unknown version, header too long, truncated or not a valid dict.
-    InputError
-        An ``.npz`` archive, or an object or structured dtype.
-    """
-    magic = stream.read(8)
-    if magic.startswith(_ZIP_MAGIC):
-        raise InputError(f"{name}: expected one .npy array, got a zip (.npz) archive")
-    if len(magic) < 8 or not magic.startswith(_NPY_MAGIC):
-        raise _bad_npy(name, "no .npy magic number \\x93NUMPY + version")
-    version = (magic[6], magic[7])
-    if version not in _NPY_VERSIONS:
-        raise _bad_npy(name, f"unknown format version {version[0]}.{version[1]}")
-    length_format, encoding = _NPY_VERSIONS[version]
-    size = struct.calcsize(length_format)
-    (length,) = struct.unpack(length_format, _read_exactly(stream, size, name, "header length"))
-    if length > MAX_NPY_HEADER_BYTES:
-        raise _bad_npy(
-            name, f"header of {length} bytes is too long (at most {MAX_NPY_HEADER_BYTES})"
-        )
-    raw = _read_exactly(stream, length, name, "header")
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        raise _bad_npy(name, f"the header is not {encoding} text") from None
-    dtype, fortran_order, shape = _parse_npy_dict(text, name)
-    return dtype, fortran_order, shape, 8 + size + length
 
 
 def _rows_shape(shape: tuple[int, ...], image_shape: tuple[int, ...], name: str) -> tuple[int, int]:
@@ -205,21 +113,20 @@ def load_npy_images(
     image_shape = tuple(image_shape)
     with open_regular_file(path, ".npy file") as stream:
         file_size = os.fstat(stream.fileno()).st_size
-        dtype, fortran_order, shape, offset = read_npy_header(stream, name)
-        _check_dtype(dtype, name)
+        dtype, fortran_order, shape, offset = read_npy_header(stream, name, what="pixel values")
         n_images, n_features = _rows_shape(shape, image_shape, name)
         expected = math.prod(shape) * dtype.itemsize
         present = file_size - offset
         if present != expected:
             problem = "truncated payload" if present < expected else "trailing bytes"
-            raise _bad_npy(
+            raise bad_npy(
                 name,
                 f"{problem}: header {dtype.str} {shape} implies {expected} bytes, "
                 f"the file holds {present}",
             )
         buffer, filled = read_exactly(stream, expected)  # expected == bytes present on disk
         if filled < expected:
-            raise _bad_npy(name, "truncated payload: the file shrank while reading")
+            raise bad_npy(name, "truncated payload: the file shrank while reading")
     array: Any = np.frombuffer(buffer, dtype=dtype).reshape(
         shape, order="F" if fortran_order else "C"
     )

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mnist_logreg._json_fields import FieldError, number
+
 __all__ = ["model_card"]
 
 _MAX_TEXT = 120
@@ -29,10 +31,10 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: Any, low: float, high: float) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    try:
+        return float(number(value, "", low, high))
+    except FieldError:
         return None
-    value = float(value)
-    return value if math.isfinite(value) and low <= value <= high else None
 
 
 def _interval(ci: Any) -> list[float] | None:

@@ -40,8 +40,18 @@ from typing import Any
 
 import numpy as np
 
+from mnist_logreg._json_fields import (
+    FieldError,
+    boolean,
+    integer,
+    json_list,
+    json_object,
+    number,
+    show,
+)
 from mnist_logreg.atomic import write_atomic
-from mnist_logreg.errors import DataFormatError
+from mnist_logreg.datasets import parse_npy
+from mnist_logreg.errors import DataFormatError, InputError
 from mnist_logreg.evaluation import classification_metrics
 from mnist_logreg.model_selection import FINAL, RangeSearch, outer_splits, replay_range
 from mnist_logreg.study._config import RunConfig
@@ -60,8 +70,8 @@ CHECKPOINT_NAME = re.compile(
 """``[<model>-]fold-K.json``, ``[<model>-]final.json`` and ``.npz`` (no model: the study's)."""
 
 
-class _Invalid(Exception):
-    """A field-level problem; turned into a DataFormatError naming the file."""
+class _Invalid(FieldError):
+    """A problem of a checkpoint; turned into a DataFormatError naming the file."""
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -87,71 +97,30 @@ def config_digest(config: Mapping[str, Any]) -> str:
 # --- field checks -------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _field(record: Mapping[str, Any], key: str, where: str = "") -> Any:
     if key not in record:
         raise _Invalid(f"lacks {where}{key!r}")
     return record[key]
 
 
-def _dict(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Invalid(f"{what} must be a JSON object, got {_show(value)}")
-    return value
-
-
-def _list(value: Any, what: str, length: int | None = None) -> list[Any]:
-    if not isinstance(value, list):
-        raise _Invalid(f"{what} must be a list, got {_show(value)}")
-    if length is not None and len(value) != length:
-        raise _Invalid(f"{what} must have {length} entries, got {len(value)}")
-    return value
-
-
-def _int(value: Any, what: str, low: int = 0, high: int = MAX_INT) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _Invalid(f"{what} must be an integer in [{low}, {high}], got {_show(value)}")
-    return value
-
-
-def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Invalid(f"{what} must be a number, got {_show(value)}")
-    if isinstance(value, int) and abs(value) > MAX_INT:
-        raise _Invalid(f"{what} is out of range, got {_show(value)}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise _Invalid(f"{what} must be a finite number in [{low:g}, {high:g}], got {_show(value)}")
-    return number
-
-
-def _optional_number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> None:
-    if value is not None:
-        _number(value, what, low, high)
-
-
 def _equal(value: Any, expected: Any, what: str) -> None:
     if type(value) is not type(expected) or value != expected:
-        raise _Invalid(f"{what} is {_show(value)}, but this run's is {_show(expected)}")
+        raise _Invalid(f"{what} is {show(value)}, but this run's is {show(expected)}")
 
 
 def _seconds(record: dict[str, Any], keys: tuple[str, ...]) -> None:
-    seconds = _dict(_field(record, "seconds"), "'seconds'")
+    seconds = json_object(_field(record, "seconds"), "'seconds'")
     for key in keys:
-        _number(_field(seconds, key, "'seconds' "), f"'seconds'[{key!r}]", 0.0)
+        number(_field(seconds, key, "'seconds' "), f"'seconds'[{key!r}]", 0.0)
 
 
 def _scores(candidate: dict[str, Any], what: str, n_splits: int) -> None:
-    _number(_field(candidate, "mean_score", what + " "), f"{what}['mean_score']")
-    _number(_field(candidate, "std_score", what + " "), f"{what}['std_score']", 0.0)
-    splits = _list(_field(candidate, "split_scores", what + " "), f"{what}['split_scores']",
+    number(_field(candidate, "mean_score", what + " "), f"{what}['mean_score']")
+    number(_field(candidate, "std_score", what + " "), f"{what}['std_score']", 0.0)
+    splits = json_list(_field(candidate, "split_scores", what + " "), f"{what}['split_scores']",
                    n_splits)
     for j, score in enumerate(splits):
-        _number(score, f"{what}['split_scores'][{j}]")
+        number(score, f"{what}['split_scores'][{j}]")
 
 
 def _parse_json(data: bytes) -> Any:
@@ -167,7 +136,7 @@ def _parse_json(data: bytes) -> Any:
 def _checked(name: str, check: Callable[[], Any]) -> Any:
     try:
         return check()
-    except _Invalid as exc:
+    except FieldError as exc:
         raise DataFormatError(f"{CHECKPOINTS}/{name}: invalid checkpoint: {exc}") from None
 
 
@@ -240,7 +209,7 @@ def _check_validation(
 ) -> None:
     """A fold's ``validation`` block (``full``: every metric, else :data:`VALIDATION_METRICS`):
     every metric in range, counts adding up."""
-    validation = _dict(value, "'validation'")
+    validation = json_object(value, "'validation'")
     expected = _validation_keys() if full else dict.fromkeys(VALIDATION_METRICS, float)
     if set(validation) != set(expected):
         missing = sorted(set(expected) - set(validation))
@@ -251,32 +220,33 @@ def _check_validation(
         if key == "n_samples":
             _equal(validation[key], n_validation, what)
         elif kind is float:
-            _optional_number(validation[key], what, 0.0, _UPPER.get(key, 1.0))
+            if validation[key] is not None:
+                number(validation[key], what, 0.0, _UPPER.get(key, 1.0))
         elif not isinstance(validation[key], kind):
             raise _Invalid(f"{what} must be a {kind.__name__}")
-    _number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
+    number(validation["accuracy"], "'validation'['accuracy']", 0.0, 1.0)
     if "confusion_matrix" in validation:
-        matrix = _list(validation["confusion_matrix"], "'confusion_matrix'", len(classes))
+        matrix = json_list(validation["confusion_matrix"], "'confusion_matrix'", len(classes))
         total = 0
         for i, row in enumerate(matrix):
-            for j, count in enumerate(_list(row, f"'confusion_matrix'[{i}]", len(classes))):
-                total += _int(count, f"'confusion_matrix'[{i}][{j}]", 0, n_validation)
+            for j, count in enumerate(json_list(row, f"'confusion_matrix'[{i}]", len(classes))):
+                total += integer(count, f"'confusion_matrix'[{i}][{j}]", 0, n_validation)
         if total != n_validation:
             raise _Invalid(f"'confusion_matrix' counts {total} rows, not {n_validation}")
     if "per_class" in validation:
-        per_class = _dict(validation["per_class"], "'per_class'")
+        per_class = json_object(validation["per_class"], "'per_class'")
         if list(per_class) != list(classes):
             raise _Invalid("'per_class' must have one entry per class, in order")
         for label, entry in per_class.items():
-            entry = _dict(entry, f"'per_class'[{label!r}]")
+            entry = json_object(entry, f"'per_class'[{label!r}]")
             if set(entry) != set(_PER_CLASS):
                 raise _Invalid(f"'per_class'[{label!r}] must have {', '.join(_PER_CLASS)}")
             for key in _PER_CLASS:
                 what = f"'per_class'[{label!r}][{key!r}]"
                 if key == "support":
-                    _int(entry[key], what, 0, n_validation)
-                else:
-                    _optional_number(entry[key], what, 0.0, 1.0)
+                    integer(entry[key], what, 0, n_validation)
+                elif entry[key] is not None:
+                    number(entry[key], what, 0.0, 1.0)
 
 
 # --- what a run's checkpoints must say ----------------------------------------------------------
@@ -451,30 +421,30 @@ def _record(data: bytes, name: str, expect: Expectations, arrays: bytes | None) 
         raise _Invalid(f"model {model!r} is not one of this run's ({', '.join(cv.models)})")
     if fold > cv.outer:
         raise _Invalid(f"fold {fold} is not one of this run's {cv.outer} outer folds")
-    record = _dict(_parse_json(data), "the checkpoint")
+    record = json_object(_parse_json(data), "the checkpoint")
     if "model" not in record and "n_validation" in record:
         raise _Invalid("was written by an earlier version of mnist-logreg (a study record "
                        "without 'model'), which cannot be resumed; start a new run")
     _digest(record, expect.digest)
     if cv.c_path:  # the study's message for a fold that is not a number
-        _int(_field(record, "fold"), "'fold'", 1, MAX_INT)
+        integer(_field(record, "fold"), "'fold'", 1, MAX_INT)
     _equal(_field(record, "fold"), fold, "'fold'")
     _equal(_field(record, "scoring"), cv.scoring, "'scoring'")
     _equal(_field(record, "model"), model, "'model'")
     budget = cv.budget(model)
-    candidates = _list(_field(record, "candidates"), "'candidates'")
+    candidates = json_list(_field(record, "candidates"), "'candidates'")
     for i, candidate in enumerate(candidates):
         what = f"'candidates'[{i}]"
-        _dict(_field(_dict(candidate, what), "params", what + " "), f"{what}['params']")
+        json_object(_field(json_object(candidate, what), "params", what + " "), f"{what}['params']")
         _scores(candidate, what, budget.inner)
     if cv.c_path:
         expected, state = _expected_search(cv, fold, candidates)
     else:
         expected = expect.candidates(model, fold)
     _equal([c["params"] for c in candidates], expected, "the candidates' 'params'")
-    best = _dict(_field(record, "best_params"), "'best_params'")
+    best = json_object(_field(record, "best_params"), "'best_params'")
     if best not in expected:
-        raise _Invalid(f"'best_params' {_show(best)} is not one of the search's candidates")
+        raise _Invalid(f"'best_params' {show(best)} is not one of the search's candidates")
     if cv.c_path:
         _equal(_field(record, "range"), json.loads(_dumps(state.record(best["C"]))), "'range'")
     n_train, n_eval = expect.fold_sizes[fold]
@@ -483,12 +453,10 @@ def _record(data: bytes, name: str, expect: Expectations, arrays: bytes | None) 
     _equal(_field(record, "n_search"), n_search, "'n_search'")
     _equal(_field(record, "n_eval"), n_eval, "'n_eval'")
     _seconds(record, ("search", "fit", "predict"))
-    _number(_field(record, "predict_seconds_per_10k"), "'predict_seconds_per_10k'", 0.0)
-    _int(_field(record, "model_bytes"), "'model_bytes'")
-    _dict(_field(record, "details"), "'details'")
-    proba = _field(record, "scores_are_proba")
-    if not isinstance(proba, bool):
-        raise _Invalid(f"'scores_are_proba' must be true or false, got {_show(proba)}")
+    number(_field(record, "predict_seconds_per_10k"), "'predict_seconds_per_10k'", 0.0)
+    integer(_field(record, "model_bytes"), "'model_bytes'", 0, MAX_INT)
+    json_object(_field(record, "details"), "'details'")
+    proba = boolean(_field(record, "scores_are_proba"), "'scores_are_proba'")
     if fold != FINAL:
         _check_validation(_field(record, "validation"), expect.classes, n_eval, cv.c_path)
         return record
@@ -513,8 +481,8 @@ def _expected_search(
     """
     scores = {}
     for i, c in enumerate(candidates):
-        C = _number(_field(c["params"], "C", f"'candidates'[{i}]['params'] "),
-                    f"'candidates'[{i}]['params']['C']", 0.0)
+        C = float(number(_field(c["params"], "C", f"'candidates'[{i}]['params'] "),
+                         f"'candidates'[{i}]['params']['C']", 0.0))
         scores[C] = float(c["mean_score"])
     try:
         state = replay_range(cv.candidates_for(fold), cv.c_min, cv.c_max,
@@ -545,24 +513,18 @@ def _scores_array(data: bytes, shape: tuple[int, int]) -> np.ndarray:
                 raise _Invalid("its 'scores' array is larger than the test set's")
             with archive.open(infos[0]) as handle:
                 raw = handle.read(expected_bytes + 4096 + 1)
-        stream = io.BytesIO(raw)
-        version = np.lib.format.read_magic(stream)
-        header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        array_shape, fortran, dtype = header(stream)
     except _Invalid:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            NotImplementedError, RuntimeError, TypeError, KeyError, SyntaxError,
-            RecursionError, MemoryError) as exc:
+            NotImplementedError, RuntimeError, MemoryError) as exc:
         raise _Invalid(f"its arrays are unreadable ({type(exc).__name__})") from None
-    if tuple(array_shape) != shape or dtype != np.dtype("<f8") or fortran:
+    try:
+        scores = parse_npy(raw, "its 'scores' array", kinds="f", what="scores")
+    except InputError as exc:  # DataFormatError included
+        raise _Invalid(str(exc)) from None
+    if scores.shape != shape or scores.dtype != np.float64:
         raise _Invalid(f"its 'scores' array must be float64 of shape {shape}, got "
-                       f"{dtype} of shape {_show(array_shape)}")
-    body = raw[stream.tell():]
-    if len(body) != expected_bytes:
-        raise _Invalid("its 'scores' array is truncated or has trailing bytes")
-    scores = np.frombuffer(body, dtype="<f8").reshape(shape).copy()
+                       f"{scores.dtype} of shape {show(scores.shape)}")
     if not bool(np.all(np.isfinite(scores))):
         raise _Invalid("its 'scores' array has non-finite values")
     return scores
