@@ -124,27 +124,38 @@ def test_an_optimum_below_the_range_is_found(outside) -> None:
 
 def test_the_extension_continues_each_splits_warm_started_path(monkeypatch) -> None:
     """Test that each added decade is scored on the same inner splits, warm-started from the
-    solution at the nearest C searched before on that split."""
+    solution at the nearest C searched before on that split: the first decade below in the
+    initial range's task itself, the next ones in tasks of their own."""
     calls = []
     original = MODELS["lr"].score_split
 
     def spy(X_train, y_train, X_val, y_val, candidates, *args, **kwargs):
         result = original(X_train, y_train, X_val, y_val, candidates, *args, **kwargs)
+        spare = np.array([c["C"] for c in kwargs.get("spare", ())])
         calls.append((X_val[:, 0].tobytes(), np.array([c["C"] for c in candidates]),
-                      kwargs.get("warm_start"), result[1]))
+                      kwargs.get("warm_start"), result[1], spare))
         return result
 
     monkeypatch.setitem(MODELS, "lr", dataclasses.replace(MODELS["lr"], score_split=spy))
     run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], OUTSIDE, pixel_max=1.0,
                   skip={("lr", 2), ("lr", FINAL)})
-    assert len(calls) == 2 * 4  # two inner splits, the initial range and three decades
+    # two inner splits: the initial range with the first decade below it, then two decades
+    assert len(calls) == 2 * 3
     for split in {c[0] for c in calls}:
         rounds = [c for c in calls if c[0] == split]
-        assert rounds[0][2] is None
-        for before, after in itertools.pairwise(rounds):
-            assert after[1].max() <= before[1].min()  # the decade below
-            np.testing.assert_array_equal(after[2][0], before[3]["low"][0])
-            np.testing.assert_array_equal(after[2][1], before[3]["low"][1])
+        first = rounds[0]
+        assert first[2] is None and len(first[4]) == 2 and first[4].max() <= first[1].min()
+        assert len(first[3]["spare"]) == 2  # its own best was in the lowest stratum
+        # the first decade's path, in the same task, continued from the lowest C's solution
+        edges = [(first[1], first[3]), (first[4], first[3]["spare_edges"]),
+                 *((c[1], c[3]) for c in rounds[1:])]
+        for (before_Cs, before), (after_Cs, _), after in zip(
+            edges[:-1], edges[1:], [None, *rounds[1:]], strict=True
+        ):
+            assert after_Cs.max() <= before_Cs.min()  # the decade below
+            if after is not None:
+                np.testing.assert_array_equal(after[2][0], before["low"][0])
+                np.testing.assert_array_equal(after[2][1], before["low"][1])
 
 
 def test_an_optimum_inside_the_range_is_left_alone() -> None:
