@@ -199,3 +199,67 @@ def test_no_expand_range_searches_only_the_configured_range(outside) -> None:
         # the configured candidates' scores are the same with or without the extension
         scores = {c.C: c.split_scores for c in extended.search.candidates}
         assert all(scores[c.C] == c.split_scores for c in outcome.search.candidates)
+
+
+def test_the_first_decade_below_is_the_one_the_low_extension_draws() -> None:
+    """Test that first_low_decade gives exactly the candidates a first extension downwards adds,
+    and None where no such extension can come."""
+    config = NestedCVConfig(n_candidates=10, c_min=0.01, c_max=10.0, random_state=7)
+    for search in (0, 1, 5):
+        state = config.range_search(search)
+        below = state.first_low_decade()
+        means = np.zeros(len(state.Cs))
+        means[np.argmin(state.Cs)] = 1.0  # best at the lowest candidate: extend downwards
+        added = state.extend(means)
+        assert below is not None and len(below) == 4
+        np.testing.assert_array_equal(below, added)
+        assert np.all((0.001 <= below) & (below <= 0.01))
+        assert state.first_low_decade() is None  # already extended
+    assert NestedCVConfig(expand_range=False).range_search(1).first_low_decade() is None
+    assert NestedCVConfig(n_candidates=1).range_search(1).first_low_decade() is None
+    at_bound = NestedCVConfig(c_min=EXPANSION_BOUNDS[0], c_max=1.0).range_search(1)
+    assert at_bound.first_low_decade() is None
+    other_seed = NestedCVConfig(n_candidates=10, random_state=8).range_search(1)
+    assert not np.array_equal(other_seed.first_low_decade(),
+                              config.range_search(1).first_low_decade())
+
+
+def test_scoring_the_first_decade_in_advance_changes_no_number(outside, monkeypatch) -> None:
+    """Test that searches whose first decade below was scored inside the initial tasks equal,
+    bit for bit, searches that score it in an extension round of its own."""
+    from mnist_logreg.model_selection._range import RangeSearch
+
+    monkeypatch.setattr(RangeSearch, "first_low_decade", lambda self: None)
+    separate = _noisy(OUTSIDE)
+    for a, b in zip(outside, separate, strict=True):
+        assert a.search.c_range["segments"][1]["side"] == "low"
+        assert a.search.to_dict() == b.search.to_dict()
+        np.testing.assert_array_equal(a.proba, b.proba)
+
+
+@pytest.mark.parametrize(("name", "n_train"), [("digits", 200), ("mnist", 3000)])
+def test_a_spare_decade_is_scored_only_when_the_splits_best_is_lowest(name, n_train) -> None:
+    """Test that the spare decade is scored when the split's best C lies in the lowest stratum,
+    equal to scoring it apart from the split's path (dense and, for MNIST's 2.4 million raw
+    pixels, compressed-row passes), and skipped otherwise."""
+    from mnist_logreg.model_selection._search import score_lr_path
+
+    data = load_dataset(name)
+    X, y = data.X_train[: n_train + 100], data.y_train[: n_train + 100]
+    args = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
+    low = [{"C": 0.002}, {"C": 0.004}]
+    candidates = [{"C": 0.02}, {"C": 0.2}, {"C": 2.0}]
+    scores, edges = score_lr_path(*args, candidates, return_edges=True, spare=low,
+                                  spare_below=1e3)
+    apart, apart_edges = score_lr_path(*args, low, return_edges=True,
+                                       warm_start=edges["low"])
+    np.testing.assert_array_equal(edges["spare"], apart)
+    for side in ("low", "high"):
+        for got, expected in zip(edges["spare_edges"][side], apart_edges[side], strict=True):
+            np.testing.assert_array_equal(got, expected)
+    plain, plain_edges = score_lr_path(*args, candidates, return_edges=True)
+    np.testing.assert_array_equal(scores, plain)
+    assert set(plain_edges) == {"low", "high"}
+    _, none_below = score_lr_path(*args, candidates, return_edges=True, spare=low,
+                                  spare_below=0.01)  # best C (>= 0.02) not below 0.01
+    assert set(none_below) == {"low", "high"}
