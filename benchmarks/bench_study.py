@@ -171,6 +171,7 @@ def ours_counted(X, y, X_test, y_test, config: NestedCVConfig, n_jobs: int) -> s
 
         logistic_regression_path(X[:3000], y[:3000], [1.0], standardize=True, max_iter=2,
                                  warn=False)
+        runner.passes.clear()
         outcomes = run_nested_cv(X, y, X_test, config, pixel_max=255.0, runner=runner)
     finally:
         runner.close()
