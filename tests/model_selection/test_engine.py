@@ -94,3 +94,30 @@ def test_a_failing_task_cancels_the_tasks_in_flight() -> None:
         run_plans([good, bad], runner)
     assert len(runner.cancelled) == 1  # the good plan's first split, submitted beside it
     assert log == ["good1:s0"]
+
+
+def test_a_round_takes_known_scores_and_runs_tasks_only_for_the_other_splits() -> None:
+    """Test that an extension round whose scores some splits already have runs tasks only for
+    the others, appends every split's scores in split order, and that a round known for every
+    split is followed at once by the next one."""
+    log: list[str] = []
+    plan = _plan(log, "m", 1, [[0.1, 0.2], [0.3, 0.4]])
+    rounds: list[list[Any]] = []
+
+    def extend(table: np.ndarray, states: list[Any]) -> list[Any]:
+        rounds.append(list(states))
+        if table.shape[1] == 2:  # split 0 knows its scores, split 1 needs a task
+            return [np.array([0.9]), (_split_task, (log, "m1:e1", [0.8]), {})]
+        if table.shape[1] == 3:  # both known
+            return [np.array([0.5]), np.array([0.6])]
+        return []
+
+    plan.extend = extend
+    events: list[TaskDone] = []
+    [outcome] = run_plans([plan], SerialRunner(), on_task=events.append)
+    assert log == ["m1:s0", "m1:s1", "m1:e1", "m1:refit"]
+    assert outcome["table"] == [[0.1, 0.2, 0.9, 0.5], [0.3, 0.4, 0.8, 0.6]]
+    assert plan.rounds == 3  # the initial round and two extensions
+    # a split whose scores were known has no new state; a task's split keeps its own
+    assert rounds[1] == [None, None] and rounds[2] == [None, None]
+    assert [e.added for e in events] == [0, 1, 0, 0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 
 import numpy as np
@@ -124,27 +123,38 @@ def test_an_optimum_below_the_range_is_found(outside) -> None:
 
 def test_the_extension_continues_each_splits_warm_started_path(monkeypatch) -> None:
     """Test that each added decade is scored on the same inner splits, warm-started from the
-    solution at the nearest C searched before on that split."""
+    solution at the nearest C searched before on that split: the first decade below in the
+    initial range's task itself, the next ones in tasks of their own."""
     calls = []
     original = MODELS["lr"].score_split
 
     def spy(X_train, y_train, X_val, y_val, candidates, *args, **kwargs):
         result = original(X_train, y_train, X_val, y_val, candidates, *args, **kwargs)
+        spare = np.array([c["C"] for c in kwargs.get("spare", ())])
         calls.append((X_val[:, 0].tobytes(), np.array([c["C"] for c in candidates]),
-                      kwargs.get("warm_start"), result[1]))
+                      kwargs.get("warm_start"), result[1], spare))
         return result
 
     monkeypatch.setitem(MODELS, "lr", dataclasses.replace(MODELS["lr"], score_split=spy))
     run_nested_cv(NOISY_X, NOISY_Y, NOISY_X[:5], OUTSIDE, pixel_max=1.0,
                   skip={("lr", 2), ("lr", FINAL)})
-    assert len(calls) == 2 * 4  # two inner splits, the initial range and three decades
+    # two inner splits: the initial range with the first decade below it, then two decades
+    assert len(calls) == 2 * 3
     for split in {c[0] for c in calls}:
         rounds = [c for c in calls if c[0] == split]
-        assert rounds[0][2] is None
-        for before, after in itertools.pairwise(rounds):
-            assert after[1].max() <= before[1].min()  # the decade below
-            np.testing.assert_array_equal(after[2][0], before[3]["low"][0])
-            np.testing.assert_array_equal(after[2][1], before[3]["low"][1])
+        first = rounds[0]
+        assert first[2] is None and len(first[4]) == 2 and first[4].max() <= first[1].min()
+        assert len(first[3]["spare"]) == 2  # its own best was in the lowest stratum
+        # the first decade's path, in the same task, continued from the lowest C's solution
+        edges = [(first[1], first[3]), (first[4], first[3]["spare_edges"]),
+                 *((c[1], c[3]) for c in rounds[1:])]
+        for (before_Cs, before), (after_Cs, _), after in zip(
+            edges[:-1], edges[1:], [None, *rounds[1:]], strict=True
+        ):
+            assert after_Cs.max() <= before_Cs.min()  # the decade below
+            if after is not None:
+                np.testing.assert_array_equal(after[2][0], before["low"][0])
+                np.testing.assert_array_equal(after[2][1], before["low"][1])
 
 
 def test_an_optimum_inside_the_range_is_left_alone() -> None:
@@ -188,3 +198,67 @@ def test_no_expand_range_searches_only_the_configured_range(outside) -> None:
         # the configured candidates' scores are the same with or without the extension
         scores = {c.C: c.split_scores for c in extended.search.candidates}
         assert all(scores[c.C] == c.split_scores for c in outcome.search.candidates)
+
+
+def test_the_first_decade_below_is_the_one_the_low_extension_draws() -> None:
+    """Test that first_low_decade gives exactly the candidates a first extension downwards adds,
+    and None where no such extension can come."""
+    config = NestedCVConfig(n_candidates=10, c_min=0.01, c_max=10.0, random_state=7)
+    for search in (0, 1, 5):
+        state = config.range_search(search)
+        below = state.first_low_decade()
+        means = np.zeros(len(state.Cs))
+        means[np.argmin(state.Cs)] = 1.0  # best at the lowest candidate: extend downwards
+        added = state.extend(means)
+        assert below is not None and len(below) == 4
+        np.testing.assert_array_equal(below, added)
+        assert np.all((0.001 <= below) & (below <= 0.01))
+        assert state.first_low_decade() is None  # already extended
+    assert NestedCVConfig(expand_range=False).range_search(1).first_low_decade() is None
+    assert NestedCVConfig(n_candidates=1).range_search(1).first_low_decade() is None
+    at_bound = NestedCVConfig(c_min=EXPANSION_BOUNDS[0], c_max=1.0).range_search(1)
+    assert at_bound.first_low_decade() is None
+    other_seed = NestedCVConfig(n_candidates=10, random_state=8).range_search(1)
+    assert not np.array_equal(other_seed.first_low_decade(),
+                              config.range_search(1).first_low_decade())
+
+
+def test_scoring_the_first_decade_in_advance_changes_no_number(outside, monkeypatch) -> None:
+    """Test that searches whose first decade below was scored inside the initial tasks equal,
+    bit for bit, searches that score it in an extension round of its own."""
+    from mnist_logreg.model_selection._range import RangeSearch
+
+    monkeypatch.setattr(RangeSearch, "first_low_decade", lambda self: None)
+    separate = _noisy(OUTSIDE)
+    for a, b in zip(outside, separate, strict=True):
+        assert a.search.c_range["segments"][1]["side"] == "low"
+        assert a.search.to_dict() == b.search.to_dict()
+        np.testing.assert_array_equal(a.proba, b.proba)
+
+
+@pytest.mark.parametrize(("name", "n_train"), [("digits", 200), ("mnist", 3000)])
+def test_a_spare_decade_is_scored_only_when_the_splits_best_is_lowest(name, n_train) -> None:
+    """Test that the spare decade is scored when the split's best C lies in the lowest stratum,
+    equal to scoring it apart from the split's path (dense and, for MNIST's 2.4 million raw
+    pixels, compressed-row passes), and skipped otherwise."""
+    from mnist_logreg.model_selection._search import score_lr_path
+
+    data = load_dataset(name)
+    X, y = data.X_train[: n_train + 100], data.y_train[: n_train + 100]
+    args = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
+    low = [{"C": 0.002}, {"C": 0.004}]
+    candidates = [{"C": 0.02}, {"C": 0.2}, {"C": 2.0}]
+    scores, edges = score_lr_path(*args, candidates, return_edges=True, spare=low,
+                                  spare_below=1e3)
+    apart, apart_edges = score_lr_path(*args, low, return_edges=True,
+                                       warm_start=edges["low"])
+    np.testing.assert_array_equal(edges["spare"], apart)
+    for side in ("low", "high"):
+        for got, expected in zip(edges["spare_edges"][side], apart_edges[side], strict=True):
+            np.testing.assert_array_equal(got, expected)
+    plain, plain_edges = score_lr_path(*args, candidates, return_edges=True)
+    np.testing.assert_array_equal(scores, plain)
+    assert set(plain_edges) == {"low", "high"}
+    _, none_below = score_lr_path(*args, candidates, return_edges=True, spare=low,
+                                  spare_below=0.01)  # best C (>= 0.02) not below 0.01
+    assert set(none_below) == {"low", "high"}

@@ -245,6 +245,7 @@ def logistic_regression_path(
     standardize: bool = False,
     kernel: str = "auto",
     callback: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    reuse: dict[str, Any] | None = None,
 ) -> LogisticPath:
     """Fit logistic regression for each C in ``Cs``, warm-starting each from the previous one.
 
@@ -301,6 +302,12 @@ def logistic_regression_path(
     kernel : str, default="auto"
         Pass kernel (:data:`~mnist_logreg.linear_model._kernels.KERNELS`); "auto" chooses from
         the input's storage.
+    reuse : dict or None, default=None
+        A dict shared by several calls on the same ``X``, ``y``, ``sample_weight``,
+        ``class_weight``, ``multi_class``, ``standardize`` and ``kernel`` (the study continues a
+        split's path in a second call): the first call stores its standardization and pass
+        kernel in it, the later ones use them instead of computing the same numbers again
+        (not the Gram matrix: a path's first C gets a fresh, unrounded one).
 
     Returns
     -------
@@ -331,7 +338,10 @@ def logistic_regression_path(
     loss, target, y_index = _encode_targets(y, classes, multi_class, dtype)
     mean = scale = var = None
     if standardize:
-        mean, scale, var = standardization(X, sample_weight)
+        if reuse is not None and "standardization" in reuse:
+            mean, scale, var = reuse["standardization"]
+        else:
+            mean, scale, var = standardization(X, sample_weight)
     weights = _weights(sample_weight, class_weight, y, y_index, classes, multi_class, dtype)
     n_threads = _available_threads()
     n_outputs = target.shape[1]
@@ -347,7 +357,8 @@ def logistic_regression_path(
     with _blas_controller().limit(limits=1, user_api="blas"):
         base = LinearModelLoss(
             loss, X, target, weights, C=Cs_sorted[0], fit_intercept=fit_intercept,
-            n_threads=n_threads, mean=mean, scale=scale, kernel=kernel,
+            n_threads=n_threads, mean=mean, scale=scale,
+            kernel=kernel if reuse is None else reuse.get("kernel", kernel),
         )
         center = multi_class == "multinomial" and n_outputs > 1 and fit_intercept
         make_callback = None if callback is None else (
@@ -359,6 +370,8 @@ def logistic_regression_path(
             estimator_name=estimator_name, make_callback=make_callback,
             hint=", or standardize the features (e.g. with sklearn.preprocessing.StandardScaler)",
         )
+    if reuse is not None:
+        reuse.update({"standardization": (mean, scale, var), "kernel": base.kernel})
     params = {"fit_intercept": fit_intercept, "tol": tol, "max_iter": max_iter,
               "solver": solver, "class_weight": class_weight}
     return assemble_path(

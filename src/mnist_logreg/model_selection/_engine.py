@@ -10,7 +10,9 @@ comparison) and share this loop.
 A plan may grow: with an ``extend`` callback, once every split of a round is in, the plan is asked
 for one more round (one task per inner split, scoring new candidates; the study's C range
 extension). The new round's scores are appended as columns of the plan's table; the refit waits
-until a round adds nothing.
+until a round adds nothing. A split whose scores for the new round are already known (the study's
+inner task scored the first decade below the range in advance, on the same split and exactly as
+the round's task would) contributes them directly, without a task.
 
 Tasks run on a :class:`~mnist_logreg.model_selection.TaskRunner`; at most ``runner.n_workers`` are
 in flight. The next task is chosen by: refits first (a fold finishes, and is checkpointed, as soon
@@ -64,8 +66,10 @@ class SearchPlan:
         ``finish(table, search_seconds, result)``: the outcome, from the refit task's result.
     extend : callable or None
         ``extend(table, states)``, called when every task of a round is in (``states``: each
-        split's latest ``state``, or None): the next round's tasks, one per split in split
-        order, or an empty list to go on to the refit.
+        split's latest ``state``, or None): the next round, one entry per split in split
+        order, each a task or the split's scores for the round when they are already known
+        (an ndarray; that split's state becomes None); or an empty list to go on to the
+        refit.
     """
 
     model: str
@@ -75,7 +79,7 @@ class SearchPlan:
     refit_cost: float
     refit: Callable[[np.ndarray], Call]
     finish: Callable[[np.ndarray, float, Any], Any]
-    extend: Callable[[np.ndarray, list[Any]], list[Call]] | None = None
+    extend: Callable[[np.ndarray, list[Any]], list[Call | np.ndarray]] | None = None
     scores: dict[int, np.ndarray] = field(default_factory=dict)
     states: dict[int, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -116,6 +120,30 @@ def _queue_refit(plan: SearchPlan, index: int, calls: dict[tuple[int, int], Call
                  ready: list[_Task]) -> None:
     calls[(index, -1)] = plan.refit(_table(plan))
     ready.append(_Task("refit", index, -1, plan.refit_cost, (True, plan.refit_cost, -index, 0)))
+
+
+def _next_round(plan: SearchPlan) -> list[tuple[int, Call]]:
+    """``(split, task)`` of ``plan``'s next round; empty when the search is over.
+
+    Scores a split already has for the round are appended here; a round that needs no task at
+    all is followed at once by the next one.
+    """
+    if plan.extend is None:
+        return []
+    while True:
+        more = plan.extend(_table(plan), [plan.states[i] for i in range(len(plan.splits))])
+        if not more:
+            return []
+        plan.rounds += 1
+        tasks = []
+        for j, entry in enumerate(more):
+            if isinstance(entry, np.ndarray):
+                plan.scores[j] = np.concatenate([plan.scores[j], entry.astype(float)])
+                plan.states[j] = None
+            else:
+                tasks.append((j, entry))
+        if tasks:
+            return tasks
 
 
 def run_plans(
@@ -182,18 +210,13 @@ def run_plans(
                     plan.seconds += seconds
                     plan.waiting -= 1
                     if plan.waiting == 0:
-                        more = (
-                            plan.extend(_table(plan),
-                                        [plan.states[i] for i in range(len(plan.splits))])
-                            if plan.extend is not None else []
-                        )
+                        more = _next_round(plan)
                         if more:
-                            # the next round: one task per split, keyed like the first round's
-                            # (the first round's calls stay in plan.splits)
-                            plan.rounds += 1
+                            # the next round: one task per split that needs one, keyed like the
+                            # first round's (the first round's calls stay in plan.splits)
                             plan.waiting = len(more)
                             added = len(more)
-                            for j, call in enumerate(more):
+                            for j, call in more:
                                 calls[(task.plan, j)] = call
                                 cost = plan.split_costs[j]
                                 priority = (False, cost + plan.refit_cost, -task.plan, -j)

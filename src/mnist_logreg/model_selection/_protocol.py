@@ -574,21 +574,37 @@ def run_nested_cv(
             options = {"scoring": config.scoring, **config.model_options(name),
                        "return_edges": config.expand_range}
 
-        def calls(candidates: list[Params], warm: list[Any] | None = None) -> list[Call]:
-            return [(_search_task, (name, X_shared, y, train, val, candidates, *shared),
-                     {**options, **({} if warm is None else {"warm_start": warm[j]})})
-                    for j, (train, val) in enumerate(inner)]
+        # With range expansion, a split whose own best C lies in the range's lowest stratum
+        # scores the first decade below it at once, in the same task (``spare``): the same
+        # numbers as the extension round's task would give, without that task's copies of the
+        # rows, statistics, compressed rows and round trip. Used only if the search extends
+        # downwards (the same candidates, drawn by the same seed as the extension draws them).
+        below = None if state is None else state.first_low_decade()
+        spare = [] if below is None else [{"C": float(C)} for C in below]
+        first_round: dict[str, Any] = {}
+        if spare:
+            assert state is not None
+            lowest = state.segments[0]
+            first_round = {"spare": spare,
+                           "spare_below": lowest.c_min * 10 ** lowest.stratum_decades}
+
+        def call(j: int, candidates: list[Params], warm: Any = None) -> Call:
+            """Split ``j``'s task: the first round's (``warm`` None) or an extension's."""
+            train, val = inner[j]
+            extra = first_round if warm is None else {"warm_start": warm}
+            return (_search_task, (name, X_shared, y, train, val, list(candidates), *shared),
+                    {**options, **extra})
 
         # each split's solutions at the range's low and high ends, to continue its path
         ends: dict[int, dict[str, Any]] = {}
 
-        def extend(table: np.ndarray, states: list[Any]) -> list[Call]:
+        def extend(table: np.ndarray, states: list[Any]) -> list[Call | np.ndarray]:
             assert state is not None
             side = state.segments[-1].side
             for j, edges in enumerate(states):
                 if edges is not None:
-                    ends.setdefault(j, {}).update(edges if side == "initial"
-                                                  else {side: edges[side]})
+                    ends.setdefault(j, {}).update({k: edges[k] for k in ("low", "high")}
+                                                  if side == "initial" else {side: edges[side]})
             new = state.extend(table.mean(axis=0))
             if new is None:
                 return []
@@ -596,7 +612,17 @@ def run_nested_cv(
             params.extend(added)
             # the new decade's path starts from the solution at the nearest searched C
             warm = "low" if state.segments[-1].side == LOW else "high"
-            return calls(added, [ends[j][warm] for j in range(len(inner))])
+            first_below = len(state.segments) == 2 and warm == "low" and spare
+            if first_below:
+                assert [p["C"] for p in added] == [p["C"] for p in spare]
+            out: list[Call | np.ndarray] = []
+            for j, edges in enumerate(states):
+                if first_below and edges is not None and "spare" in edges:
+                    ends[j]["low"] = edges["spare_edges"]["low"]
+                    out.append(np.asarray(edges["spare"], dtype=float))
+                else:
+                    out.append(call(j, added, ends[j][warm]))
+            return out
 
         def summary(table: np.ndarray, seconds: float = 0.0) -> SearchResult:
             if state is None:
@@ -625,8 +651,8 @@ def run_nested_cv(
 
         costs = [spec.cost(len(train), len(val), n_features, params) for train, val in inner]
         refit_cost = spec.cost(len(rows), n_eval, n_features, [params[0]])
-        return SearchPlan(name, number, calls(params), costs, refit_cost, refit, finish,
-                          extend=None if state is None else extend)
+        return SearchPlan(name, number, [call(j, params) for j in range(len(inner))], costs,
+                          refit_cost, refit, finish, extend=None if state is None else extend)
 
     plans = [
         plan(name, number, rows, eval_rows)

@@ -228,6 +228,27 @@ class RangeSearch:
         self.rounds.append(new)
         return new
 
+    def first_low_decade(self) -> np.ndarray | None:
+        """The candidates :meth:`extend` adds if the first extension is the decade below.
+
+        Drawn exactly as :meth:`extend` would draw them (same segment, same seed); the state is
+        left unchanged. None when the search cannot extend below: no expansion, a single
+        candidate (its edge is ``"both"``), a bound, or a range already extended.
+
+        Returns
+        -------
+        ndarray or None
+            The decade's sorted candidates.
+        """
+        if not self.expand or len(self.segments) != 1 or len(self.initial_Cs) < 2:
+            return None
+        segment = next_segment(self.segments, LOW)
+        if segment is None:
+            return None
+        return extension_candidates(
+            segment, extension_seed(self.random_state, self.search, len(self.segments))
+        )
+
     def record(self, best_C: float) -> dict[str, Any]:
         """The search's ``range`` block of metrics.json."""
         low = min(s.c_min for s in self.segments)

@@ -146,6 +146,8 @@ def score_lr_path(
     solver_options: dict[str, Any] | None = None,
     warm_start: tuple[np.ndarray, np.ndarray] | None = None,
     return_edges: bool = False,
+    spare: Sequence[dict[str, Any]] = (),
+    spare_below: float = 0.0,
 ) -> Any:
     """Fit every candidate C as one warm-started path on raw rows and score each one.
 
@@ -171,28 +173,49 @@ def score_lr_path(
         nearest C of an earlier path on the same split: a range extension continues the path).
     return_edges : bool
         Also return the solutions at the smallest and largest C.
+    spare : sequence of dict, optional
+        The candidates of the decade below ``candidates`` that a range extension would score
+        next (with ``return_edges``). When this split's best candidate is below
+        ``spare_below`` (in the range's lowest stratum), they are scored now, exactly as the
+        extension's own call would score them (the same rows, a path warm-started from the
+        solution at the smallest C), reusing this call's standardization and pass kernel.
+    spare_below : float, optional
+        See ``spare``.
 
     Returns
     -------
     scores : ndarray of shape (n_candidates,)
     edges : dict, only with ``return_edges``
         ``{"low": (coef, intercept), "high": (coef, intercept)}``: the standardized solutions
-        at the smallest and largest C (``warm_start`` of a further extension).
+        at the smallest and largest C (``warm_start`` of a further extension); with the spare
+        decade scored, also ``"spare"`` (its scores) and ``"spare_edges"`` (its path's edges).
     """
     Cs = np.asarray([float(p["C"]) for p in candidates])
     order = np.argsort(Cs, kind="stable")
     options = dict(solver_options or {})
+    reuse: dict[str, Any] | None = options.pop("reuse", None)
+    if spare and reuse is None:
+        reuse = {}
     if warm_start is not None:
         options["coef_init"], options["intercept_init"] = warm_start
     estimators = _pipeline.fit_path(X_train, y_train, Cs[order], strategy=strategy,
-                                           **options)
+                                    **options, **({} if reuse is None else {"reuse": reuse}))
     scores = path_scores(estimators, order, X_val, y_val, scoring)
     if not return_edges:
         return scores
-    return scores, {
+    edges: dict[str, Any] = {
         side: (np.asarray(est.standardized_coef_), np.asarray(est.standardized_intercept_))
         for side, est in (("low", estimators[0]), ("high", estimators[-1]))
     }
+    sorted_scores = scores[order]
+    best = Cs[order][int(np.flatnonzero(sorted_scores == sorted_scores.max())[0])]
+    if spare and best < spare_below:
+        edges["spare"], edges["spare_edges"] = score_lr_path(
+            X_train, y_train, X_val, y_val, spare, scoring=scoring, strategy=strategy,
+            solver_options={**(solver_options or {}), "reuse": reuse},
+            warm_start=edges["low"], return_edges=True,
+        )
+    return scores, edges
 
 
 def summarize_search(

@@ -39,7 +39,6 @@ from mnist_logreg.model_selection import (
     SearchOutcome,
     TaskDone,
     TaskRunner,
-    count_tasks,
     run_nested_cv,
 )
 from mnist_logreg.persistence import save_model
@@ -378,11 +377,16 @@ def run_study(
     # records keyed by (model, fold); fold numbers alone are accepted as the lr model's
     completed = {k if isinstance(k, tuple) else ("lr", k): v
                  for k, v in (completed_folds or {}).items()}
+    n_tasks = 0
+
+    def count_task(done: TaskDone) -> None:
+        nonlocal n_tasks
+        n_tasks += 1
+        if on_task is not None:
+            on_task(done)
+
     rows, _, records, outcomes = run_searches(dataset, config, runner, completed, on_fold,
-                                              on_task)
-    inner = config.protocol.inner
-    extension_tasks = sum((len(o.search.c_range["segments"]) - 1) * inner
-                          for o in outcomes if o.search.c_range is not None)
+                                              count_task)
     cv_seconds = time.perf_counter() - start
     outcome = outcomes[-1]
     classes = outcome.classes
@@ -416,8 +420,7 @@ def run_study(
         "cross_validation_seconds": cv_seconds,
         "evaluation_and_figures_seconds": figure_seconds,
         "resumed_folds": sorted(fold for _, fold in completed),
-        "tasks": count_tasks(config.protocol, config.protocol.outer - len(completed))
-        + extension_tasks,
+        "tasks": n_tasks,
         "backend": getattr(runner, "description", "in-process (1 worker)"),
     }
     return StudyResult(
