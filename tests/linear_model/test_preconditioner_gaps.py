@@ -139,6 +139,7 @@ class _RowCountingObjective(_StubObjective):
     def __init__(self, n_samples: int) -> None:
         super().__init__(np.eye(3)[None], np.array([1.0, 1.0, 0.0]))
         self.n_samples = n_samples
+        self.n_params = 785  # one output of MNIST's 784 pixels and an intercept
         self.asked: list[int] = []
 
     def curvature_blocks(self, w: np.ndarray, max_rows: int = 10_000) -> np.ndarray:
@@ -146,12 +147,12 @@ class _RowCountingObjective(_StubObjective):
         return self.blocks.copy()
 
 
-@pytest.mark.parametrize(("n_samples", "expected"), [(60_000, 10_000), (10_000, 1_666),
+@pytest.mark.parametrize(("n_samples", "expected"), [(60_000, 9_936), (10_000, 1_656),
                                                      (3_000, 1_000)])
-def test_block_preconditioner_sums_a_sixth_of_the_rows_by_default(
+def test_block_preconditioner_sums_130_n_over_p_rows_by_default(
     n_samples: int, expected: int
 ) -> None:
-    """Test that the default exact rows per output are a sixth of the rows, at least 1,000."""
+    """Test that the default exact rows per output are 130 n_samples / p, at least 1,000."""
     obj = _RowCountingObjective(n_samples)
     BlockPreconditioner(obj, np.zeros(3), center=False)
     BlockPreconditioner(obj, np.zeros(3), center=False, max_rows=7)

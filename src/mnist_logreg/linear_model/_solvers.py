@@ -12,8 +12,8 @@ optimum, preconditioned CG needs 125 products to cut the Newton residual 100-fol
 shared curvature model below, against ~80 L-BFGS evaluations for a whole fit to
 scikit-learn's default accuracy; with exact per-class blocks CG needs only 7, but building
 those blocks from every row costs ~100 passes. L-BFGS with the blocks as its initial inverse
-Hessian, built once from the sixth of the rows of largest curvature, gets most of that benefit
-for ~20.
+Hessian, built once from the rows of largest curvature (a sixth of them on MNIST), gets most
+of that benefit for ~20.
 
 Stopping rule
 -------------
@@ -234,20 +234,24 @@ class BlockPreconditioner:
         Project M^{-1} r onto zero mean over outputs (softmax: the loss is unchanged by a vector
         added to every class, so the iterates stay where the class mean is zero).
     max_rows : int or None, default=None
-        Rows summed exactly per output (``curvature_blocks``). By default a sixth of the rows
-        (at least 1,000). Measured on MNIST (60,000 rows, C = 0.59, tol = 2e-6, built at the
-        gradient ratio 1e-3), passes of the fit + the build's cost in passes timed in the
-        same run: 3,821 rows (the former 50 n_samples / p) 297 + 8.7; 6,000 262 + 14.0;
-        10,000 217 + 19.8; 20,000 214 + 35.0; 30,000 209 + 52.2; 1,000 443 + 4.8. On
-        10,000 rows: 1,000 rows 136 + 16.6, 2,000 129 + 20.1, 3,333 111 + 30.0, 5,000
-        113 + 49.8. The build costs about 120 passes times the fraction of rows summed.
+        Rows summed exactly per output (``curvature_blocks``). By default as many as cost about
+        20 passes over the data: building costs n_outputs * max_rows * p^2 multiply-adds against
+        ~2 * n_samples * p * n_outputs for a pass, so max_rows = 130 n_samples / p (at least
+        1,000): a sixth of the rows for MNIST's p = 785. Measured on MNIST (60,000 rows,
+        C = 0.59, tol = 2e-6, built at the gradient ratio 1e-3), passes of the fit + the
+        build's cost in passes timed in the same run: 3,821 rows (the former 50 n_samples / p)
+        297 + 8.7; 6,000 262 + 14.0; 10,000 217 + 19.8; 20,000 214 + 35.0; 30,000 209 + 52.2;
+        1,000 443 + 4.8. On 10,000 rows: 1,000 rows 136 + 16.6, 2,000 129 + 20.1, 3,333
+        111 + 30.0, 5,000 113 + 49.8. The build costs about 120 passes times the fraction of
+        rows summed.
     """
 
     def __init__(
         self, objective: Objective, w: np.ndarray, *, center: bool, max_rows: int | None = None
     ) -> None:
         if max_rows is None:
-            max_rows = max(1000, objective.n_samples // 6)
+            p = objective.n_params // objective.n_outputs
+            max_rows = max(1000, 130 * objective.n_samples // p)
         blocks = objective.curvature_blocks(w, max_rows)
         self.solvers = [_PenalizedSolve(B, objective) for B in blocks]
         self.n_outputs = objective.n_outputs
