@@ -12,8 +12,10 @@ log-loss, and the speed ratio. Three experiments:
 3. a path of 10 C values log-spaced from 0.01 to 10: our warm-started path against 10 cold
    scikit-learn fits, each point's objective compared.
 
-Plus the peak memory a fit allocates (tracemalloc) against the float32 training matrix, and
-(``--only kernels``) the milliseconds of one loss-and-gradient pass of each pass kernel.
+Plus the peak memory a fit allocates (tracemalloc) against the float32 training matrix,
+(``--only kernels``) the milliseconds of one loss-and-gradient pass of each pass kernel, and
+(``--only passes``, ours only, no scikit-learn fit) the number of passes each of our fits makes:
+a figure that does not depend on the machine's load, for work on the solver.
 
 Ours (``--ours folded``, the default) is ``LogisticRegression(standardize=True)`` on the raw uint8
 pixels: StandardScaler's objective with the standardization folded into the fit, the pass kernel
@@ -28,6 +30,7 @@ Usage::
     python benchmarks/bench_fit.py                 # everything, writes BENCHMARKS.md
     python benchmarks/bench_fit.py --quick         # 10,000 rows, smaller ladders
     python benchmarks/bench_fit.py --repeats 1 --no-write --only kernels default
+    python benchmarks/bench_fit.py --no-write --only passes          # ours only, counts
 
 One run prints, in this order: ms per pass of each kernel, the default-tolerance ratio, the tight
 ratio, the path ratio and peak memory (the reduced study protocol is ``bench_study.py``).
@@ -447,6 +450,68 @@ def run_kernels(d: dict[str, Any], repeats: int, log: Callable[[str], None]) -> 
             "density": float(np.count_nonzero(raw)) / raw.size}
 
 
+PASSES_CS = (0.5, C_STUDY, 0.7)
+PASSES_TIGHT_TOL = 2e-6
+
+
+def run_passes(d: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """Our passes over the data per fit (no scikit-learn fit): load-independent figures.
+
+    Default tolerance at C = 0.5, 0.59 and 0.7 (pass counts jump by several from one C to a
+    neighbour, so one C alone says little about a solver change), tight tolerance (tol=2e-6) at
+    0.59 and the 10-C path; each with the objective it reached. Plus the one-off work of a fit
+    in pass-equivalents, timed in the same run: the standardization statistics, the Gram matrix
+    of the shared preconditioner and its Cholesky factor.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from mnist_logreg.linear_model._solvers import SharedPreconditioner
+
+    X, y = ours_X(d), d["y"]
+    folded = OURS["mode"] == "folded"
+    default = []
+    for C in PASSES_CS:
+        run = fit_ours(X, y, C)
+        default.append({"C": C, "evals": run["evals"], "n_iter": run["n_iter"],
+                        "objective": objective(*model_coef(run["model"]), d["X64"], y, C)})
+        log(f"  default C={C:g}: {run['evals']} passes, objective {default[-1]['objective']:.4f}")
+    run = fit_ours(X, y, C_STUDY, tol=PASSES_TIGHT_TOL)
+    tight = {"evals": run["evals"], "n_iter": run["n_iter"],
+             "objective": objective(*model_coef(run["model"]), d["X64"], y, C_STUDY)}
+    log(f"  tight: {tight['evals']} passes, objective {tight['objective']:.4f}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        path = logistic_regression_path(X, y, PATH_CS, standardize=folded)
+    path_evals = [int(e) for e in path.n_evals]
+    log(f"  path: {sum(path_evals)} passes ({path_evals})")
+    # one-off work of a fit, in passes timed in the same run (BLAS at 1 thread, as in a fit)
+    mean, scale, _ = standardization(X) if folded else (None, None, None)
+    target = np.eye(10, dtype=np.float32)[y]
+    with threadpool_limits(1, "blas"):
+        obj = LinearModelLoss(MultinomialCrossEntropy, X, target, C=C_STUDY, mean=mean,
+                              scale=scale, n_threads=min(2, os.cpu_count() or 1))
+        w = np.zeros(obj.n_params)
+        obj.value_and_grad(w)
+        start = time.perf_counter()
+        for _ in range(5):
+            obj.value_and_grad(w)
+        one_pass = (time.perf_counter() - start) / 5
+        start = time.perf_counter()
+        standardization(X)
+        stats = time.perf_counter() - start
+        start = time.perf_counter()
+        obj.gram()
+        gram = time.perf_counter() - start
+        start = time.perf_counter()
+        SharedPreconditioner(obj)
+        factor = time.perf_counter() - start
+    overheads = {"pass_ms": 1e3 * one_pass, "statistics": stats / one_pass,
+                 "gram": gram / one_pass, "cholesky": factor / one_pass}
+    log(f"  one-off work in passes: {overheads}")
+    return {"default": default, "tight": tight, "path": path_evals,
+            "path_objectives": [float(v) for v in path.objectives], "overheads": overheads}
+
+
 # --------------------------------------------------------------------------------------------
 # report
 def machine() -> dict[str, str]:
@@ -586,6 +651,21 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
         out += [f"| scikit-learn loss_gradient, float64, its threads | {r['sklearn_ms']:.1f} |"
                 " | | |", ""]
         blocks["kernels"] = "\n".join(out)
+    if "passes" in results:
+        r = results["passes"]
+        o = r["overheads"]
+        out = ["#### Our passes over the data per fit (counts; ours only)", "", run, "",
+               "| fit | passes | iterations | objective |", "|---|---|---|---|"]
+        out += [f"| default tol, C = {p['C']:g} | {p['evals']} | {p['n_iter']} | "
+                f"{p['objective']:.4f} |" for p in r["default"]]
+        out += [f"| tol={PASSES_TIGHT_TOL:g}, C = {C_STUDY} | {r['tight']['evals']} | "
+                f"{r['tight']['n_iter']} | {r['tight']['objective']:.4f} |",
+                f"| path of 10 C, 0.01-10 | {sum(r['path'])} | | per C: "
+                f"{', '.join(str(e) for e in r['path'])} |", "",
+                f"One-off work of a fit, in passes of {o['pass_ms']:.1f} ms timed in the same "
+                f"run: statistics {o['statistics']:.1f}, Gram matrix {o['gram']:.1f}, Cholesky "
+                f"factor {o['cholesky']:.1f}.", ""]
+        blocks["passes"] = "\n".join(out)
     return blocks
 
 
@@ -599,7 +679,7 @@ def write_markdown(blocks: dict[str, str], path: Path) -> None:
     A partial run (``--only default``) so updates its own figures and keeps the others.
     """
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    for name in ["machine", "default", "tight", "path", "memory", "kernels"]:
+    for name in ["machine", "default", "tight", "path", "memory", "kernels", "passes"]:
         if name not in blocks:
             continue
         start, end = f"<!-- bench_fit:{name}:start -->", f"<!-- bench_fit:{name}:end -->"
@@ -620,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 training rows")
     parser.add_argument("--only", nargs="*",
                         default=["kernels", "default", "tight", "path", "memory"],
-                        choices=["default", "tight", "path", "memory", "kernels"])
+                        choices=["default", "tight", "path", "memory", "kernels", "passes"])
     parser.add_argument("--ours", choices=["folded", "standardized"], default="folded",
                         help="ours on raw uint8 with standardize=True (default) or on the "
                              "standardized float32 matrix")
@@ -639,7 +719,8 @@ def main(argv: list[str] | None = None) -> int:
                       ("tight", lambda: run_tight(d, args.repeats, log)),
                       ("path", lambda: run_path(d, args.repeats, log)),
                       ("memory", lambda: run_memory(d)),
-                      ("kernels", lambda: run_kernels(d, args.repeats, log))]:
+                      ("kernels", lambda: run_kernels(d, args.repeats, log)),
+                      ("passes", lambda: run_passes(d, log))]:
         if name in args.only:
             log(f"{name} ...")
             results[name] = run()

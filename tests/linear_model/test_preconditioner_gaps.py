@@ -131,3 +131,29 @@ def test_block_preconditioner_falls_back_per_block() -> None:
     expected = np.linalg.pinv(_floored(_NOT_POSITIVE_DEFINITE, obj), hermitian=True) @ r[3:]
     assert np.all(np.isfinite(out[1]))
     np.testing.assert_allclose(out[1], expected, rtol=1e-6)
+
+
+class _RowCountingObjective(_StubObjective):
+    """A stub that records how many rows the block preconditioner asks to sum exactly."""
+
+    def __init__(self, n_samples: int) -> None:
+        super().__init__(np.eye(3)[None], np.array([1.0, 1.0, 0.0]))
+        self.n_samples = n_samples
+        self.n_params = 785  # one output of MNIST's 784 pixels and an intercept
+        self.asked: list[int] = []
+
+    def curvature_blocks(self, w: np.ndarray, max_rows: int = 10_000) -> np.ndarray:
+        self.asked.append(max_rows)
+        return self.blocks.copy()
+
+
+@pytest.mark.parametrize(("n_samples", "expected"), [(60_000, 9_936), (10_000, 1_656),
+                                                     (3_000, 1_000)])
+def test_block_preconditioner_sums_130_n_over_p_rows_by_default(
+    n_samples: int, expected: int
+) -> None:
+    """Test that the default exact rows per output are 130 n_samples / p, at least 1,000."""
+    obj = _RowCountingObjective(n_samples)
+    BlockPreconditioner(obj, np.zeros(3), center=False)
+    BlockPreconditioner(obj, np.zeros(3), center=False, max_rows=7)
+    assert obj.asked == [expected, 7]
