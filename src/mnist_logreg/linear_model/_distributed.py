@@ -661,6 +661,8 @@ def dask_logistic_regression_path(
             else BinaryCrossEntropy)
     kernel_name = _choose_kernel(kernel, n_samples * n_features, sampled_density, loss.name,
                                  n_outputs)
+    logger.debug("pass kernel %s (density %.4f in the in-memory rule's sample, %.4f exact)",
+                 kernel_name, sampled_density, density)
     cw = None
     if class_weight is not None:
         if class_weight == "balanced":
