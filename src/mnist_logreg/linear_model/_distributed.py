@@ -83,6 +83,7 @@ __all__ = [
     "fit_dask",
     "holdout_ranges",
     "is_dask_array",
+    "local_cluster",
 ]
 
 logger = logging.getLogger(__name__)
@@ -897,6 +898,46 @@ def dask_path_accuracy(path: LogisticPath, X: Any, y: Any, *, client: Any = None
     return np.sum(parts, axis=0) / n_samples
 
 
+def _quiet_distributed_logs() -> None:
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers: int) -> Iterator[Any]:
+    """Yield a client of a new LocalCluster of single-threaded workers on 127.0.0.1.
+
+    The client closes before the cluster, and the cluster's shutdown is quiet: on a loaded
+    machine a worker may take more than the nanny's 4 s to exit, and the killed worker's
+    failed heartbeats and the nanny's warning printed tracebacks (CommClosedError) after
+    every result; they are silenced from the moment the caller is done, in the workers and
+    here (errors during the work still reach the caller as exceptions). No dashboard, and
+    the scheduler's HTTP endpoint on a free port (the default 8787 warned when taken).
+
+    Parameters
+    ----------
+    n_workers : int
+    """
+    from distributed import Client, LocalCluster
+
+    logger_ = logging.getLogger("distributed")
+    level = logger_.level
+    try:
+        with (
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                         host="127.0.0.1", dashboard_address=None,
+                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster,
+            Client(cluster) as client,
+        ):
+            try:
+                yield client
+            finally:
+                with contextlib.suppress(Exception):
+                    client.run(_quiet_distributed_logs)
+                _quiet_distributed_logs()
+    finally:
+        logger_.setLevel(level)
+
+
 @contextlib.contextmanager
 def connect_scheduler(scheduler: str, *, timeout: float = 10.0) -> Iterator[Any]:
     """Yield a ``distributed.Client`` for ``local:N`` (a new LocalCluster) or ``tcp://HOST:PORT``.
@@ -917,7 +958,7 @@ def connect_scheduler(scheduler: str, *, timeout: float = 10.0) -> Iterator[Any]
     InputError
         A malformed value, or a scheduler that cannot be reached (one line naming it).
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler.startswith("local:"):
         text = scheduler.split(":", 1)[1]
@@ -925,11 +966,7 @@ def connect_scheduler(scheduler: str, *, timeout: float = 10.0) -> Iterator[Any]
             raise InputError(
                 f"scheduler local:N needs a whole number of workers N >= 1. Got {scheduler!r}."
             )
-        with (
-            LocalCluster(n_workers=int(text), threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address=None) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_cluster(int(text)) as client:
             yield client
         return
     if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
