@@ -291,25 +291,31 @@ def test_holdout_ranges_hold_out_the_last_share_of_every_period() -> None:
 def test_kernel_is_chosen_like_the_in_memory_rule(client: object, caplog) -> None:
     """Test that the workers get the in-memory kernel when exact and sampled densities differ."""
     import logging
+    import re
 
-    from mnist_logreg.linear_model._kernels import select_kernel
+    from mnist_logreg.linear_model._kernels import _CSR_MAX_DENSITY, select_kernel
 
     rng = np.random.default_rng(0)
     n = 4000  # the in-memory rule samples every 2nd row (2,000 of them)
     X = np.zeros((n, 784), dtype=np.uint8)
-    density = np.where(np.arange(n) % 2 == 0, 0.2, 0.35)[:, None]  # sampled rows sparser
+    # sampled (even) rows below the CSR limit, the others far enough above it
+    density = np.where(np.arange(n) % 2 == 0, _CSR_MAX_DENSITY - 0.05,
+                       _CSR_MAX_DENSITY + 0.1)[:, None]
     X[rng.random((n, 784)) < density] = 7
     y = np.arange(n) % 10
-    assert np.count_nonzero(X) / X.size > 0.25  # exact density: the dense kernel's side
+    exact = np.count_nonzero(X) / X.size
+    assert exact > _CSR_MAX_DENSITY  # the exact density is on the dense kernel's side
     assert select_kernel(X, loss="multinomial", n_outputs=10).name == "csr"
     with caplog.at_level(logging.DEBUG, logger="mnist_logreg.linear_model._distributed"):
         dask_logistic_regression_path(
             da.from_array(X, chunks=((1001, 1500, 1499), (784,))), y, [0.1], max_iter=1,
             warn=False, client=client, persist=True,
         )
-    assert "pass kernel csr (density 0.1997 in the in-memory rule's sample, 0.2748 exact)" in (
-        caplog.text
-    )
+    found = re.search(r"pass kernel (\w+) \(density ([\d.]+) in the in-memory rule's sample, "
+                      r"([\d.]+) exact\)", caplog.text)
+    assert found is not None and found.group(1) == "csr"
+    assert float(found.group(2)) < _CSR_MAX_DENSITY < float(found.group(3))
+    assert abs(float(found.group(3)) - exact) < 1e-4
 
 
 def test_persisted_passes_are_actor_calls_with_a_task_fallback(client: object, caplog) -> None:
