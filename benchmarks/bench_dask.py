@@ -16,6 +16,13 @@ Three experiments, each printing a table (and ``--json FILE`` writing the figure
     processes, sampled every 0.2 s), test accuracy on MNIST's 10,000 test images and its gain
     over the same fit on the 60,000 originals; with ``--in-memory-passes K`` also the in-memory
     engine's seconds per pass on the same rows (read whole into memory) and the ratio.
+``passes``
+    Side by side in one run: the in-memory engine's pass (all cores) and the Dask pass (the
+    fit's own :class:`DaskPassKernel`, blocks persisted on ``--workers`` workers), alternated
+    ``--passes`` times at the same coefficients on the bundled MNIST (``--rows 60000``) or
+    the first ``--rows`` rows of a deformed store: median milliseconds of each, their ratio,
+    the kernel each engine runs, and the workers' CPU seconds per pass against the
+    in-memory process's (per-row cost without the machine's load in it).
 ``spark``
     Spark MLlib's multinomial ``LogisticRegression`` (pyspark ``local[2]``) on the first
     ``--rows`` rows of a store, against our Dask fit of the same rows. Ours minimizes
@@ -39,11 +46,13 @@ Usage::
     python benchmarks/bench_dask.py mnist
     python benchmarks/bench_dask.py scaling --sizes 60000,600000 --store-dir /tmp/h11-stores
     python benchmarks/bench_dask.py spark --rows 600000 --store-dir /tmp/h11-stores --install-spark
+    python benchmarks/bench_dask.py passes --rows 60000 --passes 20
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -52,10 +61,15 @@ import tempfile
 import textwrap
 import threading
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# The benchmarks send in-memory rows to the cluster inside the graph on purpose.
+warnings.filterwarnings("ignore", message="Sending large graph")
 
 C_DEFAULT = 0.1
 CHUNK_ROWS = 10_000
@@ -66,13 +80,13 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def local_cluster(workers: int) -> tuple[Any, Any]:
-    """A LocalCluster of single-threaded worker processes and its client."""
-    import distributed
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A client of a LocalCluster of single-threaded worker processes (quiet shutdown)."""
+    from mnist_logreg.linear_model._distributed import local_cluster as cluster_client
 
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
-    return cluster, distributed.Client(cluster)
+    with cluster_client(workers) as client:
+        yield client
 
 
 def in_memory_pass_ms(X: np.ndarray, y: np.ndarray, path: Any, passes: int) -> float:
@@ -148,8 +162,7 @@ def bench_mnist(args: argparse.Namespace) -> dict[str, Any]:
     mem_seconds = time.perf_counter() - start
     mem = {"passes": int(model.n_evals_), "seconds": mem_seconds,
            "objective": float(model.objective_), "load": load()}
-    cluster, client = local_cluster(args.workers)
-    try:
+    with local_cluster(args.workers) as client:
         pass_seconds: list[float] = []
         start = time.perf_counter()
         path = dask_logistic_regression_path(
@@ -159,9 +172,6 @@ def bench_mnist(args: argparse.Namespace) -> dict[str, Any]:
         )
         dask_seconds = time.perf_counter() - start
         dask_load = load()
-    finally:
-        client.close()
-        cluster.close()
     mem["ms_per_pass"] = in_memory_pass_ms(X, y, path, args.passes)
     mem["ms_per_pass_load"] = load()
     got = path_estimators(path)[0]
@@ -227,8 +237,7 @@ def bench_scaling(args: argparse.Namespace) -> dict[str, Any]:
         if build_seconds is not None:
             print(f"built {store} in {build_seconds:.0f} s")
         data = open_zarr_dataset(store)
-        cluster, client = local_cluster(args.workers)
-        try:
+        with local_cluster(args.workers) as client:
             pass_seconds: list[float] = []
             with PeakMemory(client) as peak:
                 start = time.perf_counter()
@@ -238,9 +247,6 @@ def bench_scaling(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 seconds = time.perf_counter() - start
             fit_load = load()
-        finally:
-            client.close()
-            cluster.close()
         model = path_estimators(path)[0]
         accuracy = float(np.mean(model.predict(data.X_test) == data.y_test))
         row = {
@@ -272,6 +278,88 @@ def bench_scaling(args: argparse.Namespace) -> dict[str, Any]:
                   f"{mem_text:>10} {ratio_text:>5}  {r['load']}")
     return {"C": args.C, "workers": args.workers, "originals_test_accuracy": base_accuracy,
             "rows": rows_out}
+
+
+def bench_passes(args: argparse.Namespace) -> dict[str, Any]:
+    """The in-memory pass and the Dask pass alternated at the same coefficients."""
+    import dask
+    import dask.array as da
+    import psutil
+    from distributed import wait
+
+    import mnist_logreg.linear_model._distributed as D
+    import mnist_logreg.linear_model._path as P
+    from mnist_logreg.datasets import load_dataset, open_zarr_dataset
+    from mnist_logreg.linear_model._linear_loss import LinearModelLoss
+    from mnist_logreg.linear_model._standardize import standardization
+
+    if args.rows == 60_000:
+        mnist = load_dataset("mnist")
+        X, y, name = mnist.X_train, mnist.y_train, "bundled MNIST"
+    else:
+        store, _ = ensure_store(args.store_dir, args.rows, args.jobs, args.chunk)
+        data = open_zarr_dataset(store)
+        X, y = data.X_train.compute(), data.y_train.compute()
+        name = f"deformed digits ({store.name})"
+    classes = np.unique(y)
+    loss, target, _ = P._encode_targets(y, classes, "multinomial", np.dtype(np.float32))
+    mean, scale, _ = standardization(X, None)
+    n_threads = P._available_threads()
+    V = np.random.default_rng(0).normal(scale=0.01, size=(len(classes), X.shape[1]))
+    me = psutil.Process()
+    rows = []
+    with local_cluster(args.workers) as client, \
+            P._blas_controller().limit(limits=1, user_api="blas"):
+        memory = LinearModelLoss(loss, X, target, np.ones(len(y), np.float32), C=1.0,
+                                 fit_intercept=True, n_threads=n_threads, mean=mean, scale=scale)
+        W, b = memory.fold(V, np.zeros(len(classes)))
+        chunks = (CHUNK_ROWS, -1)
+        x_chunks = da.from_array(X, chunks=chunks).to_delayed(optimize_graph=False).ravel()
+        y_chunks = da.from_array(y, chunks=CHUNK_ROWS).to_delayed(optimize_graph=False).ravel()
+        step = max(1, len(y) // 2000)
+        parts = [D._describe_chunk(X[i : i + CHUNK_ROWS], y[i : i + CHUNK_ROWS], None, False,
+                                   i, step) for i in range(0, len(y), CHUNK_ROWS)]
+        sampled = [sum(p["sampled"][k] for p in parts) for k in (0, 1)]
+        kernel = D._choose_kernel("auto", X.size, sampled[0] / sampled[1], loss.name,
+                                  len(classes))
+        spec = client.scatter(D._BlockSpec(loss.name, classes, "multinomial", None, True, mean,
+                                           scale, kernel), broadcast=True, hash=False)
+        blocks = D._persist_balanced(
+            client, lambda j: dask.delayed(D._make_block, pure=False)(x_chunks[j], y_chunks[j],
+                                                                      None, spec),
+            [int(c) for c in da.from_array(y, chunks=CHUNK_ROWS).chunks[0]])
+        wait(blocks)
+        dask_kernel = D.DaskPassKernel(client, blocks, persisted=True, n_samples=len(y),
+                                       n_features=X.shape[1], stored_dtype=X.dtype, name=kernel)
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+
+        def cpu(procs: list[Any]) -> float:
+            return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+        dtype = np.dtype(np.float64) if kernel == "csr" else np.dtype(np.float32)
+        for _ in range(args.passes):
+            start, c0 = time.perf_counter(), cpu([me])
+            memory.kernel.loss_gradient(loss, W, b, memory.target, memory.sample_weight,
+                                        np.dtype(memory.compute_dtype))
+            mem = (time.perf_counter() - start, cpu([me]) - c0)
+            start, c0 = time.perf_counter(), cpu(workers)
+            dask_kernel.loss_gradient(loss, W, b, None, None, dtype)
+            rows.append((*mem, time.perf_counter() - start, cpu(workers) - c0))
+        dask_kernel.close()
+        spec.release()
+    med = np.median(np.array(rows), axis=0)
+    out = {"rows": len(y), "data": name, "workers": args.workers,
+           "in_memory_kernel": memory.kernel.name, "dask_kernel": kernel,
+           "in_memory_ms": med[0] * 1e3, "dask_ms": med[2] * 1e3, "ratio": med[2] / med[0],
+           "in_memory_cpu_ms": med[1] * 1e3, "dask_workers_cpu_ms": med[3] * 1e3,
+           "passes": args.passes, "load": load()}
+    print(f"{name}, {len(y)} rows: passes alternated {args.passes} times, LocalCluster of "
+          f"{args.workers} workers; kernels: in-memory {memory.kernel.name} ({n_threads} "
+          f"threads), Dask {kernel}")
+    print(f"median ms per pass: in-memory {out['in_memory_ms']:.1f}, Dask {out['dask_ms']:.1f}: "
+          f"ratio {out['ratio']:.2f}x; CPU ms per pass: in-memory {out['in_memory_cpu_ms']:.1f}, "
+          f"Dask workers {out['dask_workers_cpu_ms']:.1f}; load {out['load']}")
+    return out
 
 
 SPARK_JOB = textwrap.dedent('''
@@ -347,8 +435,7 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
     W = np.asarray(spark["coef"])
     b = np.asarray(spark["intercept"])
     spark_objective = objective.objective(W * scale, b + W @ mean)
-    cluster, client = local_cluster(args.workers)
-    try:
+    with local_cluster(args.workers) as client:
         import dask.array as da
 
         start = time.perf_counter()
@@ -357,9 +444,6 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
             [args.C], standardize=True, client=client, persist=True)
         ours_seconds = time.perf_counter() - start
         ours_load = load()
-    finally:
-        client.close()
-        cluster.close()
     ours_objective = objective.objective(path.standardized_coefs[0],
                                          path.standardized_intercepts[0])
     out = {"rows": n, "C": args.C, "regParam": reg,
@@ -384,15 +468,18 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="experiment", required=True)
-    for name in ("mnist", "scaling", "spark"):
+    for name in ("mnist", "scaling", "spark", "passes"):
         p = sub.add_parser(name)
         p.add_argument("--C", type=float, default=C_DEFAULT)
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", type=Path, default=None, help="Write the figures here.")
-        if name == "mnist":
+        if name in ("mnist", "passes"):
             p.add_argument("--passes", type=int, default=20,
                            help="In-memory kernel passes timed (median).")
-        else:
+        if name == "passes":
+            p.add_argument("--rows", type=int, default=60_000,
+                           help="60000: the bundled MNIST; else a deformed store's rows.")
+        if name != "mnist":
             p.add_argument("--store-dir", type=Path, default=Path("/tmp/h11-stores"))
             p.add_argument("--jobs", type=int, default=1, help="Processes building a store.")
             p.add_argument("--chunk", type=int, default=CHUNK_ROWS, help="Rows per store chunk.")
@@ -409,7 +496,8 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--install-spark", action="store_true",
                            help="pip install pyspark into --spark-lib first.")
     args = parser.parse_args(argv)
-    run = {"mnist": bench_mnist, "scaling": bench_scaling, "spark": bench_spark}
+    run = {"mnist": bench_mnist, "scaling": bench_scaling, "spark": bench_spark,
+           "passes": bench_passes}
     result = run[args.experiment](args)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2))

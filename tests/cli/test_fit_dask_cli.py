@@ -26,11 +26,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_fit_on_a_local_cluster_equals_the_in_memory_fit(run_cli, store, tmp_path) -> None:
-    """Test that fit --scheduler local:2 on a store saves the in-memory fit's model."""
+@pytest.mark.parametrize("persist", ["auto", "false"])
+def test_fit_on_a_local_cluster_equals_the_in_memory_fit(
+    run_cli, store, tmp_path, persist: str
+) -> None:
+    """Test that fit --scheduler local:2, rows persisted or streamed, saves the in-memory fit."""
     out = tmp_path / "dask.npz"
     result = run_cli("fit", "--dataset", f"zarr:{store}", "--C", "0.05", "--scheduler",
-                     "local:2", "--out", out)
+                     "local:2", "--persist", persist, "--out", out)
     assert result.code == 0, result.err
     assert "fit at C=0.05: pass 1 in" in result.err
     data = load_zarr_dataset(store)
@@ -95,6 +98,8 @@ def test_unreachable_scheduler_is_one_line_and_exit_2(run_cli, store, tmp_path) 
         (["--C", "1", "--scheduler", "local:100000"], "--scheduler"),
         (["--C", "1", "--scheduler", "host:8786"], "--scheduler"),
         (["--C", "1", "--scheduler", "local:2", "--connect-timeout", "0"], "--connect-timeout"),
+        (["--C", "1", "--scheduler", "local:2", "--persist", "maybe"], "--persist"),
+        (["--C", "1", "--persist", "true"], "--persist"),
     ],
 )
 def test_bad_options_are_refused_before_anything_starts(

@@ -286,3 +286,62 @@ def test_holdout_ranges_hold_out_the_last_share_of_every_period() -> None:
     assert fit == [(0, 900)] and val == [(900, 1000)]
     with pytest.raises(InputError, match="fraction"):
         holdout_ranges(10, 0.01, 10)
+
+
+def test_kernel_is_chosen_like_the_in_memory_rule(client: object, caplog) -> None:
+    """Test that the workers get the in-memory kernel when exact and sampled densities differ."""
+    import logging
+    import re
+
+    from mnist_logreg.linear_model._kernels import _CSR_MAX_DENSITY, select_kernel
+
+    rng = np.random.default_rng(0)
+    n = 4000  # the in-memory rule samples every 2nd row (2,000 of them)
+    X = np.zeros((n, 784), dtype=np.uint8)
+    # sampled (even) rows below the CSR limit, the others far enough above it
+    density = np.where(np.arange(n) % 2 == 0, _CSR_MAX_DENSITY - 0.05,
+                       _CSR_MAX_DENSITY + 0.1)[:, None]
+    X[rng.random((n, 784)) < density] = 7
+    y = np.arange(n) % 10
+    exact = np.count_nonzero(X) / X.size
+    assert exact > _CSR_MAX_DENSITY  # the exact density is on the dense kernel's side
+    assert select_kernel(X, loss="multinomial", n_outputs=10).name == "csr"
+    with caplog.at_level(logging.DEBUG, logger="mnist_logreg.linear_model._distributed"):
+        dask_logistic_regression_path(
+            da.from_array(X, chunks=((1001, 1500, 1499), (784,))), y, [0.1], max_iter=1,
+            warn=False, client=client, persist=True,
+        )
+    found = re.search(r"pass kernel (\w+) \(density ([\d.]+) in the in-memory rule's sample, "
+                      r"([\d.]+) exact\)", caplog.text)
+    assert found is not None and found.group(1) == "csr"
+    assert float(found.group(2)) < _CSR_MAX_DENSITY < float(found.group(3))
+    assert abs(float(found.group(3)) - exact) < 1e-4
+
+
+def test_persisted_passes_are_actor_calls_with_a_task_fallback(client: object, caplog) -> None:
+    """Test that a pass is one actor call per worker and a failed actor falls back to tasks."""
+    import dask
+
+    from mnist_logreg.linear_model._distributed import DaskPassKernel, _persist_balanced
+
+    rows = list(UNEVEN)
+    X = np.random.default_rng(1).normal(size=(sum(rows), 2))
+    x = da.from_array(X, chunks=((*rows,), 2)).to_delayed().ravel()
+    futures = _persist_balanced(client, lambda i: dask.delayed(np.asarray, pure=False)(x[i]), rows)
+    distributed.wait(futures)
+    kernel = DaskPassKernel(client, futures, persisted=True, n_samples=X.shape[0],
+                            n_features=2, stored_dtype=X.dtype, name="dense")
+    try:
+        assert np.allclose(kernel.map_reduce(np.sum, 0), X.sum(axis=0))  # sum(block, 0)
+        assert len(kernel._actors) == 2
+
+        class LostWorker:
+            def sum(self, *args: object) -> object:
+                raise OSError("connection to the worker lost")
+
+        kernel._actors[0] = LostWorker()
+        assert np.allclose(kernel.map_reduce(np.sum, 0), X.sum(axis=0))
+        assert kernel._actors == [] and "passes continue as tasks" in caplog.text
+        assert np.allclose(kernel.map_reduce(np.sum, 0), X.sum(axis=0))
+    finally:
+        kernel.close()

@@ -33,6 +33,7 @@ from mnist_logreg.persistence import read_metadata, save_model
 _CHUNK_ROWS = 10_000
 # Training digits a deformed store cycles through (row i deforms digit i mod 60,000).
 _BASE_DIGITS = 60_000
+_PERSIST_VALUES: dict[str, bool | str] = {"auto": "auto", "true": True, "false": False}
 
 
 def fit_cli(
@@ -58,6 +59,12 @@ def fit_cli(
     connect_timeout: float = typer.Option(
         10.0, "--connect-timeout", help="Seconds to wait for a tcp:// scheduler."
     ),
+    persist: str = typer.Option(
+        "auto", "--persist",
+        help="With --scheduler: keep the training rows in the workers' memory (true), read "
+        "them from their store in every pass (false), or true when they fit in half the "
+        "workers' memory (auto).",
+    ),
 ) -> None:
     """Fit scale -> standardize -> logistic regression at C and save it as a model file.
 
@@ -70,12 +77,17 @@ def fit_cli(
     check_n_jobs(1, scheduler)
     if not math.isfinite(connect_timeout) or connect_timeout <= 0:
         raise InputError(f"--connect-timeout must be > 0 seconds. Got {connect_timeout!r}.")
+    persist_rows = _PERSIST_VALUES.get(persist.lower())
+    if persist_rows is None:
+        raise InputError(f"--persist must be auto, true or false. Got {persist!r}.")
+    if scheduler is None and persist_rows != "auto":
+        raise InputError("--persist needs --scheduler (it says where a cluster keeps the rows)")
     if out is None:
         raise InputError("Missing option '--out' (the model file to write)")
     _check_model_out(out, force=force)
     if scheduler is not None:
         _fit_on_cluster(dataset, Cs, strategy, out, scheduler, validation if C_path else None,
-                        connect_timeout)
+                        connect_timeout, persist_rows)
         return
     assert C is not None
     data = load_dataset(dataset)
@@ -152,7 +164,8 @@ def _progress(phase: str) -> Any:
 
 
 def _fit_on_cluster(dataset: str, Cs: list[float], strategy: str, out: Path, scheduler: str,
-                    validation: float | None, connect_timeout: float) -> None:
+                    validation: float | None, connect_timeout: float,
+                    persist: bool | str = "auto") -> None:
     """Fit on Dask arrays (chosen C or a validated C path), save the model, print metrics."""
     import dask.array as da
 
@@ -180,7 +193,7 @@ def _fit_on_cluster(dataset: str, Cs: list[float], strategy: str, out: Path, sch
     if validation is not None:
         with flags_named():
             fit_ranges, val_ranges = holdout_ranges(n_train, validation, period)
-    options = {"standardize": True, "multi_class": strategy}
+    options = {"standardize": True, "multi_class": strategy, "persist": persist}
     start = time.perf_counter()
     scores = None
     with contextlib.ExitStack() as stack:
