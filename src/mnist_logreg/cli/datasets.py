@@ -234,12 +234,15 @@ def build_cli(
         None, "--n", help="Number of images (required unless --resume).", show_default=False
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Seed of the images [default: 0].", show_default=False
+        None,
+        "--seed",
+        help="Seed of the images (default 0; with --resume, the store's).",
+        show_default=False,
     ),
     chunk_size: int | None = typer.Option(
         None,
         "--chunk-size",
-        help=f"Images per chunk [default: {DEFAULT_CHUNK_SIZE:,}].",
+        help=f"Images per chunk (default {DEFAULT_CHUNK_SIZE:,}; with --resume, the store's).",
         show_default=False,
     ),
     resume: bool = typer.Option(
