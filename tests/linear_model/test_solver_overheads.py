@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
-from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.linear_model._kernels import numba_available
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
@@ -20,11 +19,7 @@ from mnist_logreg.linear_model._solvers import (
     _two_loop,
 )
 
-
-def _digits_objective(C: float = 0.5, n: int = 400) -> LinearModelLoss:
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X[:n])
-    return LinearModelLoss(MultinomialCrossEntropy, X, np.eye(10)[y[:n]], C=C)
+from .conftest import digits_objective
 
 
 class _Penalty:
@@ -47,7 +42,7 @@ def _with_penalty(M: np.ndarray, obj: _Penalty) -> np.ndarray:
 @pytest.mark.parametrize("kind", ["shared", "block"])
 def test_apply_many_equals_apply_row_by_row(kind: str) -> None:
     """Test that one stacked solve gives each row's own preconditioned vector."""
-    obj = _digits_objective()
+    obj = digits_objective(C=0.5, n=400)
     rng = np.random.default_rng(0)
     if kind == "shared":
         P: SharedPreconditioner | BlockPreconditioner = SharedPreconditioner(obj, 0.05)
@@ -119,13 +114,13 @@ def test_stop_asks_for_five_iterations_of_small_decrease() -> None:
 
 def test_gram_returns_a_new_float64_array_each_call() -> None:
     """Test that callers may scale gram() in place without changing the cached matrix."""
-    obj = _digits_objective()
+    obj = digits_objective(C=0.5, n=400)
     first = obj.gram()
     first *= 0.0
     second = obj.gram()
     assert second.dtype == np.float64
     assert second.max() > 0.5
-    np.testing.assert_array_equal(second, _digits_objective().gram())
+    np.testing.assert_array_equal(second, digits_objective(C=0.5, n=400).gram())
 
 
 @pytest.mark.skipif(not numba_available(), reason="needs numba")

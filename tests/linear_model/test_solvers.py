@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.linear_model._linear_loss import LinearModelLoss
-from mnist_logreg.linear_model._loss import BinaryCrossEntropy, MultinomialCrossEntropy
+from mnist_logreg.linear_model._loss import BinaryCrossEntropy
 from mnist_logreg.linear_model._solvers import (
     SOLVERS,
     BlockPreconditioner,
@@ -17,16 +17,12 @@ from mnist_logreg.linear_model._solvers import (
     shift_pairs,
 )
 
-
-def _digits_objective(C: float = 1.0, n: int = 500) -> LinearModelLoss:
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X[:n])
-    return LinearModelLoss(MultinomialCrossEntropy, X, np.eye(10)[y[:n]], C=C)
+from .conftest import digits_objective
 
 
 def test_shared_preconditioner_inverts_its_curvature_model() -> None:
     """Test that SharedPreconditioner.apply is M^{-1} for M = h G + P / (C sum s)."""
-    obj = _digits_objective(C=0.3)
+    obj = digits_objective(C=0.3)
     P = SharedPreconditioner(obj, curvature=0.1)
     M = 0.1 * obj.gram()
     M[np.diag_indices_from(M)] += obj.penalty_mask / (obj.C * obj.weight_sum)
@@ -52,7 +48,7 @@ def test_block_preconditioner_is_the_exact_inverse_for_one_vs_rest() -> None:
 
 def test_block_preconditioner_keeps_softmax_iterates_centred() -> None:
     """Test that the softmax block model returns directions of zero class mean."""
-    obj = _digits_objective()
+    obj = digits_objective()
     P = BlockPreconditioner(obj, np.zeros(obj.n_params), center=True, max_rows=100)
     out = P.apply(np.random.default_rng(2).normal(size=obj.n_params)).reshape(10, -1)
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-10)
@@ -63,7 +59,7 @@ def test_solvers_reach_the_same_optimum(name: str) -> None:
     """Test that every registered solver reaches the optimum found by scipy's L-BFGS-B."""
     from scipy.optimize import minimize
 
-    obj = _digits_objective(C=0.5)
+    obj = digits_objective(C=0.5)
     ref = minimize(obj.value_and_grad, np.zeros(obj.n_params), jac=True, method="L-BFGS-B",
                    options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000})
     result = get_solver(name)(obj, np.zeros(obj.n_params), tol=1e-8, max_iter=2000, center=True)
@@ -74,7 +70,7 @@ def test_solvers_reach_the_same_optimum(name: str) -> None:
 
 def test_stopping_rule_is_relative_to_the_gradient_at_zero() -> None:
     """Test that a warm start at a larger C is not declared converged at iteration 0."""
-    small, large = _digits_objective(C=0.01), _digits_objective(C=1.0)
+    small, large = digits_objective(C=0.01), digits_objective(C=1.0)
     solve = get_solver("lbfgs")
     w_small = solve(small, np.zeros(small.n_params), tol=1e-6, max_iter=1000).w
     # In the mean-scaled form, the gradient at the previous solution is small in absolute
@@ -96,7 +92,7 @@ def test_unknown_solver_is_named_in_the_error() -> None:
 
 def test_shift_pairs_matches_the_new_objective() -> None:
     """Test that pairs carried to another C equal the new objective's gradient differences."""
-    old, new = _digits_objective(C=0.1), _digits_objective(C=0.7)
+    old, new = digits_objective(C=0.1), digits_objective(C=0.7)
     rng = np.random.default_rng(3)
     w1, w2 = rng.normal(size=old.n_params), rng.normal(size=old.n_params)
     s, y = w2 - w1, old.value_and_grad(w2)[1] - old.value_and_grad(w1)[1]
